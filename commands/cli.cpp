@@ -1,0 +1,132 @@
+#include "commands/cli.h"
+
+#include <fmt/format.h>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands/command.h"
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "output/github.h"
+#include "pgsplit_version.h"
+
+namespace pgsplit {
+namespace {
+
+constexpr const char* kFooter = R"(
+Exit codes:
+  0 success (including nothing to do)   1 unexpected failure      2 usage error
+  3 configuration error                 4 cannot connect          5 verification failed
+  6 lock not acquired in time           7 source data error       130/143 interrupted (SIGINT/SIGTERM)
+
+Configuration precedence: flag > environment variable > config file (--config, else ./pgsplit.yaml) > default.
+Run 'pgsplit COMMAND --help' for a command's flags and a worked example.)";
+
+void ReportError(const Context* ctx, const Error& e, bool json_result) {
+    std::string msg = e.what();
+    if (ctx && ctx->log.Format() == LogFormat::Json) {
+        nlohmann::json fields = {{"exit_code", ToInt(e.code())}, {"error_class", ExitCodeName(e.code())}};
+        if (!e.hint().empty()) {
+            fields["hint"] = e.hint();
+        }
+        ctx->log.Error(msg, fields);
+        return;
+    }
+    if (json_result) {
+        nlohmann::json out = {{"ok", false},
+                              {"error", {{"message", msg}, {"exit_code", ToInt(e.code())}, {"class", ExitCodeName(e.code())}}}};
+        if (!e.hint().empty()) {
+            out["error"]["hint"] = e.hint();
+        }
+        WriteAll(1, out.dump() + "\n");
+    }
+    bool color = ctx && ctx->config.color;
+    std::string line = fmt::format("pgsplit: {}error:{} {}\n", color ? "\x1b[31m" : "", color ? "\x1b[0m" : "", msg);
+    if (!e.hint().empty()) {
+        line += fmt::format("hint: {}\n", e.hint());
+    }
+    if (ctx && ctx->config.github_actions) {
+        line += fmt::format("::error title=pgsplit::{}\n", GithubEscapeData(msg));
+    }
+    WriteAll(2, line);
+}
+
+} // namespace
+
+int RunCli(int argc, char** argv, char** environ) {
+    CLI::App app{"pgsplit: Delta Lake on ADLS stays canonical; PostgreSQL serves copies and job state.", "pgsplit"};
+    app.footer(kFooter);
+    app.set_version_flag("--version", std::string("pgsplit ") + PGSPLIT_VERSION);
+    app.require_subcommand(1);
+
+    GlobalFlags flags;
+    std::string dsn, config_path, log_format, color;
+    app.add_option("--dsn", dsn, "PostgreSQL DSN (URI or key=value); default $POSTGRES_DSN")->envname("")->type_name("DSN");
+    app.add_option("--config", config_path, "YAML config file; default ./pgsplit.yaml when present")->type_name("FILE");
+    app.add_flag("--json", flags.json, "print the result as one JSON document on stdout");
+    app.add_option("--log-format", log_format, "diagnostics as text (stderr) or json (one object per line, stdout)")
+        ->check(CLI::IsMember({"text", "json"}));
+    app.add_flag("-q,--quiet", flags.quiet, "only warnings and errors");
+    app.add_flag("-v,--verbose", flags.verbose, "debug diagnostics");
+    app.add_option("--color", color, "colour: auto (TTY and no NO_COLOR), always, never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
+
+    std::vector<std::pair<CLI::App*, Runner>> runners;
+    for (const auto& cmd : AllCommands()) {
+        CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);
+        sub->fallthrough();
+        runners.emplace_back(sub, cmd.setup(*sub));
+    }
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::string line = fmt::format("pgsplit: error: {}\nhint: run 'pgsplit --help' or 'pgsplit COMMAND --help'\n", e.what());
+        WriteAll(2, line);
+        return ToInt(ExitCode::Usage);
+    }
+
+    if (!dsn.empty()) {
+        flags.dsn = dsn;
+    }
+    if (!config_path.empty()) {
+        flags.config_path = config_path;
+    }
+    if (!log_format.empty()) {
+        flags.log_format = log_format;
+    }
+    if (!color.empty()) {
+        flags.color = color;
+    }
+
+    std::unique_ptr<Context> ctx;
+    try {
+        ctx = std::make_unique<Context>();
+        ctx->config = Config::Load(flags, environ);
+        ctx->log = Logger(ctx->config.log_format, ctx->config.log_level, ctx->config.color);
+        InstallInterruptHandlers();
+        for (auto& [sub, run] : runners) {
+            if (sub->parsed()) {
+                ctx->log.SetCommand(sub->get_name());
+                return run(*ctx);
+            }
+        }
+        return ToInt(ExitCode::Usage);
+    } catch (const Error& e) {
+        ReportError(ctx.get(), e, flags.json);
+        return ToInt(e.code());
+    } catch (const std::exception& e) {
+        ReportError(ctx.get(), Error(ExitCode::Failure, fmt::format("unexpected failure: {}", e.what()),
+                                     "this is a bug in pgsplit; please report it with the command line"),
+                    flags.json);
+        return ToInt(ExitCode::Failure);
+    }
+}
+
+} // namespace pgsplit

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/context.h"
+
+namespace pgsplit {
+
+// What a command's setup returns: the function to run once the command line is parsed.
+using Runner = std::function<int(Context&)>;
+
+// One entry of the command table. `setup` adds the command's flags (and sub-subcommands) to its
+// CLI11 App and returns the Runner; options live in a struct owned by the Runner's closure.
+struct Command {
+    const char* name;
+    const char* summary;
+    std::function<Runner(CLI::App& app)> setup;
+};
+
+// The table of every command, in --help order (commands/registry.cpp).
+const std::vector<Command>& AllCommands();
+
+// Setup functions, one per commands/<name>.cpp.
+Runner SetupMigrate(CLI::App& app);
+Runner SetupInspect(CLI::App& app); // adds "parquet" and "delta" subcommands
+
+// Used by SetupInspect; defined in commands/inspect_parquet.cpp and commands/inspect_delta.cpp.
+Runner SetupInspectParquet(CLI::App& app);
+Runner SetupInspectDelta(CLI::App& app);
+
+} // namespace pgsplit

@@ -1,0 +1,13 @@
+#include "commands/command.h"
+
+namespace pgsplit {
+
+const std::vector<Command>& AllCommands() {
+    static const std::vector<Command> commands = {
+        {"migrate", "apply the versioned schema (checksummed, locked, one transaction per file)", SetupMigrate},
+        {"inspect", "show what is in a Parquet file or a Delta table", SetupInspect},
+    };
+    return commands;
+}
+
+} // namespace pgsplit

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <yaml-cpp/yaml.h>
+
+#include "core/log.h"
+
+namespace pgsplit {
+
+enum class ColorMode { Auto, Always, Never };
+
+// Flags shared by every command, as parsed from the command line (unset = not given).
+struct GlobalFlags {
+    std::optional<std::string> dsn;
+    std::optional<std::string> config_path;
+    bool json = false;
+    std::optional<std::string> log_format; // "text" | "json"
+    bool quiet = false;
+    bool verbose = false;
+    std::optional<std::string> color; // "auto" | "always" | "never"
+};
+
+// Resolved configuration. This is the only place that reads the process environment and the YAML
+// file; everything else asks the Config. Precedence: flag > environment > config file > default.
+class Config {
+public:
+    // Snapshots `environ` and loads --config FILE, else ./pgsplit.yaml when present.
+    static Config Load(const GlobalFlags& flags, char** environ);
+    // For tests: explicit environment map and no implicit ./pgsplit.yaml.
+    static Config FromMap(const GlobalFlags& flags, std::map<std::string, std::string> env);
+
+    // --- global settings ---
+    std::optional<std::string> dsn; // --dsn > POSTGRES_DSN > file `postgres.dsn`
+    bool json = false;              // --json: machine-readable result on stdout
+    LogFormat log_format = LogFormat::Text;
+    LogLevel log_level = LogLevel::Info;
+    bool color = false;             // colour on stderr/stdout (TTY, NO_COLOR, --color)
+    bool stdout_tty = false;
+    std::string config_path;        // the file that was loaded, or empty
+
+    // CI / platform detection.
+    bool github_actions = false;    // GITHUB_ACTIONS=true
+    std::string github_step_summary;
+    std::string github_output;
+    bool aca_job = false;           // CONTAINER_APP_JOB_NAME set
+
+    // --- environment lookups (all env access goes through these) ---
+    std::optional<std::string> Env(const std::string& name) const;
+    // Parses a boolean env var (1/0, true/false, yes/no, on/off, any case). Unset -> fallback.
+    // Any other value throws Error(Config) naming the variable.
+    bool EnvBool(const std::string& name, bool fallback) const;
+    // Config-file lookup by dotted path ("sync.signals_table"); Null node when absent.
+    YAML::Node File(const std::string& dotted_path) const;
+    // Setting with precedence env > file > nothing (flags are applied by the caller).
+    std::optional<std::string> Setting(const std::string& env_name, const std::string& file_path) const;
+
+    const std::map<std::string, std::string>& Environment() const { return env_; }
+
+    // The DSN or a configuration error (exit 3) with a hint on how to provide one.
+    std::string RequireDsn(const std::string& what) const;
+
+private:
+    std::map<std::string, std::string> env_;
+    YAML::Node file_;
+    void Resolve(const GlobalFlags& flags, bool allow_default_file);
+};
+
+// Parses the boolean spellings of SPEC §2; nullopt when `text` is not one of them.
+std::optional<bool> ParseBool(const std::string& text);
+
+} // namespace pgsplit

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+
+#include "config/config.h"
+#include "core/log.h"
+
+namespace pgsplit {
+
+// Everything a command needs, passed explicitly (no globals): resolved configuration, the logger
+// for diagnostics (stderr or JSON lines) and how to render results on stdout.
+struct Context {
+    Config config;
+    Logger log;
+
+    // Writes rendered output to stdout in one call. Data goes to stdout; diagnostics go through `log`.
+    void Print(const std::string& rendered) const;
+};
+
+} // namespace pgsplit

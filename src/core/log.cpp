@@ -1,0 +1,120 @@
+#include "core/log.h"
+
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace pgsplit {
+
+const char* LogLevelName(LogLevel level) {
+    switch (level) {
+    case LogLevel::Debug:
+        return "debug";
+    case LogLevel::Info:
+        return "info";
+    case LogLevel::Warn:
+        return "warn";
+    case LogLevel::Error:
+        return "error";
+    }
+    return "info";
+}
+
+void WriteAll(int fd, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return; // nowhere left to report a failing stdout/stderr
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+}
+
+namespace {
+
+std::string NowIso() {
+    auto now = std::chrono::system_clock::now();
+    auto secs = std::chrono::system_clock::to_time_t(now);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+}
+
+std::string FieldText(const nlohmann::json& value) {
+    if (value.is_string()) {
+        const auto& s = value.get_ref<const std::string&>();
+        if (s.find_first_of(" \t\"=") == std::string::npos && !s.empty()) {
+            return s;
+        }
+    }
+    return value.dump();
+}
+
+} // namespace
+
+std::string Logger::Render(LogLevel level, std::string_view msg, const nlohmann::json& fields) const {
+    if (format_ == LogFormat::Json) {
+        nlohmann::json line = nlohmann::json::object();
+        line["ts"] = NowIso();
+        line["level"] = LogLevelName(level);
+        line["msg"] = std::string(msg);
+        if (!command_.empty()) {
+            line["command"] = command_;
+        }
+        if (fields.is_object()) {
+            for (auto it = fields.begin(); it != fields.end(); ++it) {
+                line[it.key()] = it.value();
+            }
+        }
+        return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    }
+    std::string out;
+    const char* tag = "";
+    const char* on = "";
+    const char* off = "";
+    switch (level) {
+    case LogLevel::Error:
+        tag = "error: ";
+        on = "\x1b[31m";
+        break;
+    case LogLevel::Warn:
+        tag = "warning: ";
+        on = "\x1b[33m";
+        break;
+    case LogLevel::Debug:
+        tag = "debug: ";
+        on = "\x1b[2m";
+        break;
+    case LogLevel::Info:
+        break;
+    }
+    if (color_ && *on) {
+        off = "\x1b[0m";
+    } else {
+        on = "";
+    }
+    out = fmt::format("pgsplit: {}{}{}{}", on, tag, msg, off);
+    if (fields.is_object()) {
+        for (auto it = fields.begin(); it != fields.end(); ++it) {
+            out += fmt::format("  {}={}", it.key(), FieldText(it.value()));
+        }
+    }
+    out += "\n";
+    return out;
+}
+
+void Logger::Log(LogLevel level, std::string_view msg, const nlohmann::json& fields) const {
+    if (!Enabled(level)) {
+        return;
+    }
+    WriteAll(format_ == LogFormat::Json ? STDOUT_FILENO : STDERR_FILENO, Render(level, msg, fields));
+}
+
+} // namespace pgsplit
