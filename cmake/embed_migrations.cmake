@@ -1,5 +1,7 @@
 # Writes a C++ source holding every migration file's bytes, so the binary carries them.
-# Inputs: OUT (output path), FILES (semicolon-separated list of .sql files).
+# Inputs: OUT (output path), DIR (the migrations folder; every *.sql in it, sorted).
+file(GLOB FILES ${DIR}/*.sql)
+list(SORT FILES)
 set(arrays "")
 set(entries "")
 set(i 0)

@@ -9,7 +9,7 @@ packages=(
   libpq-dev postgresql-15 postgresql-client-15
   libcli11-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev doctest-dev
   libssl-dev zlib1g-dev libsnappy-dev libzstd-dev liblz4-dev libbrotli-dev
-  libthrift-dev thrift-compiler libcurl4-openssl-dev
+  libthrift-dev thrift-compiler libboost-dev libcurl4-openssl-dev
   nodejs npm
 )
 
