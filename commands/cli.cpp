@@ -1,14 +1,14 @@
 #include "commands/cli.h"
 
-#include <fmt/format.h>
-#include <iostream>
-#include <nlohmann/json.hpp>
-
 #include "commands/command.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "output/github.h"
 #include "pgsplit_version.h"
+
+#include <fmt/format.h>
+#include <iostream>
+#include <nlohmann/json.hpp>
 
 namespace pgsplit {
 namespace {
@@ -33,15 +33,17 @@ void ReportError(const Context* ctx, const Error& e, bool json_result) {
         return;
     }
     if (json_result) {
-        nlohmann::json out = {{"ok", false},
-                              {"error", {{"message", msg}, {"exit_code", ToInt(e.code())}, {"class", ExitCodeName(e.code())}}}};
+        nlohmann::json out = {
+            {"ok", false},
+            {"error", {{"message", msg}, {"exit_code", ToInt(e.code())}, {"class", ExitCodeName(e.code())}}}};
         if (!e.hint().empty()) {
             out["error"]["hint"] = e.hint();
         }
         WriteAll(1, out.dump() + "\n");
     }
     bool color = ctx && ctx->config.color;
-    std::string line = fmt::format("pgsplit: {}error:{} {}\n", color ? "\x1b[31m" : "", color ? "\x1b[0m" : "", msg);
+    std::string line =
+        fmt::format("pgsplit: {}error:{} {}\n", color ? "\x1b[31m" : "", color ? "\x1b[0m" : "", msg);
     if (!e.hint().empty()) {
         line += fmt::format("hint: {}\n", e.hint());
     }
@@ -54,17 +56,22 @@ void ReportError(const Context* ctx, const Error& e, bool json_result) {
 } // namespace
 
 int RunCli(int argc, char** argv, char** environ) {
-    CLI::App app{"pgsplit: Delta Lake on ADLS stays canonical; PostgreSQL serves copies and job state.", "pgsplit"};
+    CLI::App app{"pgsplit: Delta Lake on ADLS stays canonical; PostgreSQL serves copies and job state.",
+                 "pgsplit"};
     app.footer(kFooter);
     app.set_version_flag("--version", std::string("pgsplit ") + PGSPLIT_VERSION);
     app.require_subcommand(1);
 
     GlobalFlags flags;
     std::string dsn, config_path, log_format, color;
-    app.add_option("--dsn", dsn, "PostgreSQL DSN (URI or key=value); default $POSTGRES_DSN")->envname("")->type_name("DSN");
-    app.add_option("--config", config_path, "YAML config file; default ./pgsplit.yaml when present")->type_name("FILE");
+    app.add_option("--dsn", dsn, "PostgreSQL DSN (URI or key=value); default $POSTGRES_DSN")
+        ->envname("")
+        ->type_name("DSN");
+    app.add_option("--config", config_path, "YAML config file; default ./pgsplit.yaml when present")
+        ->type_name("FILE");
     app.add_flag("--json", flags.json, "print the result as one JSON document on stdout");
-    app.add_option("--log-format", log_format, "diagnostics as text (stderr) or json (one object per line, stdout)")
+    app.add_option("--log-format", log_format,
+                   "diagnostics as text (stderr) or json (one object per line, stdout)")
         ->check(CLI::IsMember({"text", "json"}));
     app.add_flag("-q,--quiet", flags.quiet, "only warnings and errors");
     app.add_flag("-v,--verbose", flags.verbose, "debug diagnostics");
@@ -87,7 +94,8 @@ int RunCli(int argc, char** argv, char** environ) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::string line = fmt::format("pgsplit: error: {}\nhint: run 'pgsplit --help' or 'pgsplit COMMAND --help'\n", e.what());
+        std::string line = fmt::format(
+            "pgsplit: error: {}\nhint: run 'pgsplit --help' or 'pgsplit COMMAND --help'\n", e.what());
         WriteAll(2, line);
         return ToInt(ExitCode::Usage);
     }
@@ -122,8 +130,9 @@ int RunCli(int argc, char** argv, char** environ) {
         ReportError(ctx.get(), e, flags.json);
         return ToInt(e.code());
     } catch (const std::exception& e) {
-        ReportError(ctx.get(), Error(ExitCode::Failure, fmt::format("unexpected failure: {}", e.what()),
-                                     "this is a bug in pgsplit; please report it with the command line"),
+        ReportError(ctx.get(),
+                    Error(ExitCode::Failure, fmt::format("unexpected failure: {}", e.what()),
+                          "this is a bug in pgsplit; please report it with the command line"),
                     flags.json);
         return ToInt(ExitCode::Failure);
     }

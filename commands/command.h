@@ -1,11 +1,11 @@
 #pragma once
 
+#include "core/context.h"
+
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include "core/context.h"
 
 namespace pgsplit {
 

@@ -4,7 +4,8 @@ namespace pgsplit {
 
 const std::vector<Command>& AllCommands() {
     static const std::vector<Command> commands = {
-        {"migrate", "apply the versioned schema (checksummed, locked, one transaction per file)", SetupMigrate},
+        {"migrate", "apply the versioned schema (checksummed, locked, one transaction per file)",
+         SetupMigrate},
         {"inspect", "show what is in a Parquet file or a Delta table", SetupInspect},
     };
     return commands;

@@ -1,11 +1,11 @@
 #include "config/config.h"
 
+#include "core/error.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
 #include <unistd.h>
-
-#include "core/error.h"
 
 namespace pgsplit {
 
@@ -71,7 +71,8 @@ YAML::Node Config::File(const std::string& dotted_path) const {
     size_t start = 0;
     while (start <= dotted_path.size()) {
         auto dot = dotted_path.find('.', start);
-        std::string key = dotted_path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        std::string key =
+            dotted_path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
         if (!node.IsMap() || !node[key]) {
             return YAML::Node();
         }
@@ -142,7 +143,8 @@ void Config::Resolve(const GlobalFlags& flags, bool allow_default_file) {
     github_output = Env("GITHUB_OUTPUT").value_or("");
     aca_job = Env("CONTAINER_APP_JOB_NAME").has_value();
 
-    std::string fmt_name = flags.log_format.value_or(Setting("PGSPLIT_LOG_FORMAT", "log.format").value_or(""));
+    std::string fmt_name =
+        flags.log_format.value_or(Setting("PGSPLIT_LOG_FORMAT", "log.format").value_or(""));
     if (fmt_name.empty()) {
         log_format = aca_job ? LogFormat::Json : LogFormat::Text;
     } else if (fmt_name == "text") {
@@ -162,8 +164,8 @@ void Config::Resolve(const GlobalFlags& flags, bool allow_default_file) {
     } else if (color_mode == "never") {
         color = false;
     } else if (color_mode == "auto") {
-        color = ::isatty(STDERR_FILENO) == 1 && !Env("NO_COLOR").has_value() && log_format == LogFormat::Text &&
-                Env("TERM").value_or("") != "dumb";
+        color = ::isatty(STDERR_FILENO) == 1 && !Env("NO_COLOR").has_value() &&
+                log_format == LogFormat::Text && Env("TERM").value_or("") != "dumb";
     } else {
         throw Error(ExitCode::Usage, fmt::format("--color '{}' is not known", color_mode),
                     "use auto, always or never");

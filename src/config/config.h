@@ -1,11 +1,11 @@
 #pragma once
 
+#include "core/log.h"
+
 #include <map>
 #include <optional>
 #include <string>
 #include <yaml-cpp/yaml.h>
-
-#include "core/log.h"
 
 namespace pgsplit {
 
@@ -36,15 +36,15 @@ public:
     bool json = false;              // --json: machine-readable result on stdout
     LogFormat log_format = LogFormat::Text;
     LogLevel log_level = LogLevel::Info;
-    bool color = false;             // colour on stderr/stdout (TTY, NO_COLOR, --color)
+    bool color = false; // colour on stderr/stdout (TTY, NO_COLOR, --color)
     bool stdout_tty = false;
-    std::string config_path;        // the file that was loaded, or empty
+    std::string config_path; // the file that was loaded, or empty
 
     // CI / platform detection.
-    bool github_actions = false;    // GITHUB_ACTIONS=true
+    bool github_actions = false; // GITHUB_ACTIONS=true
     std::string github_step_summary;
     std::string github_output;
-    bool aca_job = false;           // CONTAINER_APP_JOB_NAME set
+    bool aca_job = false; // CONTAINER_APP_JOB_NAME set
 
     // --- environment lookups (all env access goes through these) ---
     std::optional<std::string> Env(const std::string& name) const;

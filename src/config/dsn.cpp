@@ -10,7 +10,9 @@ namespace {
 constexpr const char* kAzureSuffix = ".postgres.database.azure.com";
 constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 
-bool IsUri(const std::string& dsn) { return dsn.rfind("postgresql://", 0) == 0 || dsn.rfind("postgres://", 0) == 0; }
+bool IsUri(const std::string& dsn) {
+    return dsn.rfind("postgresql://", 0) == 0 || dsn.rfind("postgres://", 0) == 0;
+}
 
 struct ConninfoFree {
     void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }

@@ -1,13 +1,13 @@
 #include "core/byte_source.h"
 
+#include "core/error.h"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "core/error.h"
 
 namespace pgsplit {
 namespace {
@@ -24,10 +24,11 @@ public:
 
     void Read(uint64_t offset, uint64_t length, uint8_t* out) override {
         if (offset > size_ || length > size_ - offset) {
-            throw Error(ExitCode::Source,
-                        fmt::format("read past the end of '{}': {} bytes at offset {} but the file has {} bytes",
-                                    path_, length, offset, size_),
-                        "the file is truncated or its metadata is corrupt");
+            throw Error(
+                ExitCode::Source,
+                fmt::format("read past the end of '{}': {} bytes at offset {} but the file has {} bytes",
+                            path_, length, offset, size_),
+                "the file is truncated or its metadata is corrupt");
         }
         uint64_t done = 0;
         while (done < length) {

@@ -4,6 +4,8 @@
 
 namespace pgsplit {
 
-void Context::Print(const std::string& rendered) const { WriteAll(STDOUT_FILENO, rendered); }
+void Context::Print(const std::string& rendered) const {
+    WriteAll(STDOUT_FILENO, rendered);
+}
 
 } // namespace pgsplit

@@ -1,9 +1,9 @@
 #pragma once
 
-#include <string>
-
 #include "config/config.h"
 #include "core/log.h"
+
+#include <string>
 
 namespace pgsplit {
 

@@ -35,7 +35,9 @@ private:
     std::string hint_;
 };
 
-inline int ToInt(ExitCode code) { return static_cast<int>(code); }
+inline int ToInt(ExitCode code) {
+    return static_cast<int>(code);
+}
 
 // Short name for an exit code, used in JSON output ("usage", "config", ...).
 const char* ExitCodeName(ExitCode code);

@@ -1,10 +1,10 @@
 #include "core/interrupt.h"
 
+#include "core/error.h"
+
 #include <atomic>
 #include <csignal>
 #include <libpq-fe.h>
-
-#include "core/error.h"
 
 namespace pgsplit {
 namespace {
@@ -37,7 +37,9 @@ void InstallInterruptHandlers() {
     std::signal(SIGPIPE, SIG_IGN);
 }
 
-int InterruptSignal() { return g_signal.load(); }
+int InterruptSignal() {
+    return g_signal.load();
+}
 
 int InterruptExitCode() {
     int s = g_signal.load();
@@ -76,6 +78,8 @@ void UnregisterCancel(int slot) {
     }
 }
 
-void ResetInterruptForTests() { g_signal.store(0); }
+void ResetInterruptForTests() {
+    g_signal.store(0);
+}
 
 } // namespace pgsplit

@@ -16,17 +16,26 @@ enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3 };
 class Logger {
 public:
     Logger() = default;
-    Logger(LogFormat format, LogLevel min_level, bool color) : format_(format), min_(min_level), color_(color) {}
+    Logger(LogFormat format, LogLevel min_level, bool color)
+        : format_(format), min_(min_level), color_(color) {}
 
     void SetCommand(std::string command) { command_ = std::move(command); }
     LogFormat Format() const { return format_; }
     bool Enabled(LogLevel level) const { return level >= min_; }
     bool Color() const { return color_; }
 
-    void Debug(std::string_view msg, const nlohmann::json& fields = nullptr) const { Log(LogLevel::Debug, msg, fields); }
-    void Info(std::string_view msg, const nlohmann::json& fields = nullptr) const { Log(LogLevel::Info, msg, fields); }
-    void Warn(std::string_view msg, const nlohmann::json& fields = nullptr) const { Log(LogLevel::Warn, msg, fields); }
-    void Error(std::string_view msg, const nlohmann::json& fields = nullptr) const { Log(LogLevel::Error, msg, fields); }
+    void Debug(std::string_view msg, const nlohmann::json& fields = nullptr) const {
+        Log(LogLevel::Debug, msg, fields);
+    }
+    void Info(std::string_view msg, const nlohmann::json& fields = nullptr) const {
+        Log(LogLevel::Info, msg, fields);
+    }
+    void Warn(std::string_view msg, const nlohmann::json& fields = nullptr) const {
+        Log(LogLevel::Warn, msg, fields);
+    }
+    void Error(std::string_view msg, const nlohmann::json& fields = nullptr) const {
+        Log(LogLevel::Error, msg, fields);
+    }
     void Log(LogLevel level, std::string_view msg, const nlohmann::json& fields) const;
 
     // Renders a line without writing it (used by tests and by Log).

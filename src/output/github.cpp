@@ -32,7 +32,11 @@ std::string Escape(std::string_view s, bool property) {
 
 } // namespace
 
-std::string GithubEscapeData(std::string_view s) { return Escape(s, false); }
-std::string GithubEscapeProperty(std::string_view s) { return Escape(s, true); }
+std::string GithubEscapeData(std::string_view s) {
+    return Escape(s, false);
+}
+std::string GithubEscapeProperty(std::string_view s) {
+    return Escape(s, true);
+}
 
 } // namespace pgsplit

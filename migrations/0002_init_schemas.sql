@@ -1,0 +1,7 @@
+-- One database, several schemas (phase 1 foundations).
+CREATE SCHEMA IF NOT EXISTS core;
+CREATE SCHEMA IF NOT EXISTS ranking;
+CREATE SCHEMA IF NOT EXISTS backtest;
+CREATE SCHEMA IF NOT EXISTS monitoring;
+CREATE SCHEMA IF NOT EXISTS gold;
+CREATE SCHEMA IF NOT EXISTS platinum;

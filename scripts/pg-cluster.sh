@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Throwaway PostgreSQL cluster for tests and the demo.
+#   scripts/pg-cluster.sh start DIR   -> initdb into DIR (if new), start on a free port, print "HOST PORT"
+#   scripts/pg-cluster.sh stop DIR    -> stop it (fast shutdown) and keep DIR
+#   scripts/pg-cluster.sh destroy DIR -> stop it and remove DIR
+# Runs the server as the `postgres` user when invoked as root (initdb refuses root). Only unix socket
+# in DIR/sock and 127.0.0.1 are listened on. fsync is off: this cluster's data is disposable.
+set -euo pipefail
+
+cmd=${1:-}
+dir=${2:-}
+[[ -n "$cmd" && -n "$dir" ]] || { echo "usage: $0 start|stop|destroy DIR" >&2; exit 2; }
+
+bindir=""
+for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+  if [[ -x "$d/initdb" ]]; then bindir=$d; break; fi
+done
+[[ -n "$bindir" ]] || { echo "pg-cluster: no PostgreSQL server binaries under /usr/lib/postgresql (run scripts/deps.sh)" >&2; exit 3; }
+
+as_owner() {
+  if [[ $(id -u) -eq 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$(( 20000 + RANDOM % 30000 ))
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+      echo "$p"; return 0
+    fi
+  done
+  return 1
+}
+
+case "$cmd" in
+start)
+  mkdir -p "$dir"
+  if [[ $(id -u) -eq 0 ]]; then chown postgres: "$dir"; chmod 700 "$dir"; fi
+  if [[ ! -f "$dir/data/PG_VERSION" ]]; then
+    as_owner "$bindir/initdb" -D "$dir/data" -U postgres -E UTF8 --locale=C.UTF-8 \
+      --auth-local=trust --auth-host=scram-sha-256 --no-sync >"$dir/initdb.log" 2>&1 \
+      || { cat "$dir/initdb.log" >&2; exit 1; }
+    as_owner mkdir -p "$dir/sock"
+    cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$dir/sock'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 200
+shared_buffers = 128MB
+max_wal_size = 2GB
+log_min_messages = warning
+log_line_prefix = '%m [%p] %q%u@%d '
+CONF
+    # Password auth on TCP for every user; trust on the private unix socket for the test superuser.
+    echo "host all all 127.0.0.1/32 scram-sha-256" >"$dir/data/pg_hba.conf"
+    echo "local all all trust" >>"$dir/data/pg_hba.conf"
+  fi
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
+    if as_owner "$bindir/pg_ctl" -D "$dir/data" -o "-p $port" -l "$dir/server.log" -w -t 60 start >/dev/null 2>&1; then
+      echo "$port" >"$dir/port"
+      echo "$dir/sock $port"
+      exit 0
+    fi
+  done
+  echo "pg-cluster: the server did not start; see $dir/server.log" >&2
+  tail -20 "$dir/server.log" >&2 || true
+  exit 1
+  ;;
+stop)
+  if [[ -f "$dir/data/postmaster.pid" ]]; then
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+  fi
+  ;;
+destroy)
+  "$0" stop "$dir"
+  rm -rf "$dir"
+  ;;
+*)
+  echo "usage: $0 start|stop|destroy DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,298 @@
+#include "pg/connection.h"
+
+#include "config/dsn.h"
+#include "core/interrupt.h"
+#include "core/log.h"
+
+#include <fmt/format.h>
+
+namespace pgsplit::pg {
+
+std::string Result::Get(int row, int col) const {
+    if (PQgetisnull(res_.get(), row, col)) {
+        return {};
+    }
+    return std::string(PQgetvalue(res_.get(), row, col), PQgetlength(res_.get(), row, col));
+}
+
+std::optional<std::string> Result::GetOpt(int row, int col) const {
+    if (PQgetisnull(res_.get(), row, col)) {
+        return std::nullopt;
+    }
+    return Get(row, col);
+}
+
+int64_t Result::GetInt(int row, int col) const {
+    if (row >= Rows() || col >= Columns() || IsNull(row, col)) {
+        throw Error(ExitCode::Failure,
+                    fmt::format("expected an integer at row {} column {} of a query result", row, col));
+    }
+    return std::stoll(Get(row, col));
+}
+
+int Result::ColumnIndex(std::string_view name) const {
+    int i = PQfnumber(res_.get(), std::string(name).c_str());
+    if (i < 0) {
+        throw Error(ExitCode::Failure, fmt::format("query result has no column '{}'", name));
+    }
+    return i;
+}
+
+namespace {
+
+// Server NOTICEs ("relation already exists, skipping") are expected noise for idempotent DDL; only
+// WARNINGs reach the operator, on stderr, so stdout stays clean for --json and JSON logs.
+void OnNotice(void*, const PGresult* r) {
+    const char* severity = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (!severity || std::string_view(severity) != "WARNING") {
+        return;
+    }
+    const char* msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    WriteAll(2, fmt::format("pgsplit: warning: server: {}\n", msg ? msg : ""));
+}
+
+} // namespace
+
+Connection Connection::Open(const std::string& dsn, const std::string& application_name,
+                            int connect_timeout_s) {
+    std::string effective = ApplyDsnDefaults(dsn);
+    std::vector<const char*> keys = {"dbname", "fallback_application_name", "connect_timeout", nullptr};
+    std::string timeout = std::to_string(connect_timeout_s);
+    std::vector<const char*> vals = {effective.c_str(), application_name.c_str(), timeout.c_str(), nullptr};
+    Connection c;
+    c.redacted_ = RedactDsn(dsn);
+    c.conn_.reset(PQconnectdbParams(keys.data(), vals.data(), /*expand_dbname=*/1));
+    if (!c.conn_) {
+        throw Error(ExitCode::Connect, fmt::format("cannot connect to {}: out of memory", c.redacted_));
+    }
+    if (PQstatus(c.conn_.get()) != CONNECTION_OK) {
+        std::string reason = PQerrorMessage(c.conn_.get());
+        while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) {
+            reason.pop_back();
+        }
+        std::string hint = "check host, port, database, user and password in the DSN, and that the server "
+                           "accepts connections";
+        if (reason.find("password authentication failed") != std::string::npos) {
+            hint = "the password was rejected: check the secret that holds the DSN";
+        } else if (reason.find("certificate") != std::string::npos ||
+                   reason.find("SSL") != std::string::npos) {
+            hint = "TLS failed: check sslmode and sslrootcert (Azure hosts default to verify-full with the "
+                   "system CA bundle)";
+        } else if (reason.find("does not exist") != std::string::npos) {
+            hint = "the database or role does not exist: check the DSN or run 'pgsplit provision'";
+        }
+        throw Error(ExitCode::Connect,
+                    fmt::format("cannot connect to {}: {}", c.redacted_, RedactDsn(reason)), hint);
+    }
+    PQsetNoticeReceiver(c.conn_.get(), OnNotice, nullptr);
+    c.cancel_ = PQgetCancel(c.conn_.get());
+    if (c.cancel_) {
+        c.cancel_slot_ = RegisterCancel(c.cancel_);
+    }
+    return c;
+}
+
+Connection::Connection(Connection&& o) noexcept
+    : conn_(std::move(o.conn_)), redacted_(std::move(o.redacted_)), cancel_(o.cancel_),
+      cancel_slot_(o.cancel_slot_) {
+    o.cancel_ = nullptr;
+    o.cancel_slot_ = -1;
+}
+
+Connection& Connection::operator=(Connection&& o) noexcept {
+    if (this != &o) {
+        Release();
+        conn_ = std::move(o.conn_);
+        redacted_ = std::move(o.redacted_);
+        cancel_ = o.cancel_;
+        cancel_slot_ = o.cancel_slot_;
+        o.cancel_ = nullptr;
+        o.cancel_slot_ = -1;
+    }
+    return *this;
+}
+
+Connection::~Connection() {
+    Release();
+}
+
+void Connection::Release() {
+    if (cancel_slot_ >= 0) {
+        UnregisterCancel(cancel_slot_);
+        cancel_slot_ = -1;
+    }
+    if (cancel_) {
+        PQfreeCancel(cancel_);
+        cancel_ = nullptr;
+    }
+    conn_.reset();
+}
+
+void Connection::ThrowResultError(PGresult* r, const std::string& what) const {
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    std::string sqlstate = state ? state : "";
+    std::string primary;
+    if (r && PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)) {
+        primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    } else {
+        primary = conn_ ? PQerrorMessage(conn_.get()) : "no connection";
+        while (!primary.empty() && (primary.back() == '\n' || primary.back() == ' ')) {
+            primary.pop_back();
+        }
+    }
+    std::string detail = r && PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL)
+                             ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL)
+                             : "";
+    std::string server_hint =
+        r && PQresultErrorField(r, PG_DIAG_MESSAGE_HINT) ? PQresultErrorField(r, PG_DIAG_MESSAGE_HINT) : "";
+    int position = 0;
+    if (r && PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION)) {
+        position = std::atoi(PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION));
+    }
+    std::string msg = fmt::format("{} failed on {}: {}", what, redacted_, primary);
+    if (!sqlstate.empty()) {
+        msg += fmt::format(" (SQLSTATE {})", sqlstate);
+    }
+    if (!detail.empty()) {
+        msg += ": " + detail;
+    }
+    ExitCode code = ExitCode::Failure;
+    std::string hint = server_hint;
+    if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
+        code = ExitCode::Connect;
+        hint = "the connection to the server was lost; nothing was committed by the interrupted step";
+    }
+    if (sqlstate == kQueryCanceled && InterruptExitCode() != 0) {
+        code = InterruptExitCode() == 130 ? ExitCode::Interrupt : ExitCode::Terminate;
+    }
+    if (sqlstate.rfind("28", 0) == 0) {
+        code = ExitCode::Connect;
+    }
+    std::string server_message = detail.empty() ? primary : primary + ": " + detail;
+    throw SqlError(code, msg, sqlstate, hint, position, server_message);
+}
+
+Result Connection::Check(ResultPtr r, const std::string& sql, bool allow_copy_in) {
+    ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY ||
+        (allow_copy_in && st == PGRES_COPY_IN)) {
+        return Result(std::move(r));
+    }
+    std::string what = sql.substr(0, sql.find_first_of("\n("));
+    if (what.size() > 60) {
+        what = what.substr(0, 60) + "...";
+    }
+    ThrowResultError(r.get(), fmt::format("'{}'", what));
+}
+
+Result Connection::Exec(const std::string& sql) {
+    CheckInterrupt();
+    return Check(ResultPtr(PQexec(conn_.get(), sql.c_str())), sql);
+}
+
+Result Connection::Exec(const std::string& sql, const Params& params) {
+    CheckInterrupt();
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) {
+        values.push_back(p ? p->c_str() : nullptr);
+    }
+    return Check(ResultPtr(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                        values.data(), nullptr, nullptr, 0)),
+                 sql);
+}
+
+std::optional<std::string> Connection::QueryValue(const std::string& sql, const Params& params) {
+    Result r = Exec(sql, params);
+    if (r.Rows() == 0) {
+        return std::nullopt;
+    }
+    if (r.Rows() > 1) {
+        throw Error(ExitCode::Failure,
+                    fmt::format("expected at most one row from '{}', got {}", sql, r.Rows()));
+    }
+    return r.GetOpt(0, 0);
+}
+
+void Connection::CopyStart(const std::string& copy_sql) {
+    CheckInterrupt();
+    Check(ResultPtr(PQexec(conn_.get(), copy_sql.c_str())), copy_sql, /*allow_copy_in=*/true);
+}
+
+void Connection::CopyData(const char* data, size_t len) {
+    while (len > 0) {
+        int chunk = static_cast<int>(std::min<size_t>(len, 1 << 30));
+        if (PQputCopyData(conn_.get(), data, chunk) != 1) {
+            ThrowResultError(nullptr, "COPY data");
+        }
+        data += chunk;
+        len -= static_cast<size_t>(chunk);
+    }
+}
+
+int64_t Connection::CopyEnd() {
+    if (PQputCopyEnd(conn_.get(), nullptr) != 1) {
+        ThrowResultError(nullptr, "COPY end");
+    }
+    ResultPtr last;
+    while (PGresult* r = PQgetResult(conn_.get())) {
+        last.reset(r);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            ResultPtr failed = std::move(last);
+            while (PGresult* rest = PQgetResult(conn_.get())) {
+                PQclear(rest);
+            }
+            ThrowResultError(failed.get(), "COPY");
+        }
+    }
+    std::string n = last ? PQcmdTuples(last.get()) : "0";
+    return n.empty() ? 0 : std::stoll(n);
+}
+
+void Connection::CopyAbort(const std::string& reason) {
+    PQputCopyEnd(conn_.get(), reason.c_str());
+    while (PGresult* r = PQgetResult(conn_.get())) {
+        PQclear(r);
+    }
+}
+
+std::string QuoteIdent(const Connection& c, std::string_view ident) {
+    char* q = PQescapeIdentifier(c.Raw(), ident.data(), ident.size());
+    if (!q) {
+        throw Error(ExitCode::Failure, fmt::format("cannot quote identifier '{}'", ident));
+    }
+    std::string out(q);
+    PQfreemem(q);
+    return out;
+}
+
+std::string QuoteLiteral(const Connection& c, std::string_view literal) {
+    char* q = PQescapeLiteral(c.Raw(), literal.data(), literal.size());
+    if (!q) {
+        throw Error(ExitCode::Failure, "cannot quote a literal");
+    }
+    std::string out(q);
+    PQfreemem(q);
+    return out;
+}
+
+int LineOfPosition(std::string_view sql, int position) {
+    // The server counts characters, not bytes; skip UTF-8 continuation bytes while counting.
+    int line = 1;
+    int chars = 0;
+    for (char ch : sql) {
+        auto c = static_cast<unsigned char>(ch);
+        if ((c & 0xC0) != 0x80) {
+            ++chars;
+            if (chars >= position) {
+                break;
+            }
+        }
+        if (c == '\n') {
+            ++line;
+        }
+    }
+    return line;
+}
+
+} // namespace pgsplit::pg

@@ -1,0 +1,105 @@
+#include "support/pg_cluster.h"
+
+#include "support/paths.h"
+#include "support/process.h"
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <memory>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace pgsplit::test {
+namespace {
+
+// Owns a cluster this process started, destroying it at exit.
+struct OwnedCluster {
+    std::string dir;
+    ~OwnedCluster() {
+        if (!dir.empty()) {
+            std::string cmd =
+                (SourceDir() / "scripts" / "pg-cluster.sh").string() + " destroy " + dir + " >/dev/null 2>&1";
+            (void)std::system(cmd.c_str());
+        }
+    }
+};
+
+ClusterInfo StartCluster() {
+    ClusterInfo info;
+    const char* host = std::getenv("PGSPLIT_TEST_PGHOST");
+    const char* port = std::getenv("PGSPLIT_TEST_PGPORT");
+    if (host && *host && port && *port) {
+        info.socket_dir = host;
+        info.port = std::atoi(port);
+        return info;
+    }
+    static OwnedCluster owned;
+    char tmpl[] = "/tmp/pgsplit-cluster-XXXXXX";
+    if (!mkdtemp(tmpl)) {
+        throw std::runtime_error("mkdtemp failed for the test cluster");
+    }
+    owned.dir = tmpl;
+    std::string cmd = (SourceDir() / "scripts" / "pg-cluster.sh").string() + " start " + owned.dir;
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+    std::array<char, 512> buf{};
+    std::string out;
+    while (pipe && fgets(buf.data(), buf.size(), pipe.get())) {
+        out += buf.data();
+    }
+    auto space = out.find(' ');
+    if (space == std::string::npos) {
+        throw std::runtime_error("could not start the throwaway PostgreSQL cluster: " + out);
+    }
+    info.socket_dir = out.substr(0, space);
+    info.port = std::atoi(out.substr(space + 1).c_str());
+    return info;
+}
+
+} // namespace
+
+const ClusterInfo& Cluster() {
+    static ClusterInfo info = StartCluster();
+    return info;
+}
+
+std::string SuperuserDsn(const std::string& database) {
+    const auto& c = Cluster();
+    return fmt::format("host={} port={} user=postgres dbname={}", c.socket_dir, c.port, database);
+}
+
+std::string TcpDsn(const std::string& user, const std::string& password, const std::string& database) {
+    return fmt::format("postgresql://{}:{}@127.0.0.1:{}/{}", user, password, Cluster().port, database);
+}
+
+void EnsureRole(const std::string& role, const std::string& password) {
+    auto c = pg::Connection::Open(SuperuserDsn(), "pgsplit-test");
+    std::string ident = pg::QuoteIdent(c, role);
+    c.Exec(fmt::format("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {}) THEN "
+                       "CREATE ROLE {} LOGIN; END IF; END $$",
+                       pg::QuoteLiteral(c, role), ident));
+    c.Exec(fmt::format("ALTER ROLE {} LOGIN PASSWORD {}", ident, pg::QuoteLiteral(c, password)));
+}
+
+TestDatabase::TestDatabase() {
+    static int counter = 0;
+    name_ = fmt::format("pgsplit_t{}_{}", getpid(), ++counter);
+    auto c = pg::Connection::Open(SuperuserDsn(), "pgsplit-test");
+    c.Exec("CREATE DATABASE " + name_);
+}
+
+TestDatabase::~TestDatabase() {
+    try {
+        auto c = pg::Connection::Open(SuperuserDsn(), "pgsplit-test");
+        c.Exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    } catch (...) {
+    }
+}
+
+std::string TestDatabase::Value(const std::string& sql) const {
+    auto c = Connect();
+    return c.QueryValue(sql).value_or("");
+}
+
+} // namespace pgsplit::test

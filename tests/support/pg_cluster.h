@@ -1,0 +1,44 @@
+#pragma once
+
+#include "pg/connection.h"
+
+#include <string>
+
+namespace pgsplit::test {
+
+// The throwaway cluster the suite runs against. scripts/test.sh starts one and exports
+// PGSPLIT_TEST_PGHOST (socket dir) and PGSPLIT_TEST_PGPORT; without them the first use starts one with
+// scripts/pg-cluster.sh and destroys it at exit. Tests never touch a server they did not start.
+struct ClusterInfo {
+    std::string socket_dir;
+    int port = 0;
+};
+const ClusterInfo& Cluster();
+
+// Superuser (postgres, trust over the unix socket) DSN for a database.
+std::string SuperuserDsn(const std::string& database = "postgres");
+// Password login over TCP 127.0.0.1 (scram-sha-256) as `user`.
+std::string TcpDsn(const std::string& user, const std::string& password, const std::string& database);
+
+// Creates a login role with a password if missing, and (re)sets the password.
+void EnsureRole(const std::string& role, const std::string& password);
+
+// A fresh database per test case, dropped (WITH FORCE) at the end.
+class TestDatabase {
+public:
+    TestDatabase();
+    ~TestDatabase();
+    TestDatabase(const TestDatabase&) = delete;
+    TestDatabase& operator=(const TestDatabase&) = delete;
+
+    const std::string& Name() const { return name_; }
+    std::string Dsn() const { return SuperuserDsn(name_); }
+    pg::Connection Connect() const { return pg::Connection::Open(Dsn(), "pgsplit-test"); }
+    // First column of the first row (empty string for NULL / no row).
+    std::string Value(const std::string& sql) const;
+
+private:
+    std::string name_;
+};
+
+} // namespace pgsplit::test

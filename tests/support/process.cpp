@@ -1,0 +1,150 @@
+#include "support/process.h"
+
+#include "support/paths.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace pgsplit::test {
+
+std::string ReadText(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void WriteText(const std::string& path, const std::string& data) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << data;
+}
+
+ScratchDir::ScratchDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "pgsplit-test-XXXXXX").string();
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) {
+        throw std::runtime_error("mkdtemp failed");
+    }
+    path_ = buf.data();
+}
+
+ScratchDir::~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+}
+
+Process::Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+    static int counter = 0;
+    std::string base = (std::filesystem::temp_directory_path() /
+                        ("pgsplit-proc-" + std::to_string(getpid()) + "-" + std::to_string(++counter)))
+                           .string();
+    out_path_ = base + ".out";
+    err_path_ = base + ".err";
+    std::map<std::string, std::string> full;
+    for (const char* keep : {"PATH", "HOME", "LANG", "TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS"}) {
+        if (const char* v = std::getenv(keep)) {
+            full[keep] = v;
+        }
+    }
+    for (const auto& [k, v] : env) {
+        full[k] = v;
+    }
+    std::vector<std::string> env_strings;
+    for (const auto& [k, v] : full) {
+        env_strings.push_back(k + "=" + v);
+    }
+    pid_ = fork();
+    if (pid_ < 0) {
+        throw std::runtime_error("fork failed");
+    }
+    if (pid_ == 0) {
+        int out = open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int in = open("/dev/null", O_RDONLY);
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        std::vector<char*> args;
+        for (const auto& a : argv) {
+            args.push_back(const_cast<char*>(a.c_str()));
+        }
+        args.push_back(nullptr);
+        std::vector<char*> envp;
+        for (auto& e : env_strings) {
+            envp.push_back(e.data());
+        }
+        envp.push_back(nullptr);
+        execve(args[0], args.data(), envp.data());
+        _exit(127);
+    }
+}
+
+Process::~Process() {
+    if (!waited_ && pid_ > 0) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+    }
+    unlink(out_path_.c_str());
+    unlink(err_path_.c_str());
+}
+
+void Process::Signal(int sig) {
+    if (!waited_ && pid_ > 0) {
+        kill(pid_, sig);
+    }
+}
+
+std::string Process::StderrSoFar() const {
+    return ReadText(err_path_);
+}
+std::string Process::StdoutSoFar() const {
+    return ReadText(out_path_);
+}
+
+ProcResult Process::Wait(int timeout_s) {
+    if (waited_) {
+        return result_;
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    int status = 0;
+    while (true) {
+        pid_t r = waitpid(pid_, &status, WNOHANG);
+        if (r == pid_) {
+            break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, &status, 0);
+            waited_ = true;
+            result_ = {-2, ReadText(out_path_),
+                       ReadText(err_path_) + "\n[test harness: killed after timeout]"};
+            return result_;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    waited_ = true;
+    result_.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result_.out = ReadText(out_path_);
+    result_.err = ReadText(err_path_);
+    return result_;
+}
+
+ProcResult RunPgsplit(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                      int timeout_s) {
+    std::vector<std::string> argv = {BinaryPath().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Process p(argv, env);
+    return p.Wait(timeout_s);
+}
+
+} // namespace pgsplit::test

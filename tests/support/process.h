@@ -1,0 +1,59 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace pgsplit::test {
+
+struct ProcResult {
+    int exit_code = -1; // 128+signal when killed by a signal
+    std::string out;
+    std::string err;
+    std::string All() const { return out + err; }
+};
+
+// A child process with stdout/stderr captured in temp files. The environment is exactly `env` plus
+// PATH/HOME/LANG from the test process, so an outer POSTGRES_DSN never leaks into a test.
+class Process {
+public:
+    Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env);
+    ~Process();
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+
+    pid_t Pid() const { return pid_; }
+    void Signal(int sig);
+    // Waits up to timeout_s (then SIGKILLs and fails the wait with exit_code -2).
+    ProcResult Wait(int timeout_s = 120);
+    std::string StderrSoFar() const;
+    std::string StdoutSoFar() const;
+
+private:
+    pid_t pid_ = -1;
+    std::string out_path_, err_path_;
+    bool waited_ = false;
+    ProcResult result_;
+};
+
+// Runs the built pgsplit binary with `args` and waits for it.
+ProcResult RunPgsplit(const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env = {}, int timeout_s = 120);
+
+std::string ReadText(const std::string& path);
+void WriteText(const std::string& path, const std::string& data);
+
+// A fresh empty temp directory removed at destruction.
+class ScratchDir {
+public:
+    ScratchDir();
+    ~ScratchDir();
+    const std::string& Path() const { return path_; }
+    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+} // namespace pgsplit::test
