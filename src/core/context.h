@@ -13,7 +13,8 @@ struct Context {
     Config config;
     Logger log;
 
-    // Writes rendered output to stdout in one call. Data goes to stdout; diagnostics go through `log`.
+    // Writes rendered output to stdout. Data goes to stdout; diagnostics go through `log`. With JSON
+    // logs, output is kept to one JSON object per line (see context.cpp).
     void Print(const std::string& rendered) const;
 };
 
