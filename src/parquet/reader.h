@@ -4,6 +4,8 @@
 // it reads bytes through pgsplit::ByteSource and hands out columnar batches (flat columns) or
 // assembled records as JSON values (nested columns: Delta checkpoints, `inspect --rows`).
 
+#include "core/byte_source.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -13,13 +15,25 @@
 #include <string_view>
 #include <vector>
 
-#include "core/byte_source.h"
-
 namespace pgsplit::parquet {
 
 enum class Physical { Boolean, Int32, Int64, Int96, Float, Double, ByteArray, FixedLenByteArray };
 
-enum class Logical { None, String, Enum, Json, Bson, Uuid, Int, Decimal, Date, Time, Timestamp, Float16, Unknown };
+enum class Logical {
+    None,
+    String,
+    Enum,
+    Json,
+    Bson,
+    Uuid,
+    Int,
+    Decimal,
+    Date,
+    Time,
+    Timestamp,
+    Float16,
+    Unknown
+};
 
 enum class TimeUnit { Millis, Micros, Nanos };
 
@@ -28,10 +42,10 @@ enum class Repetition { Required, Optional, Repeated };
 // Logical annotation of a leaf, from LogicalType or (legacy) ConvertedType.
 struct LogicalType {
     Logical kind = Logical::None;
-    int bit_width = 0;      // Int: 8/16/32/64
-    bool is_signed = true;  // Int
-    int precision = 0;      // Decimal
-    int scale = 0;          // Decimal
+    int bit_width = 0;     // Int: 8/16/32/64
+    bool is_signed = true; // Int
+    int precision = 0;     // Decimal
+    int scale = 0;         // Decimal
     TimeUnit unit = TimeUnit::Micros;
     bool utc_adjusted = false; // Time/Timestamp: isAdjustedToUTC
 };
@@ -41,7 +55,7 @@ struct Column {
     int index = 0;                 // leaf index in file order
     std::vector<std::string> path; // names from the root's child to the leaf
     Physical physical = Physical::Int32;
-    int type_length = 0;           // FIXED_LEN_BYTE_ARRAY width
+    int type_length = 0; // FIXED_LEN_BYTE_ARRAY width
     LogicalType logical;
     Repetition repetition = Repetition::Required; // of the leaf itself
     int16_t max_def = 0;
@@ -55,8 +69,8 @@ struct Column {
 struct Field {
     std::string name;
     Repetition repetition = Repetition::Required;
-    int column = -1;              // leaf index when this is a leaf, else -1
-    std::string annotation;       // group annotation: "LIST", "MAP", "MAP_KEY_VALUE" or empty
+    int column = -1;        // leaf index when this is a leaf, else -1
+    std::string annotation; // group annotation: "LIST", "MAP", "MAP_KEY_VALUE" or empty
     std::vector<Field> children;
     bool IsLeaf() const { return column >= 0; }
 };
@@ -166,6 +180,20 @@ public:
     // Return false from `on_record` to stop early.
     virtual void ReadRecords(const std::vector<std::string>& top_level_fields,
                              const std::function<bool(nlohmann::json& record)>& on_record) = 0;
+
+    // The same as ReadRecords, with objects that keep keys in schema order (nlohmann::json sorts
+    // them), for output where the order is visible (`inspect parquet --rows`).
+    virtual void ReadRecordsOrdered(const std::vector<std::string>& top_level_fields,
+                                    const std::function<bool(nlohmann::ordered_json& record)>& on_record) = 0;
+
+    // True when every leaf is a top-level required or optional primitive (ReadRowGroup can read all).
+    bool AllFlat() const;
 };
+
+// Opens a local file (OpenLocalFile + FileReader::Open).
+std::unique_ptr<FileReader> OpenFile(const std::string& path);
+
+// A ByteSource over bytes in memory (tests, fuzzing).
+std::unique_ptr<ByteSource> MemorySource(std::string name, std::string bytes);
 
 } // namespace pgsplit::parquet

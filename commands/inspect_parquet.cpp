@@ -1,0 +1,321 @@
+// `pgsplit inspect parquet FILE`: schema (physical and logical), row groups and column chunks (codec,
+// encodings, sizes, statistics) of one Parquet file; `--rows` prints decoded rows as JSONL or CSV.
+// The hidden `--scan` decodes every column and prints counts only (the benchmark's mode).
+
+#include "commands/command.h"
+#include "core/error.h"
+#include "output/rows.h"
+#include "parquet/metadata.h"
+#include "parquet/reader.h"
+#include "parquet/values.h"
+
+#include <chrono>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace pgsplit {
+namespace {
+
+struct InspectParquetOptions {
+    std::string file;
+    bool rows = false;
+    int64_t limit = 0;
+    std::string format = "jsonl";
+    bool scan = false;
+};
+
+std::string StatText(const parquet::Column& col, const std::optional<std::string>& v) {
+    if (!v) {
+        return "";
+    }
+    parquet::Cell cell;
+    if (!parquet::RenderStat(col, *v, cell)) {
+        return "0x" + parquet::Base64(*v);
+    }
+    switch (cell.kind) {
+    case parquet::CellKind::Null:
+        return "null";
+    case parquet::CellKind::Boolean:
+        return cell.boolean ? "true" : "false";
+    case parquet::CellKind::Integer:
+        return std::to_string(cell.integer);
+    case parquet::CellKind::Unsigned:
+        return std::to_string(cell.unsigned_integer);
+    case parquet::CellKind::Real:
+    case parquet::CellKind::String:
+        return cell.text;
+    }
+    return "";
+}
+
+std::string Join(const std::vector<std::string>& v, const char* sep) {
+    std::string s;
+    for (const auto& x : v) {
+        if (!s.empty()) {
+            s += sep;
+        }
+        s += x;
+    }
+    return s;
+}
+
+std::string RenderTable(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
+    std::vector<size_t> width;
+    for (const auto& r : rows) {
+        width.resize(std::max(width.size(), r.size()));
+        for (size_t i = 0; i < r.size(); ++i) {
+            width[i] = std::max(width[i], r[i].size());
+        }
+    }
+    std::string out;
+    for (const auto& r : rows) {
+        std::string line = indent;
+        for (size_t i = 0; i < r.size(); ++i) {
+            line += r[i];
+            if (i + 1 < r.size()) {
+                line += std::string(width[i] - r[i].size() + 2, ' ');
+            }
+        }
+        while (!line.empty() && line.back() == ' ') {
+            line.pop_back();
+        }
+        out += line + "\n";
+    }
+    return out;
+}
+
+void SchemaLines(const parquet::FileReader& r, const parquet::Field& f, int depth,
+                 std::vector<std::vector<std::string>>& rows) {
+    for (const auto& c : f.children) {
+        std::string name = std::string(static_cast<size_t>(depth) * 2, ' ') + c.name;
+        if (c.IsLeaf()) {
+            const auto& col = r.Columns()[static_cast<size_t>(c.column)];
+            std::string phys = parquet::PhysicalName(col.physical);
+            if (col.physical == parquet::Physical::FixedLenByteArray) {
+                phys += fmt::format("({})", col.type_length);
+            }
+            rows.push_back(
+                {name, parquet::RepetitionName(c.repetition), phys, parquet::LogicalName(col.logical)});
+        } else {
+            rows.push_back({name, parquet::RepetitionName(c.repetition), "group", c.annotation});
+            SchemaLines(r, c, depth + 1, rows);
+        }
+    }
+}
+
+nlohmann::ordered_json FieldJson(const parquet::FileReader& r, const parquet::Field& f) {
+    nlohmann::ordered_json j;
+    j["name"] = f.name;
+    j["repetition"] = parquet::RepetitionName(f.repetition);
+    if (f.IsLeaf()) {
+        const auto& col = r.Columns()[static_cast<size_t>(f.column)];
+        j["column"] = f.column;
+        j["physical"] = parquet::PhysicalName(col.physical);
+        if (col.physical == parquet::Physical::FixedLenByteArray) {
+            j["type_length"] = col.type_length;
+        }
+        j["logical"] = col.logical.kind == parquet::Logical::None
+                           ? nlohmann::ordered_json(nullptr)
+                           : nlohmann::ordered_json(parquet::LogicalName(col.logical));
+        j["max_definition_level"] = col.max_def;
+        j["max_repetition_level"] = col.max_rep;
+    } else {
+        if (!f.annotation.empty()) {
+            j["annotation"] = f.annotation;
+        }
+        j["children"] = nlohmann::ordered_json::array();
+        for (const auto& c : f.children) {
+            j["children"].push_back(FieldJson(r, c));
+        }
+    }
+    return j;
+}
+
+int Describe(Context& ctx, const parquet::FileReader& r) {
+    const auto& info = r.Info();
+    if (ctx.config.json) {
+        nlohmann::ordered_json j;
+        j["file"] = r.Name();
+        j["version"] = info.version;
+        j["num_rows"] = info.num_rows;
+        j["created_by"] = info.created_by;
+        j["key_value_metadata"] = nlohmann::ordered_json::object();
+        for (const auto& [k, v] : info.key_value_metadata) {
+            j["key_value_metadata"][k] = v;
+        }
+        j["schema"] = FieldJson(r, r.Root());
+        j["row_groups"] = nlohmann::ordered_json::array();
+        for (const auto& rg : info.row_groups) {
+            nlohmann::ordered_json g;
+            g["num_rows"] = rg.num_rows;
+            g["total_byte_size"] = rg.total_byte_size;
+            g["chunks"] = nlohmann::ordered_json::array();
+            for (const auto& ch : rg.chunks) {
+                const auto& col = r.Columns()[static_cast<size_t>(ch.column)];
+                nlohmann::ordered_json c;
+                c["column"] = col.DottedPath();
+                c["codec"] = ch.codec;
+                c["encodings"] = ch.encodings;
+                c["num_values"] = ch.num_values;
+                c["compressed_size"] = ch.compressed_size;
+                c["uncompressed_size"] = ch.uncompressed_size;
+                c["data_page_offset"] = ch.data_page_offset;
+                c["dictionary_page_offset"] = ch.dictionary_page_offset
+                                                  ? nlohmann::ordered_json(*ch.dictionary_page_offset)
+                                                  : nlohmann::ordered_json(nullptr);
+                nlohmann::ordered_json s;
+                s["min"] = ch.stats.min ? nlohmann::ordered_json(StatText(col, ch.stats.min))
+                                        : nlohmann::ordered_json(nullptr);
+                s["max"] = ch.stats.max ? nlohmann::ordered_json(StatText(col, ch.stats.max))
+                                        : nlohmann::ordered_json(nullptr);
+                s["null_count"] = ch.stats.null_count ? nlohmann::ordered_json(*ch.stats.null_count)
+                                                      : nlohmann::ordered_json(nullptr);
+                s["distinct_count"] = ch.stats.distinct_count
+                                          ? nlohmann::ordered_json(*ch.stats.distinct_count)
+                                          : nlohmann::ordered_json(nullptr);
+                c["statistics"] = s;
+                g["chunks"].push_back(c);
+            }
+            j["row_groups"].push_back(g);
+        }
+        ctx.Print(j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+        return 0;
+    }
+    std::string out = fmt::format(
+        "file        {}\nformat      parquet version {}\ncreated by  {}\nrows        {}\nrow groups  {}\n",
+        r.Name(), info.version, info.created_by.empty() ? "-" : info.created_by, info.num_rows,
+        info.row_groups.size());
+    out += "\nschema\n";
+    std::vector<std::vector<std::string>> rows;
+    SchemaLines(r, r.Root(), 0, rows);
+    out += RenderTable(rows, "  ");
+    for (size_t g = 0; g < info.row_groups.size(); ++g) {
+        const auto& rg = info.row_groups[g];
+        out += fmt::format("\nrow group {}: {} rows, {} bytes\n", g, rg.num_rows, rg.total_byte_size);
+        std::vector<std::vector<std::string>> t{
+            {"column", "codec", "encodings", "values", "compressed", "uncompressed", "nulls", "min", "max"}};
+        for (const auto& ch : rg.chunks) {
+            const auto& col = r.Columns()[static_cast<size_t>(ch.column)];
+            auto clip = [](std::string s) { return s.size() > 40 ? s.substr(0, 37) + "..." : s; };
+            t.push_back({col.DottedPath(), ch.codec, Join(ch.encodings, ","), std::to_string(ch.num_values),
+                         std::to_string(ch.compressed_size), std::to_string(ch.uncompressed_size),
+                         ch.stats.null_count ? std::to_string(*ch.stats.null_count) : "",
+                         clip(StatText(col, ch.stats.min)), clip(StatText(col, ch.stats.max))});
+        }
+        out += RenderTable(t, "  ");
+    }
+    ctx.Print(out);
+    return 0;
+}
+
+int PrintRows(Context& ctx, parquet::FileReader& r, const InspectParquetOptions& o) {
+    RowFormat format = ParseRowFormat(o.format);
+    std::vector<std::string> names;
+    for (const auto& f : r.Root().children) {
+        names.push_back(f.name);
+    }
+    RowWriter writer(format, names);
+    std::string out = writer.Header();
+    int64_t left = o.limit > 0 ? o.limit : INT64_MAX;
+    if (r.AllFlat()) {
+        std::vector<int> cols;
+        for (const auto& f : r.Root().children) {
+            cols.push_back(f.column);
+        }
+        std::vector<parquet::ColumnBatch> batches;
+        for (size_t g = 0; g < r.Info().row_groups.size() && left > 0; ++g) {
+            auto cursor = r.ReadRowGroup(static_cast<int>(g), cols, 4096);
+            while (left > 0 && cursor->Next(batches)) {
+                size_t n = batches.empty() ? 0 : std::min<size_t>(batches[0].size, static_cast<size_t>(left));
+                writer.AddBatchRows(batches, 0, n, out);
+                left -= static_cast<int64_t>(n);
+                if (out.size() > (1 << 20)) {
+                    ctx.Print(out);
+                    out.clear();
+                }
+            }
+        }
+    } else {
+        r.ReadRecordsOrdered({}, [&](nlohmann::ordered_json& rec) {
+            if (left <= 0) {
+                return false;
+            }
+            writer.AddRecord(rec, out);
+            --left;
+            if (out.size() > (1 << 20)) {
+                ctx.Print(out);
+                out.clear();
+            }
+            return left > 0;
+        });
+    }
+    ctx.Print(out);
+    return 0;
+}
+
+int Scan(Context& ctx, parquet::FileReader& r) {
+    auto start = std::chrono::steady_clock::now();
+    int64_t rows = 0;
+    std::vector<int64_t> non_null(r.Columns().size(), 0);
+    if (r.AllFlat()) {
+        std::vector<int> cols;
+        for (const auto& c : r.Columns()) {
+            cols.push_back(c.index);
+        }
+        std::vector<parquet::ColumnBatch> batches;
+        for (size_t g = 0; g < r.Info().row_groups.size(); ++g) {
+            auto cursor = r.ReadRowGroup(static_cast<int>(g), cols, 8192);
+            while (cursor->Next(batches)) {
+                rows += static_cast<int64_t>(batches[0].size);
+                for (size_t c = 0; c < batches.size(); ++c) {
+                    int64_t n = 0;
+                    for (uint8_t d : batches[c].defined) {
+                        n += d;
+                    }
+                    non_null[c] += n;
+                }
+            }
+        }
+    } else {
+        r.ReadRecords({}, [&](nlohmann::json&) {
+            ++rows;
+            return true;
+        });
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::string out = fmt::format("rows {}\nseconds {:.3f}\n", rows, secs);
+    if (r.AllFlat()) {
+        for (size_t c = 0; c < non_null.size(); ++c) {
+            out += fmt::format("column {} non_null {}\n", r.Columns()[c].DottedPath(), non_null[c]);
+        }
+    }
+    ctx.Print(out);
+    return 0;
+}
+
+} // namespace
+
+Runner SetupInspectParquet(CLI::App& app) {
+    auto opts = std::make_shared<InspectParquetOptions>();
+    app.add_option("file", opts->file, "Parquet file (local path)")->required();
+    app.add_flag("--rows", opts->rows, "print decoded rows instead of the metadata");
+    app.add_option("--limit", opts->limit, "with --rows: at most N rows (default all)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--format", opts->format, "with --rows: jsonl (default) or csv")
+        ->check(CLI::IsMember({"jsonl", "csv"}));
+    // Benchmark mode: decode everything, print counts and time only.
+    app.add_flag("--scan", opts->scan, "")->group("");
+    app.footer("Example:\n  pgsplit inspect parquet part-0000.parquet --rows --limit 5 --format csv");
+    return [opts](Context& ctx) {
+        auto reader = parquet::OpenFile(opts->file);
+        if (opts->scan) {
+            return Scan(ctx, *reader);
+        }
+        if (opts->rows) {
+            return PrintRows(ctx, *reader, *opts);
+        }
+        return Describe(ctx, *reader);
+    };
+}
+
+} // namespace pgsplit

@@ -1,0 +1,481 @@
+#include "core/error.h"
+#include "parquet/codec/codec.h"
+#include "parquet/column_reader.h"
+#include "parquet/metadata.h"
+#include "parquet/reader.h"
+#include "parquet/record_reader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace pgsplit::parquet {
+namespace {
+
+// One ranged read of the tail usually covers the footer of files pgsplit meets.
+constexpr uint64_t kTailRead = 64 * 1024;
+// A nested row group is assembled in memory; this caps its level entries per column.
+constexpr size_t kMaxNestedEntries = size_t{1} << 26;
+
+[[noreturn]] void Corrupt(const std::string& stage, const std::string& file, const std::string& detail) {
+    throw Error(ExitCode::Source, fmt::format("{} in '{}': {}", stage, file, detail));
+}
+
+std::string Printable(const uint8_t* p, size_t n) {
+    std::string s;
+    for (size_t i = 0; i < n; ++i) {
+        s += (p[i] >= 0x20 && p[i] < 0x7f) ? static_cast<char>(p[i]) : '?';
+    }
+    return s;
+}
+
+// Moves the compact values of a batch to their rows (dense), walking backwards so it works in place.
+template <class T>
+void SpreadFixed(std::vector<T>& v, const std::vector<uint8_t>& defined, size_t present, size_t n) {
+    v.resize(n);
+    size_t j = present;
+    for (size_t i = n; i-- > 0;) {
+        if (defined[i]) {
+            v[i] = v[--j];
+        } else {
+            v[i] = T{};
+        }
+    }
+}
+
+void Spread(ColumnBatch& b, size_t present, size_t n) {
+    if (present == n) {
+        return;
+    }
+    switch (b.column->physical) {
+    case Physical::Boolean:
+        return SpreadFixed(b.boolean, b.defined, present, n);
+    case Physical::Int32:
+        return SpreadFixed(b.i32, b.defined, present, n);
+    case Physical::Int64:
+        return SpreadFixed(b.i64, b.defined, present, n);
+    case Physical::Int96:
+        return SpreadFixed(b.int96, b.defined, present, n);
+    case Physical::Float:
+        return SpreadFixed(b.f32, b.defined, present, n);
+    case Physical::Double:
+        return SpreadFixed(b.f64, b.defined, present, n);
+    case Physical::ByteArray:
+    case Physical::FixedLenByteArray: {
+        // offsets[i+1] of a dense batch is the end of the last value at or before row i.
+        if (b.offsets.empty()) {
+            b.offsets.push_back(0);
+        }
+        b.offsets.resize(n + 1);
+        size_t j = present;
+        for (size_t i = n; i-- > 0;) {
+            b.offsets[i + 1] = b.offsets[j];
+            if (b.defined[i]) {
+                --j;
+            }
+        }
+        b.offsets[0] = 0;
+        return;
+    }
+    }
+}
+
+void ResetBatch(ColumnBatch& b, const Column* column) {
+    b.column = column;
+    b.size = 0;
+    b.defined.clear();
+    b.boolean.clear();
+    b.i32.clear();
+    b.i64.clear();
+    b.int96.clear();
+    b.f32.clear();
+    b.f64.clear();
+    b.offsets.clear();
+    b.bytes.clear();
+    if (column->physical == Physical::ByteArray || column->physical == Physical::FixedLenByteArray) {
+        b.offsets.push_back(0);
+    }
+}
+
+class Cursor final : public RowGroupCursor {
+public:
+    Cursor(std::vector<const Column*> columns, std::vector<std::unique_ptr<ColumnChunkReader>> readers,
+           int64_t rows, size_t batch_rows)
+        : columns_(std::move(columns)), readers_(std::move(readers)), rows_left_(readers_.empty() ? 0 : rows),
+          batch_rows_(std::max<size_t>(batch_rows, 1)) {}
+
+    bool Next(std::vector<ColumnBatch>& out) override {
+        if (rows_left_ <= 0) {
+            out.resize(columns_.size());
+            for (size_t c = 0; c < columns_.size(); ++c) {
+                ResetBatch(out[c], columns_[c]);
+            }
+            return false;
+        }
+        out.resize(readers_.size());
+        size_t n = static_cast<size_t>(std::min<int64_t>(rows_left_, static_cast<int64_t>(batch_rows_)));
+        for (size_t c = 0; c < readers_.size(); ++c) {
+            ColumnChunkReader& r = *readers_[c];
+            const Column& col = r.column();
+            ColumnBatch& b = out[c];
+            ResetBatch(b, &col);
+            size_t got;
+            if (col.max_def == 0) {
+                got = r.Read(n, nullptr, nullptr, b);
+                b.defined.assign(n, 1);
+            } else {
+                def_.resize(n);
+                got = r.Read(n, def_.data(), nullptr, b);
+                b.defined.resize(n);
+                const int16_t max_def = col.max_def;
+                for (size_t i = 0; i < got; ++i) {
+                    b.defined[i] = def_[i] == max_def;
+                }
+            }
+            if (got < n) {
+                r.Fail("truncated column chunk",
+                       fmt::format("the column chunk ends {} rows before the row group's last row",
+                                   rows_left_ - static_cast<int64_t>(got)));
+            }
+            Spread(b, b.size, n);
+            b.size = n;
+        }
+        rows_left_ -= static_cast<int64_t>(n);
+        return true;
+    }
+
+private:
+    std::vector<const Column*> columns_;
+    std::vector<std::unique_ptr<ColumnChunkReader>> readers_;
+    int64_t rows_left_;
+    size_t batch_rows_;
+    std::vector<int16_t> def_;
+};
+
+class Reader final : public FileReader {
+public:
+    explicit Reader(std::unique_ptr<ByteSource> source) : source_(std::move(source)), name_(source_->Name()) {
+        ReadFooter();
+    }
+
+    const std::string& Name() const override { return name_; }
+    const FileInfo& Info() const override { return info_; }
+    const std::vector<Column>& Columns() const override { return columns_; }
+    const Field& Root() const override { return root_; }
+
+    int FindColumn(std::string_view dotted) const override {
+        for (const auto& c : columns_) {
+            if (c.DottedPath() == dotted) {
+                return c.index;
+            }
+        }
+        return -1;
+    }
+
+    std::unique_ptr<RowGroupCursor> ReadRowGroup(int row_group, const std::vector<int>& columns,
+                                                 size_t batch_rows) override {
+        CheckRowGroup(row_group);
+        const int64_t rows = info_.row_groups[static_cast<size_t>(row_group)].num_rows;
+        std::vector<std::unique_ptr<ColumnChunkReader>> readers;
+        std::vector<const Column*> cols;
+        for (int c : columns) {
+            if (c < 0 || static_cast<size_t>(c) >= columns_.size()) {
+                throw Error(ExitCode::Source, fmt::format("no column {} in '{}'", c, name_));
+            }
+            if (!columns_[static_cast<size_t>(c)].IsFlat()) {
+                throw Error(ExitCode::Source,
+                            fmt::format("column '{}' of '{}' is nested: read it with ReadRecords",
+                                        columns_[static_cast<size_t>(c)].DottedPath(), name_));
+            }
+            cols.push_back(&columns_[static_cast<size_t>(c)]);
+            // An empty row group may carry placeholder chunk offsets (parquet-testing
+            // column_chunk_key_value_metadata.parquet): there is nothing to read.
+            if (rows > 0) {
+                readers.push_back(OpenChunk(row_group, c));
+            }
+        }
+        return std::make_unique<Cursor>(std::move(cols), std::move(readers), rows, batch_rows);
+    }
+
+    void ReadRecords(const std::vector<std::string>& fields,
+                     const std::function<bool(nlohmann::json&)>& on_record) override {
+        ReadRecordsT<nlohmann::json>(fields, on_record);
+    }
+
+    void ReadRecordsOrdered(const std::vector<std::string>& fields,
+                            const std::function<bool(nlohmann::ordered_json&)>& on_record) override {
+        ReadRecordsT<nlohmann::ordered_json>(fields, on_record);
+    }
+
+private:
+    template <class Json>
+    void ReadRecordsT(const std::vector<std::string>& names, const std::function<bool(Json&)>& on_record) {
+        std::vector<const Field*> fields;
+        if (names.empty()) {
+            for (const auto& f : root_.children) {
+                fields.push_back(&f);
+            }
+        } else {
+            for (const auto& n : names) {
+                auto it = std::find_if(root_.children.begin(), root_.children.end(),
+                                       [&](const Field& f) { return f.name == n; });
+                if (it == root_.children.end()) {
+                    throw Error(ExitCode::Source, fmt::format("no top-level field '{}' in '{}'", n, name_));
+                }
+                fields.push_back(&*it);
+            }
+        }
+        std::vector<int> wanted;
+        std::function<void(const Field&)> collect = [&](const Field& f) {
+            if (f.IsLeaf()) {
+                wanted.push_back(f.column);
+            }
+            for (const auto& c : f.children) {
+                collect(c);
+            }
+        };
+        for (const Field* f : fields) {
+            collect(*f);
+        }
+        for (size_t g = 0; g < info_.row_groups.size(); ++g) {
+            // Row counts in the footer are not trusted for nested data (parquet-testing
+            // repeated_no_annotation.parquet says 0 rows and holds 6), but a group without any values
+            // is skipped without reading its chunks.
+            const auto& rg = info_.row_groups[g];
+            if (rg.num_rows == 0 && std::all_of(rg.chunks.begin(), rg.chunks.end(),
+                                                [](const ChunkInfo& c) { return c.num_values == 0; })) {
+                continue;
+            }
+            std::vector<std::unique_ptr<LeafStream>> owned;
+            std::vector<LeafStream*> leaves(columns_.size(), nullptr);
+            for (int c : wanted) {
+                auto s = std::make_unique<LeafStream>();
+                LoadLeaf(static_cast<int>(g), c, *s);
+                leaves[static_cast<size_t>(c)] = s.get();
+                owned.push_back(std::move(s));
+            }
+            if (!AssembleRecords<Json>(name_, static_cast<int>(g), fields, leaves, on_record)) {
+                return;
+            }
+        }
+    }
+
+    void LoadLeaf(int row_group, int column, LeafStream& s) {
+        auto reader = OpenChunk(row_group, column);
+        const Column& col = columns_[static_cast<size_t>(column)];
+        s.column = &col;
+        ResetBatch(s.values, &col);
+        constexpr size_t kStep = 65536;
+        for (;;) {
+            if (s.count + kStep > kMaxNestedEntries) {
+                reader->Fail("unsupported column chunk",
+                             "more than 64M level entries in one nested column chunk");
+            }
+            if (col.max_def > 0) {
+                s.def.resize(s.count + kStep);
+            }
+            if (col.max_rep > 0) {
+                s.rep.resize(s.count + kStep);
+            }
+            size_t got = reader->Read(kStep, col.max_def > 0 ? s.def.data() + s.count : nullptr,
+                                      col.max_rep > 0 ? s.rep.data() + s.count : nullptr, s.values);
+            s.count += got;
+            if (got < kStep) {
+                break;
+            }
+        }
+        s.def.resize(col.max_def > 0 ? s.count : 0);
+        s.rep.resize(col.max_rep > 0 ? s.count : 0);
+    }
+
+    void CheckRowGroup(int row_group) const {
+        if (row_group < 0 || static_cast<size_t>(row_group) >= info_.row_groups.size()) {
+            throw Error(ExitCode::Source, fmt::format("no row group {} in '{}' (it has {})", row_group, name_,
+                                                      info_.row_groups.size()));
+        }
+    }
+
+    std::unique_ptr<ColumnChunkReader> OpenChunk(int row_group, int column) {
+        const auto& cc =
+            meta_.row_groups[static_cast<size_t>(row_group)].columns[static_cast<size_t>(column)];
+        const auto& md = cc.meta_data;
+        const Column& col = columns_[static_cast<size_t>(column)];
+        auto fail = [&](const std::string& stage, const std::string& detail) {
+            throw Error(ExitCode::Source, fmt::format("{} in '{}' (row group {}, column '{}'): {}", stage,
+                                                      name_, row_group, col.DottedPath(), detail));
+        };
+        if (cc.__isset.file_path && !cc.file_path.empty()) {
+            fail("unsupported column chunk", fmt::format("data stored in another file ('{}')", cc.file_path));
+        }
+        if (static_cast<int>(md.type) != static_cast<int>(col.physical)) {
+            fail("corrupt column chunk metadata", "physical type differs from the schema");
+        }
+        int codec = static_cast<int>(md.codec);
+        if (!CodecSupported(codec)) {
+            fail("unsupported compression codec", fmt::format("{} ({})", CodecName(codec), codec));
+        }
+        int64_t start = md.data_page_offset;
+        if (md.__isset.dictionary_page_offset && md.dictionary_page_offset > 0 &&
+            md.dictionary_page_offset < start) {
+            start = md.dictionary_page_offset;
+        }
+        int64_t len = md.total_compressed_size;
+        int64_t limit = static_cast<int64_t>(footer_start_);
+        if (start < 4 || len <= 0 || start >= limit || len > limit - start) {
+            fail("column chunk outside the file",
+                 fmt::format("bytes {}..{} are not between the header and the footer (which starts at {})",
+                             start, start + len, limit));
+        }
+        ChunkLocation where;
+        where.row_group = row_group;
+        where.offset = start;
+        where.length = len;
+        where.codec = codec;
+        where.num_values = md.num_values;
+        std::vector<uint8_t> bytes(static_cast<size_t>(len));
+        source_->Read(static_cast<uint64_t>(start), static_cast<uint64_t>(len), bytes.data());
+        return std::make_unique<ColumnChunkReader>(name_, col, where, std::move(bytes));
+    }
+
+    void ReadFooter() {
+        const uint64_t size = source_->Size();
+        if (size < 12) {
+            Corrupt("not a parquet file", name_,
+                    fmt::format("{} bytes is too small for a parquet header and footer", size));
+        }
+        const uint64_t tail_len = std::min(size, kTailRead);
+        std::vector<uint8_t> tail(tail_len);
+        source_->Read(size - tail_len, tail_len, tail.data());
+        const uint8_t* magic = tail.data() + tail_len - 4;
+        if (std::memcmp(magic, "PARE", 4) == 0) {
+            throw Error(
+                ExitCode::Source,
+                fmt::format("unsupported parquet file '{}': it is encrypted (parquet modular encryption, "
+                            "encrypted footer)",
+                            name_),
+                "pgsplit does not read encrypted parquet files");
+        }
+        if (std::memcmp(magic, "PAR1", 4) != 0) {
+            Corrupt(
+                "not a parquet file", name_,
+                fmt::format("bad magic at the end of the file ('{}', expected 'PAR1')", Printable(magic, 4)));
+        }
+        uint8_t head[4];
+        if (size <= tail_len) {
+            std::memcpy(head, tail.data(), 4);
+        } else {
+            source_->Read(0, 4, head);
+        }
+        if (std::memcmp(head, "PAR1", 4) != 0) {
+            Corrupt("not a parquet file", name_,
+                    fmt::format("bad magic at the start of the file ('{}', expected 'PAR1')",
+                                Printable(head, 4)));
+        }
+        uint32_t footer_len;
+        std::memcpy(&footer_len, tail.data() + tail_len - 8, 4);
+        if (footer_len == 0 || static_cast<uint64_t>(footer_len) > size - 12) {
+            Corrupt("corrupt footer", name_,
+                    fmt::format("footer length {} does not fit in a file of {} bytes", footer_len, size));
+        }
+        footer_start_ = size - 8 - footer_len;
+        std::vector<uint8_t> footer;
+        const uint8_t* fp;
+        if (static_cast<uint64_t>(footer_len) + 8 <= tail_len) {
+            fp = tail.data() + (tail_len - 8 - footer_len);
+        } else {
+            footer.resize(footer_len);
+            source_->Read(footer_start_, footer_len, footer.data());
+            fp = footer.data();
+        }
+        try {
+            DecodeFileMetaData(fp, footer_len, meta_);
+        } catch (const std::exception& e) {
+            Corrupt("corrupt footer", name_, fmt::format("cannot decode the file metadata: {}", e.what()));
+        }
+        if (meta_.__isset.encryption_algorithm) {
+            throw Error(
+                ExitCode::Source,
+                fmt::format("unsupported parquet file '{}': it is encrypted (parquet modular encryption, "
+                            "plaintext footer)",
+                            name_),
+                "pgsplit does not read encrypted parquet files");
+        }
+        try {
+            BuildSchema(meta_.schema, columns_, root_);
+        } catch (const std::exception& e) {
+            Corrupt("corrupt schema", name_, e.what());
+        }
+        for (const auto& rg : meta_.row_groups) {
+            for (const auto& cc : rg.columns) {
+                if (cc.__isset.crypto_metadata || cc.__isset.encrypted_column_metadata) {
+                    throw Error(ExitCode::Source,
+                                fmt::format("unsupported parquet file '{}': it is encrypted (parquet modular "
+                                            "encryption, encrypted columns)",
+                                            name_),
+                                "pgsplit does not read encrypted parquet files");
+                }
+            }
+            if (rg.num_rows < 0) {
+                Corrupt("corrupt footer", name_, fmt::format("a row group has {} rows", rg.num_rows));
+            }
+        }
+        if (meta_.num_rows < 0) {
+            Corrupt("corrupt footer", name_, fmt::format("the file claims {} rows", meta_.num_rows));
+        }
+        try {
+            info_ = BuildFileInfo(meta_, columns_);
+        } catch (const std::exception& e) {
+            Corrupt("corrupt column chunk metadata", name_, e.what());
+        }
+    }
+
+    std::unique_ptr<ByteSource> source_;
+    std::string name_;
+    uint64_t footer_start_ = 0;
+    format::FileMetaData meta_;
+    FileInfo info_;
+    std::vector<Column> columns_;
+    Field root_;
+};
+
+class MemoryByteSource final : public ByteSource {
+public:
+    MemoryByteSource(std::string name, std::string bytes)
+        : name_(std::move(name)), bytes_(std::move(bytes)) {}
+    const std::string& Name() const override { return name_; }
+    uint64_t Size() override { return bytes_.size(); }
+    void Read(uint64_t offset, uint64_t length, uint8_t* out) override {
+        if (offset > bytes_.size() || length > bytes_.size() - offset) {
+            throw Error(ExitCode::Source,
+                        fmt::format("read of {} bytes at offset {} is past the end of '{}' ({} bytes)",
+                                    length, offset, name_, bytes_.size()));
+        }
+        std::memcpy(out, bytes_.data() + offset, length);
+    }
+
+private:
+    std::string name_;
+    std::string bytes_;
+};
+
+} // namespace
+
+std::unique_ptr<FileReader> FileReader::Open(std::unique_ptr<ByteSource> source) {
+    return std::make_unique<Reader>(std::move(source));
+}
+
+bool FileReader::AllFlat() const {
+    const auto& cols = Columns();
+    return std::all_of(cols.begin(), cols.end(), [](const Column& c) { return c.IsFlat(); });
+}
+
+std::unique_ptr<FileReader> OpenFile(const std::string& path) {
+    return FileReader::Open(OpenLocalFile(path));
+}
+
+std::unique_ptr<ByteSource> MemorySource(std::string name, std::string bytes) {
+    return std::make_unique<MemoryByteSource>(std::move(name), std::move(bytes));
+}
+
+} // namespace pgsplit::parquet
