@@ -51,6 +51,23 @@ migrate::Options ToOptions(const Context& ctx, const MigrateOpts& o) {
     return m;
 }
 
+// "2026-11-22T00:12:18.625166+00:00" -> "2026-11-22 00:12:18+00:00" for the table.
+std::string TimeCell(const std::optional<std::string>& iso) {
+    if (!iso) {
+        return "";
+    }
+    std::string t = *iso;
+    if (t.size() > 10 && t[10] == 'T') {
+        t[10] = ' ';
+    }
+    auto dot = t.find('.');
+    if (dot != std::string::npos) {
+        auto zone = t.find_first_of("+-Z", dot);
+        t.erase(dot, zone == std::string::npos ? std::string::npos : zone - dot);
+    }
+    return t;
+}
+
 std::string DurationCell(const migrate::Entry& e) {
     return e.execution_ms ? HumanDuration(static_cast<double>(*e.execution_ms)) : "";
 }
@@ -93,7 +110,7 @@ int RunStatus(Context& ctx, migrate::Migrator& m) {
     }
     TextTable t({"VERSION", "DESCRIPTION", "STATE", "APPLIED AT", "DURATION"});
     for (const auto& e : entries) {
-        t.AddRow({e.version, e.description, migrate::StateName(e.state), e.applied_at.value_or(""),
+        t.AddRow({e.version, e.description, migrate::StateName(e.state), TimeCell(e.applied_at),
                   DurationCell(e)},
                  {TextTable::Tone::Plain, TextTable::Tone::Plain, StateTone(e.state)});
         if (e.state == migrate::State::MissingFile) {

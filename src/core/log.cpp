@@ -101,7 +101,9 @@ std::string Logger::Render(LogLevel level, std::string_view msg, const nlohmann:
         on = "";
     }
     out = fmt::format("pgsplit: {}{}{}{}", on, tag, msg, off);
-    if (fields.is_object()) {
+    // Messages are written to stand alone; structured fields are for machines, and for people only
+    // when they asked for detail with --verbose.
+    if (fields.is_object() && min_ == LogLevel::Debug) {
         for (auto it = fields.begin(); it != fields.end(); ++it) {
             out += fmt::format("  {}={}", it.key(), FieldText(it.value()));
         }
