@@ -1,0 +1,340 @@
+#include "oracle.h"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+
+namespace pgsplit::test::pq {
+namespace {
+
+bool ParseDouble(const std::string& s, double& out) {
+    std::string t = s;
+    if (t == "nan" || t == "-nan" || t == "NaN") {
+        out = std::nan("");
+        return true;
+    }
+    if (t == "inf" || t == "Infinity") {
+        out = INFINITY;
+        return true;
+    }
+    if (t == "-inf" || t == "-Infinity") {
+        out = -INFINITY;
+        return true;
+    }
+    char* end = nullptr;
+    out = std::strtod(t.c_str(), &end);
+    return !t.empty() && end == t.c_str() + t.size();
+}
+
+bool SameDouble(double a, double b, bool as_float) {
+    if (std::isnan(a) || std::isnan(b)) {
+        return std::isnan(a) && std::isnan(b);
+    }
+    if (as_float) {
+        return static_cast<float>(a) == static_cast<float>(b);
+    }
+    return a == b;
+}
+
+// "2009-03-01 00:00:00", "2009-03-01T00:00:00.000000Z", "... +00" -> "2009-03-01 00:00:00".
+std::string NormalizeTimestamp(std::string s) {
+    auto t = s.find('T');
+    if (t != std::string::npos && t >= 10) {
+        s[t] = ' ';
+    }
+    if (s.size() >= 3 && s.compare(s.size() - 3, 3, "+00") == 0) {
+        s.resize(s.size() - 3);
+    }
+    if (!s.empty() && s.back() == 'Z') {
+        s.pop_back();
+    }
+    auto dot = s.find('.');
+    if (dot != std::string::npos) {
+        while (s.back() == '0') {
+            s.pop_back();
+        }
+        if (s.back() == '.') {
+            s.pop_back();
+        }
+    }
+    return s;
+}
+
+std::string Hex(const std::string& b) {
+    static const char* h = "0123456789abcdef";
+    std::string s;
+    for (unsigned char c : b) {
+        s.push_back(h[c >> 4]);
+        s.push_back(h[c & 15]);
+    }
+    return s;
+}
+
+} // namespace
+
+std::string ReadFileText(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::vector<CsvRow> ParseCsv(const std::string& text) {
+    std::vector<CsvRow> rows;
+    CsvRow row;
+    CsvField field;
+    size_t i = 0;
+    bool any = false;
+    while (i < text.size()) {
+        char c = text[i];
+        if (c == '"' && field.text.empty() && !field.quoted) {
+            field.quoted = true;
+            ++i;
+            while (i < text.size()) {
+                if (text[i] == '"') {
+                    if (i + 1 < text.size() && text[i + 1] == '"') {
+                        field.text.push_back('"');
+                        i += 2;
+                        continue;
+                    }
+                    ++i;
+                    break;
+                }
+                field.text.push_back(text[i++]);
+            }
+            any = true;
+            continue;
+        }
+        if (c == ',') {
+            row.push_back(std::move(field));
+            field = CsvField{};
+            any = true;
+            ++i;
+            continue;
+        }
+        if (c == '\n' || c == '\r') {
+            if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+                ++i;
+            }
+            row.push_back(std::move(field));
+            field = CsvField{};
+            rows.push_back(std::move(row));
+            row.clear();
+            any = false;
+            ++i;
+            continue;
+        }
+        field.text.push_back(c);
+        any = true;
+        ++i;
+    }
+    if (any) {
+        row.push_back(std::move(field));
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+std::string UnescapeDuckBlob(const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] == 'x') {
+            out.push_back(static_cast<char>(std::stoi(s.substr(i + 2, 2), nullptr, 16)));
+            i += 3;
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+std::string DecodeBase64(const std::string& s) {
+    auto val = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') {
+            return c - 'A';
+        }
+        if (c >= 'a' && c <= 'z') {
+            return c - 'a' + 26;
+        }
+        if (c >= '0' && c <= '9') {
+            return c - '0' + 52;
+        }
+        if (c == '+') {
+            return 62;
+        }
+        if (c == '/') {
+            return 63;
+        }
+        return -1;
+    };
+    std::string out;
+    uint32_t buf = 0;
+    int bits = 0;
+    for (char c : s) {
+        int v = val(c);
+        if (v < 0) {
+            continue;
+        }
+        buf = (buf << 6) | static_cast<uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((buf >> bits) & 0xff));
+        }
+    }
+    return out;
+}
+
+std::string CompareCsvCell(const parquet::Cell& mine, bool mine_null, const CsvField& theirs,
+                           const std::string& type) {
+    std::string mine_text;
+    switch (mine.kind) {
+    case parquet::CellKind::Null:
+        mine_null = true;
+        break;
+    case parquet::CellKind::Boolean:
+        mine_text = mine.boolean ? "true" : "false";
+        break;
+    case parquet::CellKind::Integer:
+        mine_text = std::to_string(mine.integer);
+        break;
+    case parquet::CellKind::Unsigned:
+        mine_text = std::to_string(mine.unsigned_integer);
+        break;
+    case parquet::CellKind::Real:
+    case parquet::CellKind::String:
+        mine_text = mine.text;
+        break;
+    }
+    auto diff = [&] {
+        return fmt::format("pgsplit '{}' vs oracle '{}' ({})", mine_null ? "NULL" : mine_text,
+                           theirs.IsNull() ? "NULL" : theirs.text, type);
+    };
+    if (mine_null || theirs.IsNull()) {
+        return mine_null == theirs.IsNull() ? "" : diff();
+    }
+    if (type == "FLOAT" || type == "DOUBLE") {
+        double a, b;
+        if (!ParseDouble(mine_text, a) || !ParseDouble(theirs.text, b) ||
+            !SameDouble(a, b, type == "FLOAT")) {
+            return diff();
+        }
+        return "";
+    }
+    if (type == "BLOB") {
+        return DecodeBase64(mine_text) == UnescapeDuckBlob(theirs.text) ? "" : diff();
+    }
+    if (type.rfind("TIMESTAMP", 0) == 0) {
+        return NormalizeTimestamp(mine_text) == NormalizeTimestamp(theirs.text) ? "" : diff();
+    }
+    return mine_text == theirs.text ? "" : diff();
+}
+
+std::string CompareJson(const nlohmann::json& mine, const nlohmann::json& theirs, const std::string& path) {
+    auto diff = [&] { return fmt::format("{}: pgsplit {} vs oracle {}", path, mine.dump(), theirs.dump()); };
+    if (theirs.is_object() && theirs.size() == 1 && theirs.contains("hex") && mine.is_string()) {
+        return Hex(DecodeBase64(mine.get<std::string>())) == theirs["hex"].get<std::string>() ? "" : diff();
+    }
+    if (mine.is_null() || theirs.is_null()) {
+        return mine.is_null() == theirs.is_null() ? "" : diff();
+    }
+    if (mine.is_object() || theirs.is_object()) {
+        if (!mine.is_object() || !theirs.is_object() || mine.size() != theirs.size()) {
+            return diff();
+        }
+        for (auto it = theirs.begin(); it != theirs.end(); ++it) {
+            if (!mine.contains(it.key())) {
+                return fmt::format("{}: key '{}' missing in pgsplit output", path, it.key());
+            }
+            std::string d = CompareJson(mine[it.key()], it.value(), path + "." + it.key());
+            if (!d.empty()) {
+                return d;
+            }
+        }
+        return "";
+    }
+    if (mine.is_array() || theirs.is_array()) {
+        if (!mine.is_array() || !theirs.is_array() || mine.size() != theirs.size()) {
+            return diff();
+        }
+        for (size_t i = 0; i < mine.size(); ++i) {
+            std::string d = CompareJson(mine[i], theirs[i], fmt::format("{}[{}]", path, i));
+            if (!d.empty()) {
+                return d;
+            }
+        }
+        return "";
+    }
+    if (mine.is_boolean() || theirs.is_boolean()) {
+        return mine == theirs ? "" : diff();
+    }
+    if (mine.is_number_integer() && theirs.is_number_integer()) {
+        return mine.get<int64_t>() == theirs.get<int64_t>() || mine.dump() == theirs.dump() ? "" : diff();
+    }
+    // Text forms: strings that differ only by the oracle's conventions.
+    std::string a = mine.is_string() ? mine.get<std::string>() : mine.dump();
+    std::string b = theirs.is_string() ? theirs.get<std::string>() : theirs.dump();
+    if (a == b) {
+        return "";
+    }
+    double x, y;
+    if ((mine.is_number() || theirs.is_number()) && ParseDouble(a, x) && ParseDouble(b, y)) {
+        if (SameDouble(x, y, false) || SameDouble(x, y, true)) {
+            return "";
+        }
+        // hyparquet decimals are doubles (lossy): accept a relative difference of 1e-12.
+        if (std::fabs(x - y) <= 1e-12 * std::max(std::fabs(x), std::fabs(y))) {
+            return "";
+        }
+        return diff();
+    }
+    if (mine.is_string() && theirs.is_string()) {
+        if (NormalizeTimestamp(a) == NormalizeTimestamp(b)) {
+            return "";
+        }
+        std::string raw = DecodeBase64(a);
+        if (raw == b || raw == UnescapeDuckBlob(b)) {
+            return "";
+        }
+    }
+    return diff();
+}
+
+std::vector<nlohmann::json> DecodeAllAsJson(parquet::FileReader& reader) {
+    std::vector<nlohmann::json> out;
+    if (!reader.AllFlat()) {
+        reader.ReadRecords({}, [&](nlohmann::json& rec) {
+            out.push_back(std::move(rec));
+            return true;
+        });
+        return out;
+    }
+    std::vector<int> cols;
+    for (const auto& c : reader.Columns()) {
+        cols.push_back(c.index);
+    }
+    parquet::Cell cell;
+    for (size_t g = 0; g < reader.Info().row_groups.size(); ++g) {
+        auto cursor = reader.ReadRowGroup(static_cast<int>(g), cols, 1000);
+        std::vector<parquet::ColumnBatch> batches;
+        while (cursor->Next(batches)) {
+            for (size_t r = 0; r < batches[0].size; ++r) {
+                nlohmann::json rec = nlohmann::json::object();
+                for (size_t c = 0; c < batches.size(); ++c) {
+                    const auto& b = batches[c];
+                    if (b.IsNull(r)) {
+                        rec[b.column->path[0]] = nullptr;
+                        continue;
+                    }
+                    parquet::RenderCell(*b.column, b, r, cell);
+                    rec[b.column->path[0]] = parquet::CellToJson<nlohmann::json>(cell);
+                }
+                out.push_back(std::move(rec));
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace pgsplit::test::pq

@@ -1,0 +1,48 @@
+#pragma once
+
+// Helpers to compare pgsplit's decoded values with an oracle's output (DuckDB CSV/JSONL, hyparquet
+// JSONL): a CSV reader that keeps the NULL-vs-empty distinction, and value comparison that
+// understands the oracle's conventions (MANIFEST.md): nan/inf spellings, \xNN blob escapes,
+// "+00" on TIMESTAMPTZ, space-separated timestamps, hyparquet's {"hex":..} bytes and int64 strings.
+
+#include "parquet/reader.h"
+#include "parquet/values.h"
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgsplit::test::pq {
+
+struct CsvField {
+    std::string text;
+    bool quoted = false;
+    bool IsNull() const { return !quoted && text.empty(); }
+};
+using CsvRow = std::vector<CsvField>;
+
+// Parses RFC 4180 CSV (quoted fields may span lines).
+std::vector<CsvRow> ParseCsv(const std::string& text);
+
+std::string ReadFileText(const std::string& path);
+
+// Decodes DuckDB's BLOB text (\xNN escapes, other bytes literal).
+std::string UnescapeDuckBlob(const std::string& s);
+std::string DecodeBase64(const std::string& s);
+
+// Compares one rendered pgsplit value with a DuckDB CSV field of the given DuckDB type. Returns an
+// empty string when equal, else a description of the difference.
+std::string CompareCsvCell(const parquet::Cell& mine, bool mine_null, const CsvField& theirs,
+                           const std::string& duck_type);
+
+// Compares JSON values (pgsplit record vs oracle JSONL), leaves by the rules above. Returns an empty
+// string when equal, else the path and difference.
+std::string CompareJson(const nlohmann::json& mine, const nlohmann::json& theirs,
+                        const std::string& path = "$");
+
+// Decodes every row of a file as JSON records: flat files through ReadRowGroup (the fast path) and
+// nested files through ReadRecords, so both paths are exercised.
+std::vector<nlohmann::json> DecodeAllAsJson(parquet::FileReader& reader);
+
+} // namespace pgsplit::test::pq
