@@ -1,0 +1,509 @@
+#include "delta/log.h"
+
+#include "core/error.h"
+#include "delta/values.h"
+#include "parquet/reader.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+#include <set>
+
+// Log replay per the Delta protocol (PROTOCOL.md, "Action Reconciliation"): start from the newest
+// complete checkpoint at or before the wanted version, then apply every commit after it in order.
+// The listing of _delta_log/ is the truth; _last_checkpoint is only a hint, because it may be stale,
+// empty or corrupt (golden corrupted-last-checkpoint-kernel) and a listing is needed anyway to find
+// the commits after it.
+
+namespace pgsplit::delta {
+namespace {
+
+constexpr const char* kLogDir = "_delta_log";
+
+bool AllDigits(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string CommitName(int64_t version) {
+    return fmt::format("{:020}.json", version);
+}
+
+// Stable identity of a file for reconciliation: (path, deletion vector). Keying on the path alone loses
+// files when one commit removes a path with its old DV and re-adds it with a new one.
+using FileKey = std::pair<std::string, std::string>;
+
+struct Replay {
+    storage::Storage& storage;
+    std::string table;
+    std::map<FileKey, AddFile> active;
+    std::optional<Protocol> protocol;
+    std::optional<Metadata> metadata;
+    bool saw_v2_actions = false;
+
+    std::string Where(const std::string& file, int64_t line = 0) const {
+        if (line > 0) {
+            return fmt::format("table '{}': {}/{} line {}", table, kLogDir, file, line);
+        }
+        return fmt::format("table '{}': {}/{}", table, kLogDir, file);
+    }
+
+    static Error Bad(const std::string& where, const std::string& what) {
+        return Error(
+            ExitCode::Source, fmt::format("{}: {}", where, what),
+            "the Delta log is damaged or was written by a broken writer; the table cannot be read safely");
+    }
+
+    static std::optional<int64_t> OptInt(const nlohmann::json& obj, const char* key) {
+        if (!obj.is_object() || !obj.contains(key)) {
+            return std::nullopt;
+        }
+        const auto& v = obj[key];
+        if (v.is_number_integer()) {
+            return v.get<int64_t>();
+        }
+        if (v.is_string()) { // some checkpoint readers hand out int64 as strings
+            try {
+                return std::stoll(v.get<std::string>());
+            } catch (...) {
+                return std::nullopt;
+            }
+        }
+        return std::nullopt;
+    }
+
+    static std::string DvId(const nlohmann::json& dv) {
+        if (!dv.is_object()) {
+            return {};
+        }
+        auto str = [&](const char* k) {
+            return dv.contains(k) && dv[k].is_string() ? dv[k].get<std::string>() : "";
+        };
+        std::string offset = dv.contains("offset") && !dv["offset"].is_null() ? dv["offset"].dump() : "";
+        return str("storageType") + str("pathOrInlineDv") + "@" + offset;
+    }
+
+    static void ApplyStats(AddFile& f, const nlohmann::json& stats) {
+        if (!stats.is_object()) {
+            return;
+        }
+        f.num_records = OptInt(stats, "numRecords");
+        if (stats.contains("minValues")) {
+            f.min_values = stats["minValues"];
+        }
+        if (stats.contains("maxValues")) {
+            f.max_values = stats["maxValues"];
+        }
+        if (stats.contains("nullCount")) {
+            f.null_count = stats["nullCount"];
+        }
+    }
+
+    void Add(const nlohmann::json& a, const std::string& where, int64_t version) {
+        if (!a.is_object() || !a.contains("path") || !a["path"].is_string()) {
+            throw Bad(where, "an add action has no path");
+        }
+        AddFile f;
+        f.path = UriDecode(a["path"].get<std::string>(), where);
+        f.version = version;
+        if (a.contains("deletionVector")) {
+            f.dv_id = DvId(a["deletionVector"]);
+        }
+        if (a.contains("partitionValues") && !a["partitionValues"].is_null()) {
+            const auto& pv = a["partitionValues"];
+            if (!pv.is_object()) {
+                throw Bad(where, fmt::format("add '{}': partitionValues is not an object", f.path));
+            }
+            for (const auto& [k, v] : pv.items()) {
+                if (v.is_null() || (v.is_string() && v.get<std::string>().empty())) {
+                    f.partition_values[k] =
+                        std::nullopt; // the protocol: an empty string is NULL for every type
+                } else if (v.is_string()) {
+                    f.partition_values[k] = v.get<std::string>();
+                } else {
+                    throw Bad(where,
+                              fmt::format("add '{}': partition value of '{}' is not a string", f.path, k));
+                }
+            }
+        }
+        f.size = OptInt(a, "size").value_or(0);
+        f.modification_time = OptInt(a, "modificationTime").value_or(0);
+        if (a.contains("stats") && a["stats"].is_string()) {
+            auto stats = nlohmann::json::parse(a["stats"].get<std::string>(), nullptr, false);
+            // Unparsable stats only cost pruning and counting: treat them as absent, never guess.
+            if (!stats.is_discarded()) {
+                ApplyStats(f, stats);
+            }
+        }
+        if (!f.num_records && a.contains("stats_parsed")) {
+            ApplyStats(f, a["stats_parsed"]);
+        }
+        FileKey key{f.path, f.dv_id};
+        active[key] = std::move(f);
+    }
+
+    void Remove(const nlohmann::json& r, const std::string& where) {
+        if (!r.is_object() || !r.contains("path") || !r["path"].is_string()) {
+            throw Bad(where, "a remove action has no path");
+        }
+        std::string dv = r.contains("deletionVector") ? DvId(r["deletionVector"]) : "";
+        active.erase(FileKey{UriDecode(r["path"].get<std::string>(), where), dv});
+    }
+
+    static std::optional<std::vector<std::string>> OptStrings(const nlohmann::json& obj, const char* key,
+                                                              const std::string& where) {
+        if (!obj.contains(key) || obj[key].is_null()) {
+            return std::nullopt;
+        }
+        if (!obj[key].is_array()) {
+            throw Bad(where, fmt::format("protocol {} is not a list", key));
+        }
+        std::vector<std::string> out;
+        for (const auto& v : obj[key]) {
+            if (!v.is_string()) {
+                throw Bad(where, fmt::format("protocol {} holds a non-string", key));
+            }
+            out.push_back(v.get<std::string>());
+        }
+        return out;
+    }
+
+    void SetProtocol(const nlohmann::json& p, const std::string& where) {
+        if (!p.is_object()) {
+            throw Bad(where, "protocol action is not an object");
+        }
+        Protocol proto;
+        auto r = OptInt(p, "minReaderVersion");
+        auto w = OptInt(p, "minWriterVersion");
+        if (!r) {
+            throw Bad(where, "protocol action has no minReaderVersion");
+        }
+        proto.min_reader_version = static_cast<int>(*r);
+        proto.min_writer_version = static_cast<int>(w.value_or(0));
+        proto.reader_features = OptStrings(p, "readerFeatures", where);
+        proto.writer_features = OptStrings(p, "writerFeatures", where);
+        protocol = std::move(proto);
+    }
+
+    void SetMetadata(const nlohmann::json& m, const std::string& where) {
+        if (!m.is_object() || !m.contains("schemaString") || !m["schemaString"].is_string()) {
+            throw Bad(where, "metaData action has no schemaString");
+        }
+        Metadata md;
+        if (m.contains("id") && m["id"].is_string()) {
+            md.id = m["id"].get<std::string>();
+        }
+        md.schema_string = m["schemaString"].get<std::string>();
+        md.schema = ParseSchema(md.schema_string, where);
+        if (m.contains("partitionColumns") && m["partitionColumns"].is_array()) {
+            for (const auto& c : m["partitionColumns"]) {
+                if (!c.is_string()) {
+                    throw Bad(where, "metaData partitionColumns holds a non-string");
+                }
+                md.partition_columns.push_back(c.get<std::string>());
+            }
+        }
+        if (m.contains("configuration") && m["configuration"].is_object()) {
+            for (const auto& [k, v] : m["configuration"].items()) {
+                md.configuration[k] = v.is_string() ? v.get<std::string>() : v.dump();
+            }
+        }
+        md.created_time = OptInt(m, "createdTime");
+        for (const auto& c : md.partition_columns) {
+            if (!md.schema.Find(c)) {
+                throw Bad(where, fmt::format("partition column '{}' is not in the schema", c));
+            }
+        }
+        metadata = std::move(md);
+    }
+
+    // One action object: {"add": {...}} etc. Checkpoint records carry every action column, most null.
+    void Apply(const nlohmann::json& action, const std::string& where, int64_t version) {
+        if (!action.is_object()) {
+            throw Bad(where, "an action is not a JSON object");
+        }
+        for (const auto& [kind, body] : action.items()) {
+            if (body.is_null()) {
+                continue;
+            }
+            if (kind == "add") {
+                Add(body, where, version);
+            } else if (kind == "remove") {
+                Remove(body, where);
+            } else if (kind == "metaData") {
+                SetMetadata(body, where);
+            } else if (kind == "protocol") {
+                SetProtocol(body, where);
+            } else if (kind == "sidecar" || kind == "checkpointMetadata") {
+                saw_v2_actions = true;
+            }
+            // commitInfo, txn, cdc, domainMetadata: nothing a reader of table data needs.
+        }
+    }
+
+    void ReadCommit(const std::string& name, int64_t version) {
+        auto text = storage.ReadIfExists(std::string(kLogDir) + "/" + name);
+        if (!text) {
+            throw Error(ExitCode::Source,
+                        fmt::format("table '{}': commit {} ({}/{}) disappeared while reading the log", table,
+                                    version, kLogDir, name),
+                        "the table is being vacuumed or rewritten; retry");
+        }
+        size_t pos = 0;
+        int64_t line_no = 0;
+        while (pos < text->size()) {
+            size_t end = text->find('\n', pos);
+            if (end == std::string::npos) {
+                end = text->size();
+            }
+            std::string_view line(text->data() + pos, end - pos);
+            pos = end + 1;
+            ++line_no;
+            if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+                continue;
+            }
+            auto action = nlohmann::json::parse(line, nullptr, false);
+            if (action.is_discarded()) {
+                throw Bad(Where(name, line_no), "not valid JSON");
+            }
+            Apply(action, Where(name, line_no), version);
+        }
+    }
+
+    void ReadCheckpoint(const LogFile& file) {
+        std::string where = Where(file.name);
+        auto reader = parquet::FileReader::Open(storage.Open(std::string(kLogDir) + "/" + file.name));
+        std::vector<std::string> fields;
+        for (const auto& f : reader->Root().children) {
+            if (f.name == "add" || f.name == "remove" || f.name == "metaData" || f.name == "protocol" ||
+                f.name == "sidecar" || f.name == "checkpointMetadata") {
+                fields.push_back(f.name);
+            }
+        }
+        if (fields.empty()) {
+            throw Bad(where, "checkpoint has none of the add, remove, metaData or protocol columns");
+        }
+        reader->ReadRecords(fields, [&](nlohmann::json& record) {
+            // Checkpoint removes are tombstones for vacuum; the active set comes from the adds alone.
+            if (record.contains("remove")) {
+                record.erase("remove");
+            }
+            Apply(record, where, file.version);
+            return true;
+        });
+    }
+};
+
+bool LastCheckpointHint(storage::Storage& storage, std::vector<std::string>& notes, int64_t& hint_version) {
+    std::optional<std::string> text;
+    text = storage.ReadIfExists(std::string(kLogDir) + "/_last_checkpoint");
+    if (!text) {
+        return false;
+    }
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("version") || !j["version"].is_number_integer()) {
+        notes.push_back("_last_checkpoint is empty or corrupt; found the checkpoint by listing");
+        return false;
+    }
+    hint_version = j["version"].get<int64_t>();
+    return true;
+}
+
+} // namespace
+
+std::optional<LogFile> ParseLogFileName(const std::string& name, uint64_t size) {
+    if (name.size() < 21 || !AllDigits(std::string_view(name).substr(0, 20)) || name[20] != '.') {
+        return std::nullopt;
+    }
+    LogFile f;
+    f.name = name;
+    f.size = size;
+    try {
+        f.version = std::stoll(name.substr(0, 20));
+    } catch (...) {
+        return std::nullopt;
+    }
+    std::string_view rest = std::string_view(name).substr(21);
+    if (rest == "json") {
+        f.kind = LogFile::Kind::Commit;
+        return f;
+    }
+    if (rest.rfind("checkpoint.", 0) != 0) {
+        return std::nullopt; // .crc, compacted logs, ...
+    }
+    rest.remove_prefix(11);
+    if (rest == "parquet") {
+        f.kind = LogFile::Kind::Checkpoint;
+        return f;
+    }
+    // NNNNNNNNNN.NNNNNNNNNN.parquet: part of a multi-part checkpoint.
+    if (rest.size() == 29 && AllDigits(rest.substr(0, 10)) && rest[10] == '.' &&
+        AllDigits(rest.substr(11, 10)) && rest.substr(21) == ".parquet") {
+        f.kind = LogFile::Kind::CheckpointPart;
+        f.part = std::stoi(std::string(rest.substr(0, 10)));
+        f.parts = std::stoi(std::string(rest.substr(11, 10)));
+        if (f.part < 1 || f.parts < 1 || f.part > f.parts) {
+            return std::nullopt;
+        }
+        return f;
+    }
+    if (rest.size() > 8 && (rest.ends_with(".parquet") || rest.ends_with(".json"))) {
+        f.kind = LogFile::Kind::CheckpointV2; // UUID-named (v2 checkpoint)
+        return f;
+    }
+    return std::nullopt;
+}
+
+LogState ReplayLog(storage::Storage& storage, std::optional<int64_t> wanted) {
+    const std::string table = storage.Root();
+    LogState state;
+    std::map<int64_t, LogFile> commits;
+    std::map<int64_t, std::vector<LogFile>> checkpoints; // classic and multi-part
+    std::set<int64_t> v2_checkpoints;
+    for (const auto& entry : storage.List(kLogDir)) {
+        auto f = ParseLogFileName(entry.name, entry.size);
+        if (!f) {
+            continue;
+        }
+        switch (f->kind) {
+        case LogFile::Kind::Commit:
+            commits[f->version] = *f;
+            break;
+        case LogFile::Kind::Checkpoint:
+        case LogFile::Kind::CheckpointPart:
+            checkpoints[f->version].push_back(*f);
+            break;
+        case LogFile::Kind::CheckpointV2:
+            v2_checkpoints.insert(f->version);
+            break;
+        }
+    }
+    if (commits.empty() && checkpoints.empty() && v2_checkpoints.empty()) {
+        throw Error(ExitCode::Source,
+                    fmt::format("'{}' is not a Delta table: no commits in {}/", table, kLogDir),
+                    "pass the table root (the directory that holds _delta_log/)");
+    }
+    int64_t latest = -1;
+    if (!commits.empty()) {
+        latest = commits.rbegin()->first;
+    }
+    if (!checkpoints.empty()) {
+        latest = std::max(latest, checkpoints.rbegin()->first);
+    }
+    int64_t target = wanted.value_or(latest);
+    if (target < 0 || target > latest) {
+        throw Error(
+            ExitCode::Source,
+            fmt::format("table '{}': version {} does not exist (latest is {})", table, target, latest),
+            "pick a version between the oldest retained one and the latest");
+    }
+
+    int64_t hint_version = -1;
+    bool has_hint = LastCheckpointHint(storage, state.notes, hint_version);
+
+    // The newest complete checkpoint at or before the target. A multi-part set counts only when every
+    // part of one set is present; an incomplete set is skipped (a writer may have died mid-way).
+    std::vector<LogFile> chosen;
+    for (auto it = checkpoints.rbegin(); it != checkpoints.rend(); ++it) {
+        if (it->first > target) {
+            continue;
+        }
+        const auto& files = it->second;
+        auto single = std::find_if(files.begin(), files.end(),
+                                   [](const LogFile& f) { return f.kind == LogFile::Kind::Checkpoint; });
+        if (single != files.end()) {
+            chosen = {*single};
+            break;
+        }
+        std::map<int, std::map<int, LogFile>> sets; // parts -> part -> file
+        for (const auto& f : files) {
+            sets[f.parts][f.part] = f;
+        }
+        for (const auto& [parts, members] : sets) {
+            if (static_cast<int>(members.size()) == parts) {
+                for (const auto& [part, f] : members) {
+                    chosen.push_back(f);
+                }
+                break;
+            }
+        }
+        if (!chosen.empty()) {
+            break;
+        }
+        state.notes.push_back(
+            fmt::format("checkpoint {} is incomplete (a part is missing); ignored", it->first));
+    }
+    if (has_hint && hint_version <= target && (chosen.empty() || chosen.front().version != hint_version) &&
+        hint_version <= latest) {
+        state.notes.push_back(fmt::format(
+            "_last_checkpoint names version {}, which has no complete checkpoint; used the listing",
+            hint_version));
+    }
+
+    int64_t start = 0;
+    if (!chosen.empty()) {
+        state.checkpoint_version = chosen.front().version;
+        for (const auto& f : chosen) {
+            state.checkpoint_files.push_back(f.name);
+        }
+        start = *state.checkpoint_version + 1;
+    }
+    for (int64_t v = start; v <= target; ++v) {
+        if (commits.count(v)) {
+            continue;
+        }
+        if (auto v2 = v2_checkpoints.lower_bound(v); v2 != v2_checkpoints.end() && *v2 <= target) {
+            throw Error(
+                ExitCode::Source,
+                fmt::format("table '{}': reconstructing version {} needs a v2 checkpoint (reader feature "
+                            "v2Checkpoint), which pgsplit does not support",
+                            table, target),
+                "rewrite the table without v2 checkpoints or read it with a Delta engine");
+        }
+        std::string why = v == 0 && chosen.empty() && !commits.empty()
+                              ? fmt::format("there is no checkpoint and the log starts at commit {}",
+                                            commits.begin()->first)
+                              : "versions must be contiguous";
+        throw Error(ExitCode::Source,
+                    fmt::format("table '{}': commit {} ({}/{}) is missing: {}", table, v, kLogDir,
+                                CommitName(v), why),
+                    "the log is damaged or was cleaned up past its last checkpoint; restore the commit file");
+    }
+
+    Replay replay{storage, table, {}, {}, {}, false};
+    for (const auto& f : chosen) {
+        replay.ReadCheckpoint(f);
+    }
+    for (int64_t v = start; v <= target; ++v) {
+        replay.ReadCommit(commits[v].name, v);
+        ++state.commits_read;
+    }
+    if (replay.saw_v2_actions) {
+        throw Error(ExitCode::Source,
+                    fmt::format("table '{}': checkpoint {} is a v2 checkpoint (sidecar files; reader feature "
+                                "v2Checkpoint), which pgsplit does not support",
+                                table, state.checkpoint_version.value_or(-1)),
+                    "read the table with a Delta engine, or rewrite it without v2 checkpoints");
+    }
+    if (!replay.protocol) {
+        throw Error(
+            ExitCode::Source,
+            fmt::format("table '{}' at version {}: the log has no protocol action", table, target),
+            "every Delta table must declare its protocol in commit 0 or a checkpoint; the log is damaged");
+    }
+    if (!replay.metadata) {
+        throw Error(
+            ExitCode::Source,
+            fmt::format("table '{}' at version {}: the log has no metaData action", table, target),
+            "every Delta table must declare its schema in commit 0 or a checkpoint; the log is damaged");
+    }
+    state.version = target;
+    state.protocol = std::move(replay.protocol);
+    state.metadata = std::move(replay.metadata);
+    state.files.reserve(replay.active.size());
+    for (auto& [key, f] : replay.active) {
+        state.files.push_back(std::move(f));
+    }
+    return state;
+}
+
+} // namespace pgsplit::delta

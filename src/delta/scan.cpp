@@ -1,0 +1,678 @@
+#include "delta/scan.h"
+
+#include "core/error.h"
+#include "delta/values.h"
+
+#include <charconv>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace pgsplit::delta {
+namespace {
+
+parquet::Column SyntheticColumn(const StructField& field) {
+    parquet::Column c;
+    c.index = -1;
+    c.path = {field.name};
+    c.repetition = parquet::Repetition::Optional;
+    c.max_def = 1;
+    const DataType& t = field.type;
+    switch (t.kind) {
+    case TypeKind::String:
+        c.physical = parquet::Physical::ByteArray;
+        c.logical.kind = parquet::Logical::String;
+        break;
+    case TypeKind::Binary:
+        c.physical = parquet::Physical::ByteArray;
+        break;
+    case TypeKind::Long:
+        c.physical = parquet::Physical::Int64;
+        c.logical = {parquet::Logical::Int, 64};
+        break;
+    case TypeKind::Integer:
+        c.physical = parquet::Physical::Int32;
+        c.logical = {parquet::Logical::Int, 32};
+        break;
+    case TypeKind::Short:
+        c.physical = parquet::Physical::Int32;
+        c.logical = {parquet::Logical::Int, 16};
+        break;
+    case TypeKind::Byte:
+        c.physical = parquet::Physical::Int32;
+        c.logical = {parquet::Logical::Int, 8};
+        break;
+    case TypeKind::Float:
+        c.physical = parquet::Physical::Float;
+        break;
+    case TypeKind::Double:
+        c.physical = parquet::Physical::Double;
+        break;
+    case TypeKind::Boolean:
+        c.physical = parquet::Physical::Boolean;
+        break;
+    case TypeKind::Date:
+        c.physical = parquet::Physical::Int32;
+        c.logical.kind = parquet::Logical::Date;
+        break;
+    case TypeKind::Timestamp:
+    case TypeKind::TimestampNtz:
+        c.physical = parquet::Physical::Int64;
+        c.logical.kind = parquet::Logical::Timestamp;
+        c.logical.unit = parquet::TimeUnit::Micros;
+        c.logical.utc_adjusted = t.kind == TypeKind::Timestamp;
+        break;
+    case TypeKind::Decimal:
+        c.physical = t.precision <= 9    ? parquet::Physical::Int32
+                     : t.precision <= 18 ? parquet::Physical::Int64
+                                         : parquet::Physical::FixedLenByteArray;
+        c.type_length = c.physical == parquet::Physical::FixedLenByteArray ? 16 : 0;
+        c.logical.kind = parquet::Logical::Decimal;
+        c.logical.precision = t.precision;
+        c.logical.scale = t.scale;
+        break;
+    default:
+        break;
+    }
+    return c;
+}
+
+void ResetBatch(parquet::ColumnBatch& b, const parquet::Column* column, size_t n) {
+    b.column = column;
+    b.size = n;
+    b.defined.assign(n, 0);
+    b.boolean.clear();
+    b.i32.clear();
+    b.i64.clear();
+    b.int96.clear();
+    b.f32.clear();
+    b.f64.clear();
+    b.offsets.clear();
+    b.bytes.clear();
+}
+
+// A batch of `n` copies of one value (a partition value) or of NULL, in the synthetic layout.
+void FillConstant(parquet::ColumnBatch& b, const ScanColumn& col, size_t n,
+                  const std::optional<std::string>& raw, const std::string& where) {
+    const parquet::Column& c = col.synthetic;
+    ResetBatch(b, &c, n);
+    bool null = !raw.has_value();
+    b.defined.assign(n, null ? 0 : 1);
+    const DataType& t = col.field->type;
+    switch (c.physical) {
+    case parquet::Physical::ByteArray:
+    case parquet::Physical::FixedLenByteArray: {
+        std::string bytes;
+        if (!null && t.kind == TypeKind::Decimal) {
+            auto norm = NormalizeDecimal(*raw, t.precision, t.scale);
+            if (!norm) {
+                throw Error(ExitCode::Source, fmt::format("{}: '{}' is not a valid {}", where, *raw, t.name));
+            }
+            __int128 v = DecimalUnscaled(*norm);
+            bytes.resize(16);
+            for (int i = 15; i >= 0; --i) {
+                bytes[static_cast<size_t>(i)] = static_cast<char>(static_cast<uint8_t>(v & 0xff));
+                v >>= 8; // arithmetic shift keeps the two's complement sign
+            }
+        } else if (!null) {
+            bytes = *raw;
+        } else if (c.physical == parquet::Physical::FixedLenByteArray) {
+            bytes.assign(static_cast<size_t>(c.type_length), '\0');
+        }
+        b.offsets.resize(n + 1);
+        b.bytes.reserve(bytes.size() * n);
+        for (size_t i = 0; i < n; ++i) {
+            b.offsets[i] = static_cast<uint32_t>(b.bytes.size());
+            if (!null || c.physical == parquet::Physical::FixedLenByteArray) {
+                b.bytes.insert(b.bytes.end(), bytes.begin(), bytes.end());
+            }
+        }
+        b.offsets[n] = static_cast<uint32_t>(b.bytes.size());
+        return;
+    }
+    default:
+        break;
+    }
+    nlohmann::json v = null ? nlohmann::json(nullptr) : PartitionValueToJson(t, raw, where);
+    switch (c.physical) {
+    case parquet::Physical::Boolean:
+        b.boolean.assign(n, null ? 0 : (v.get<bool>() ? 1 : 0));
+        break;
+    case parquet::Physical::Int32: {
+        int32_t x = 0;
+        if (!null && t.kind == TypeKind::Date) {
+            x = *ParseDate(v.get<std::string>());
+        } else if (!null && t.kind == TypeKind::Decimal) {
+            x = static_cast<int32_t>(DecimalUnscaled(v.get<std::string>()));
+        } else if (!null) {
+            x = static_cast<int32_t>(v.get<int64_t>());
+        }
+        b.i32.assign(n, x);
+        break;
+    }
+    case parquet::Physical::Int64: {
+        int64_t x = 0;
+        if (!null && (t.kind == TypeKind::Timestamp || t.kind == TypeKind::TimestampNtz)) {
+            x = *ParseTimestampMicros(*raw);
+        } else if (!null && t.kind == TypeKind::Decimal) {
+            x = static_cast<int64_t>(DecimalUnscaled(v.get<std::string>()));
+        } else if (!null) {
+            x = v.get<int64_t>();
+        }
+        b.i64.assign(n, x);
+        break;
+    }
+    case parquet::Physical::Float:
+        b.f32.assign(n, null            ? 0.0f
+                        : v.is_string() ? static_cast<float>(std::stod(*raw == "Infinity" ? "inf" : *raw))
+                                        : v.get<float>());
+        break;
+    case parquet::Physical::Double:
+        b.f64.assign(n, null            ? 0.0
+                        : v.is_string() ? std::stod(*raw == "Infinity" ? "inf" : *raw)
+                                        : v.get<double>());
+        break;
+    default:
+        throw Error(ExitCode::Source,
+                    fmt::format("{}: cannot materialise a value of type {}", where, t.name));
+    }
+}
+
+// Keeps the rows with keep[i] != 0, in order.
+void Compact(parquet::ColumnBatch& b, const std::vector<uint8_t>& keep, size_t kept) {
+    size_t j = 0;
+    bool var = !b.offsets.empty();
+    std::vector<uint8_t> bytes;
+    std::vector<uint32_t> offsets;
+    if (var) {
+        offsets.reserve(kept + 1);
+    }
+    for (size_t i = 0; i < b.size; ++i) {
+        if (!keep[i]) {
+            continue;
+        }
+        b.defined[j] = b.defined[i];
+        if (!b.boolean.empty()) {
+            b.boolean[j] = b.boolean[i];
+        }
+        if (!b.i32.empty()) {
+            b.i32[j] = b.i32[i];
+        }
+        if (!b.i64.empty()) {
+            b.i64[j] = b.i64[i];
+        }
+        if (!b.int96.empty()) {
+            b.int96[j] = b.int96[i];
+        }
+        if (!b.f32.empty()) {
+            b.f32[j] = b.f32[i];
+        }
+        if (!b.f64.empty()) {
+            b.f64[j] = b.f64[i];
+        }
+        if (var) {
+            offsets.push_back(static_cast<uint32_t>(bytes.size()));
+            auto s = b.Bytes(i);
+            bytes.insert(bytes.end(), s.begin(), s.end());
+        }
+        ++j;
+    }
+    b.size = kept;
+    b.defined.resize(kept);
+    auto shrink = [kept](auto& v) {
+        if (!v.empty()) {
+            v.resize(kept);
+        }
+    };
+    shrink(b.boolean);
+    shrink(b.i32);
+    shrink(b.i64);
+    shrink(b.int96);
+    shrink(b.f32);
+    shrink(b.f64);
+    if (var) {
+        offsets.push_back(static_cast<uint32_t>(bytes.size()));
+        b.offsets = std::move(offsets);
+        b.bytes = std::move(bytes);
+    }
+}
+
+std::optional<int64_t> ToInt(std::string_view s) {
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) {
+        return std::nullopt;
+    }
+    return v;
+}
+
+// Rows of `b` equal to `value` (typed by the Delta column); NULL matches only a NULL predicate.
+size_t MatchRows(const parquet::ColumnBatch& b, const StructField& field,
+                 const std::optional<std::string>& value, std::vector<uint8_t>& keep) {
+    keep.assign(b.size, 0);
+    size_t kept = 0;
+    auto mark = [&](auto pred) {
+        for (size_t i = 0; i < b.size; ++i) {
+            if (!b.IsNull(i) && pred(i)) {
+                keep[i] = 1;
+                ++kept;
+            }
+        }
+    };
+    if (!value) {
+        for (size_t i = 0; i < b.size; ++i) {
+            if (b.IsNull(i)) {
+                keep[i] = 1;
+                ++kept;
+            }
+        }
+        return kept;
+    }
+    const parquet::Column& c = *b.column;
+    auto unsupported = [&]() {
+        return Error(ExitCode::Usage,
+                     fmt::format("cannot filter rows on column '{}' of type {}", field.name, field.type.name),
+                     "filter on a string, integer, date or boolean column");
+    };
+    switch (c.physical) {
+    case parquet::Physical::ByteArray:
+        if (field.type.kind != TypeKind::String && field.type.kind != TypeKind::Binary) {
+            throw unsupported();
+        }
+        mark([&](size_t i) { return b.Bytes(i) == *value; });
+        return kept;
+    case parquet::Physical::Boolean: {
+        bool want = *value == "true";
+        mark([&](size_t i) { return (b.boolean[i] != 0) == want; });
+        return kept;
+    }
+    case parquet::Physical::Int32:
+    case parquet::Physical::Int64: {
+        std::optional<int64_t> want;
+        if (field.type.kind == TypeKind::Date && c.logical.kind == parquet::Logical::Date) {
+            auto d = ParseDate(*value);
+            want = d ? std::optional<int64_t>(*d) : std::nullopt;
+        } else if (field.type.kind == TypeKind::Long || field.type.kind == TypeKind::Integer ||
+                   field.type.kind == TypeKind::Short || field.type.kind == TypeKind::Byte) {
+            want = ToInt(*value);
+        } else {
+            throw unsupported();
+        }
+        if (!want) {
+            return 0; // not a value of the column's type: nothing can match
+        }
+        if (c.physical == parquet::Physical::Int32) {
+            mark([&](size_t i) { return b.i32[i] == *want; });
+        } else {
+            mark([&](size_t i) { return b.i64[i] == *want; });
+        }
+        return kept;
+    }
+    default:
+        throw unsupported();
+    }
+}
+
+bool IsAscii(std::string_view s) {
+    for (unsigned char ch : s) {
+        if (ch >= 0x80) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Whether a row group may hold `value` in leaf `c`, by its chunk statistics. Strings are trusted only
+// when everything is ASCII: legacy min/max of old writers used signed byte order (PARQUET-686), which
+// agrees with the correct order below 0x80.
+bool RowGroupMayMatch(const parquet::ChunkInfo& chunk, const parquet::Column& c, const StructField& field,
+                      const std::optional<std::string>& value) {
+    const auto& st = chunk.stats;
+    if (!value) {
+        return !(st.null_count && *st.null_count == 0);
+    }
+    if (!st.min || !st.max) {
+        return true;
+    }
+    if (c.physical == parquet::Physical::ByteArray && field.type.kind == TypeKind::String) {
+        if (!IsAscii(*value) || !IsAscii(*st.min) || !IsAscii(*st.max)) {
+            return true;
+        }
+        return !(*value < *st.min || *value > *st.max);
+    }
+    if ((c.physical == parquet::Physical::Int32 || c.physical == parquet::Physical::Int64) &&
+        (field.type.kind == TypeKind::Long || field.type.kind == TypeKind::Integer ||
+         field.type.kind == TypeKind::Short || field.type.kind == TypeKind::Byte) &&
+        c.logical.is_signed) {
+        auto want = ToInt(*value);
+        if (!want) {
+            return true;
+        }
+        auto decode = [&](const std::string& s) -> std::optional<int64_t> {
+            if (c.physical == parquet::Physical::Int32 && s.size() == 4) {
+                int32_t v;
+                std::memcpy(&v, s.data(), 4);
+                return v;
+            }
+            if (c.physical == parquet::Physical::Int64 && s.size() == 8) {
+                int64_t v;
+                std::memcpy(&v, s.data(), 8);
+                return v;
+            }
+            return std::nullopt;
+        };
+        auto lo = decode(*st.min), hi = decode(*st.max);
+        if (!lo || !hi) {
+            return true;
+        }
+        return !(*want < *lo || *want > *hi);
+    }
+    return true;
+}
+
+std::string FileWhere(const Snapshot& s, const AddFile& f) {
+    return fmt::format("table '{}': file '{}'", s.TableName(), f.path);
+}
+
+} // namespace
+
+Scan::Scan(const Snapshot& snapshot, storage::Storage& storage, ScanOptions options)
+    : snapshot_(snapshot), storage_(storage), options_(std::move(options)) {
+    std::vector<std::string> names = options_.columns;
+    if (names.empty()) {
+        for (const auto& f : snapshot_.GetSchema().fields) {
+            names.push_back(f.name);
+        }
+    }
+    auto add_column = [&](const std::string& name) {
+        const StructField* field = snapshot_.GetSchema().Find(name);
+        if (!field) {
+            throw Error(ExitCode::Usage,
+                        fmt::format("table '{}' has no column '{}'", snapshot_.TableName(), name),
+                        "check the column names with 'pgsplit inspect delta URI'");
+        }
+        if (!field->type.IsPrimitive()) {
+            throw Error(
+                ExitCode::Source,
+                fmt::format("table '{}': column '{}' is a {}; the columnar scan reads flat columns only",
+                            snapshot_.TableName(), name, field->type.name),
+                "leave nested columns out of the wanted columns");
+        }
+        ScanColumn col;
+        col.name = name;
+        col.field = field;
+        col.partition = snapshot_.IsPartitionColumn(name);
+        col.synthetic = SyntheticColumn(*field);
+        columns_.push_back(std::move(col));
+    };
+    for (const auto& n : names) {
+        add_column(n);
+    }
+    visible_ = columns_.size();
+    if (options_.predicate && !snapshot_.IsPartitionColumn(options_.predicate->column)) {
+        for (size_t i = 0; i < columns_.size(); ++i) {
+            if (columns_[i].name == options_.predicate->column) {
+                filter_column_ = static_cast<int>(i);
+            }
+        }
+        if (filter_column_ < 0) {
+            add_column(options_.predicate->column);
+            filter_column_ = static_cast<int>(columns_.size() - 1);
+        }
+    }
+    files_ = snapshot_.SelectFiles(options_.predicate ? &*options_.predicate : nullptr);
+    counters_.files_selected = static_cast<int64_t>(files_.size());
+}
+
+Scan::~Scan() = default;
+
+bool Scan::OpenNextFile() {
+    cursor_.reset();
+    reader_.reset();
+    if (next_file_ >= files_.size()) {
+        return false;
+    }
+    file_ = files_[next_file_++];
+    reader_ = parquet::FileReader::Open(storage_.Open(file_->path));
+    ++counters_.files_opened;
+    leaf_of_.assign(columns_.size(), -1);
+    read_leaves_.clear();
+    const auto& leaves = reader_->Columns();
+    for (size_t i = 0; i < columns_.size(); ++i) {
+        if (columns_[i].partition) {
+            continue; // the log's value wins over anything a writer also put in the file
+        }
+        for (const auto& leaf : leaves) {
+            if (!leaf.path.empty() && leaf.path[0] == columns_[i].name) {
+                if (!leaf.IsFlat()) {
+                    throw Error(ExitCode::Source,
+                                fmt::format("{}: column '{}' is nested in the data file but {} in the schema",
+                                            FileWhere(snapshot_, *file_), columns_[i].name,
+                                            columns_[i].field->type.name),
+                                "the file does not match the table schema");
+                }
+                leaf_of_[i] = leaf.index;
+                read_leaves_.push_back(leaf.index);
+                break;
+            }
+        }
+    }
+    next_row_group_ = 0;
+    return true;
+}
+
+bool Scan::OpenNextRowGroup() {
+    cursor_.reset();
+    const auto& groups = reader_->Info().row_groups;
+    while (next_row_group_ < static_cast<int>(groups.size())) {
+        int rg = next_row_group_++;
+        if (groups[static_cast<size_t>(rg)].num_rows == 0) {
+            continue;
+        }
+        if (filter_column_ >= 0) {
+            int leaf = leaf_of_[static_cast<size_t>(filter_column_)];
+            const auto& col = columns_[static_cast<size_t>(filter_column_)];
+            if (leaf < 0) {
+                // The file predates the column: every row is NULL there.
+                if (options_.predicate->value) {
+                    ++counters_.row_groups_skipped;
+                    continue;
+                }
+            } else {
+                const auto& chunks = groups[static_cast<size_t>(rg)].chunks;
+                if (static_cast<size_t>(leaf) < chunks.size() &&
+                    !RowGroupMayMatch(chunks[static_cast<size_t>(leaf)],
+                                      reader_->Columns()[static_cast<size_t>(leaf)], *col.field,
+                                      options_.predicate->value)) {
+                    ++counters_.row_groups_skipped;
+                    continue;
+                }
+            }
+        }
+        ++counters_.row_groups_read;
+        if (read_leaves_.empty()) {
+            // Only partition / absent columns wanted: the row count comes from the footer.
+            remaining_only_count_ = groups[static_cast<size_t>(rg)].num_rows;
+            return true;
+        }
+        cursor_ = reader_->ReadRowGroup(rg, read_leaves_, options_.batch_rows);
+        return true;
+    }
+    return false;
+}
+
+void Scan::FillBatch(ScanBatch& out, std::vector<parquet::ColumnBatch>& read, size_t rows) {
+    out.file = file_;
+    out.size = rows;
+    out.columns.resize(columns_.size());
+    size_t r = 0;
+    for (size_t i = 0; i < columns_.size(); ++i) {
+        const auto& col = columns_[i];
+        if (col.partition) {
+            FillConstant(out.columns[i], col, rows, file_->PartitionValue(col.name),
+                         FileWhere(snapshot_, *file_));
+        } else if (leaf_of_[i] < 0) {
+            FillConstant(out.columns[i], col, rows, std::nullopt, FileWhere(snapshot_, *file_));
+        } else {
+            std::swap(out.columns[i], read[r++]);
+        }
+    }
+}
+
+bool Scan::Next(ScanBatch& out) {
+    for (;;) {
+        if (!reader_) {
+            if (!OpenNextFile()) {
+                out.size = 0;
+                out.columns.clear();
+                return false;
+            }
+        }
+        size_t rows = 0;
+        if (cursor_) {
+            if (!cursor_->Next(read_)) {
+                cursor_.reset();
+                continue;
+            }
+            rows = read_.empty() ? 0 : read_[0].size;
+        } else if (remaining_only_count_ > 0) {
+            rows = static_cast<size_t>(
+                std::min<int64_t>(remaining_only_count_, static_cast<int64_t>(options_.batch_rows)));
+            remaining_only_count_ -= static_cast<int64_t>(rows);
+        } else {
+            if (!OpenNextRowGroup()) {
+                reader_.reset();
+            }
+            continue;
+        }
+        if (rows == 0) {
+            continue;
+        }
+        counters_.rows_read += static_cast<int64_t>(rows);
+        FillBatch(out, read_, rows);
+        if (filter_column_ >= 0) {
+            const auto& col = columns_[static_cast<size_t>(filter_column_)];
+            size_t kept = MatchRows(out.columns[static_cast<size_t>(filter_column_)], *col.field,
+                                    options_.predicate->value, keep_);
+            counters_.rows_filtered += static_cast<int64_t>(rows - kept);
+            if (kept == 0) {
+                continue;
+            }
+            if (kept != rows) {
+                for (auto& b : out.columns) {
+                    Compact(b, keep_, kept);
+                }
+                out.size = kept;
+            }
+        }
+        out.columns.resize(visible_);
+        return true;
+    }
+}
+
+// --- JSON rows ---------------------------------------------------------------------------------
+
+namespace {
+
+// Puts struct fields in schema order (the parquet reader's JSON objects are sorted by key).
+nlohmann::ordered_json Ordered(const nlohmann::json& v, const DataType& type) {
+    if (v.is_object() && type.kind == TypeKind::Struct) {
+        nlohmann::ordered_json out = nlohmann::ordered_json::object();
+        for (const auto& f : type.fields) {
+            auto it = v.find(f.name);
+            out[f.name] = it == v.end() ? nlohmann::ordered_json(nullptr) : Ordered(*it, f.type);
+        }
+        return out;
+    }
+    if (v.is_array() && type.kind == TypeKind::Array && type.element) {
+        nlohmann::ordered_json out = nlohmann::ordered_json::array();
+        for (const auto& e : v) {
+            out.push_back(Ordered(e, *type.element));
+        }
+        return out;
+    }
+    if (v.is_object() && type.kind == TypeKind::Map && type.element) {
+        nlohmann::ordered_json out = nlohmann::ordered_json::object();
+        for (const auto& [k, e] : v.items()) {
+            out[k] = Ordered(e, *type.element);
+        }
+        return out;
+    }
+    return nlohmann::ordered_json::parse(v.dump());
+}
+
+} // namespace
+
+void ReadRows(const Snapshot& snapshot, storage::Storage& storage, const std::vector<const AddFile*>& files,
+              const std::optional<Predicate>& predicate,
+              const std::function<bool(nlohmann::ordered_json&)>& on_row) {
+    const Schema& schema = snapshot.GetSchema();
+    const StructField* filter_field = nullptr;
+    nlohmann::json filter_value;
+    if (predicate && !snapshot.IsPartitionColumn(predicate->column)) {
+        filter_field = schema.Find(predicate->column);
+        if (!filter_field) {
+            throw Error(ExitCode::Usage, fmt::format("table '{}' has no column '{}'", snapshot.TableName(),
+                                                     predicate->column));
+        }
+        // Rows carry SPEC §6b values; so does the typed predicate value, so they compare as JSON.
+        filter_value = PartitionValueToJson(
+            filter_field->type, predicate->value,
+            fmt::format("table '{}': filter on '{}'", snapshot.TableName(), predicate->column));
+    }
+    for (const AddFile* file : files) {
+        std::string where = FileWhere(snapshot, *file);
+        std::vector<nlohmann::json> partition_json(schema.fields.size());
+        for (size_t i = 0; i < schema.fields.size(); ++i) {
+            if (snapshot.IsPartitionColumn(schema.fields[i].name)) {
+                partition_json[i] = PartitionValueToJson(schema.fields[i].type,
+                                                         file->PartitionValue(schema.fields[i].name), where);
+            }
+        }
+        auto reader = parquet::FileReader::Open(storage.Open(file->path));
+        std::vector<std::string> present;
+        for (const auto& child : reader->Root().children) {
+            if (schema.Find(child.name) && !snapshot.IsPartitionColumn(child.name)) {
+                present.push_back(child.name);
+            }
+        }
+        bool stop = false;
+        auto emit = [&](const nlohmann::json* record) {
+            if (filter_field) {
+                auto it = record ? record->find(filter_field->name) : nlohmann::json::const_iterator();
+                nlohmann::json have = record && it != record->end() ? *it : nlohmann::json(nullptr);
+                if (have != filter_value) {
+                    return true;
+                }
+            }
+            nlohmann::ordered_json row = nlohmann::ordered_json::object();
+            for (size_t i = 0; i < schema.fields.size(); ++i) {
+                const auto& f = schema.fields[i];
+                if (snapshot.IsPartitionColumn(f.name)) {
+                    row[f.name] = nlohmann::ordered_json::parse(partition_json[i].dump());
+                    continue;
+                }
+                auto it = record ? record->find(f.name) : nlohmann::json::const_iterator();
+                row[f.name] =
+                    record && it != record->end() ? Ordered(*it, f.type) : nlohmann::ordered_json(nullptr);
+            }
+            if (!on_row(row)) {
+                stop = true;
+                return false;
+            }
+            return true;
+        };
+        if (present.empty()) {
+            // Only partition columns (or none the file has): one row per record from the footer count.
+            for (int64_t i = 0; i < reader->Info().num_rows && !stop; ++i) {
+                emit(nullptr);
+            }
+        } else {
+            reader->ReadRecords(present, [&](nlohmann::json& record) { return emit(&record); });
+        }
+        if (stop) {
+            return;
+        }
+    }
+}
+
+} // namespace pgsplit::delta

@@ -1,0 +1,33 @@
+#include "storage/storage.h"
+
+#include "config/config.h"
+#include "core/error.h"
+
+#include <fmt/format.h>
+
+namespace pgsplit::storage {
+
+std::unique_ptr<Storage> OpenStorage(const std::string& uri, const Config& config) {
+    (void)config; // the Azure back-end will take its credentials from here
+    if (uri.empty()) {
+        throw Error(ExitCode::Usage, "empty table location",
+                    "give a local path, file://, abfss:// or https:// URI");
+    }
+    auto scheme_end = uri.find("://");
+    if (scheme_end == std::string::npos || uri.rfind("file://", 0) == 0) {
+        return OpenLocalStorage(uri);
+    }
+    std::string scheme = uri.substr(0, scheme_end);
+    if (scheme == "abfss" || scheme == "abfs" || scheme == "https") {
+        throw Error(
+            ExitCode::Config,
+            fmt::format("table location '{}': the {} storage back-end is not built into this pgsplit yet",
+                        uri, scheme),
+            "copy the table to local disk and pass its path, or use a build with ADLS support");
+    }
+    throw Error(
+        ExitCode::Usage, fmt::format("table location '{}': unknown scheme '{}'", uri, scheme),
+        "use a local path, file://, abfss://FILESYSTEM@ACCOUNT.dfs.core.windows.net/PATH or https://");
+}
+
+} // namespace pgsplit::storage

@@ -1,0 +1,57 @@
+#pragma once
+
+// Where table bytes live. The Delta reader sees a table only through this interface (a root plus
+// relative paths), so it never learns whether it reads a local directory or an ADLS container.
+// OpenStorage is the single place that chooses a back-end from a URI.
+
+#include "core/byte_source.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgsplit {
+class Config;
+} // namespace pgsplit
+
+namespace pgsplit::storage {
+
+// One object found by a listing.
+struct FileEntry {
+    std::string name; // relative to the listed directory, no leading '/'
+    uint64_t size = 0;
+};
+
+class Storage {
+public:
+    virtual ~Storage() = default;
+
+    // The root as given (URI or path), used in messages.
+    virtual const std::string& Root() const = 0;
+
+    // Files (not directories) directly inside `dir` (relative to the root, "" = the root itself),
+    // sorted by name. A missing directory lists as empty: callers decide whether that is an error.
+    virtual std::vector<FileEntry> List(const std::string& dir) = 0;
+
+    // Opens `path` (relative to the root, or an absolute URI/path the back-end accepts) for ranged
+    // reads. Throws Error(Source) naming the path when it does not exist or cannot be read.
+    virtual std::unique_ptr<ByteSource> Open(const std::string& path) = 0;
+
+    // Reads a whole small file (a commit, _last_checkpoint). nullopt when it does not exist; other
+    // failures throw Error(Source) (Connect for remote back-ends).
+    virtual std::optional<std::string> ReadIfExists(const std::string& path) = 0;
+
+    // The full name of `path` for messages ("/data/t/_delta_log/00.json").
+    virtual std::string Describe(const std::string& path) const = 0;
+};
+
+// The back-end for a table URI: a local path or file:// URI. abfss:// and https:// are recognised and
+// rejected with Error(Config) until the Azure back-end lands; anything else is a usage error.
+std::unique_ptr<Storage> OpenStorage(const std::string& uri, const Config& config);
+
+// A local directory as storage (also used by tests).
+std::unique_ptr<Storage> OpenLocalStorage(const std::string& root);
+
+} // namespace pgsplit::storage

@@ -1,0 +1,226 @@
+// Walks every table of the shared corpus (../shared/corpus/delta): readable tables must return exactly
+// the rows the oracle holds, at the latest version and at every version with an expected output;
+// the others must be refused with the reason named. A table the test does not know fails the test.
+
+#include "core/error.h"
+#include "delta/table.h"
+#include "tests/delta/delta_test_util.h"
+#include "tests/support/paths.h"
+
+#include <doctest/doctest.h>
+#include <filesystem>
+#include <fmt/format.h>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+namespace pgsplit::test {
+namespace {
+namespace fs = std::filesystem;
+
+enum class Expect { Rows, Refused, LogOnly };
+
+struct Known {
+    Expect expect;
+    std::string reason; // Refused: text the error must contain; otherwise why the table is special
+};
+
+// Tables that are not "read it and compare with the expected rows", and why.
+const std::map<std::string, Known>& KnownTables() {
+    static const std::map<std::string, Known> known = {
+        {"golden-dv-partitioned-with-checkpoint", {Expect::Refused, "deletion vectors"}},
+        {"rs-table-with-dv-small", {Expect::Refused, "deletion vectors"}},
+        {"rs-table_with_deletion_logs", {Expect::Refused, "deletion vectors"}},
+        {"golden-table-with-columnmapping-mode-name", {Expect::Refused, "column mapping"}},
+        {"rs-table_with_column_mapping", {Expect::Refused, "column mapping"}},
+        {"golden-v2-checkpoint-parquet", {Expect::Refused, "v2Checkpoint"}},
+        {"golden-deltalog-invalid-protocol-version", {Expect::Refused, "reader version 99"}},
+        {"golden-deltalog-state-reconstruction-without-metadata", {Expect::Refused, "no metaData action"}},
+        {"golden-deltalog-state-reconstruction-without-protocol", {Expect::Refused, "no protocol action"}},
+        {"golden-versions-not-contiguous", {Expect::Refused, "commit 1 "}},
+        // No data files at all (the add paths are fake): the log replay is checked, not rows.
+        {"golden-checkpoint", {Expect::LogOnly, "log only, fake add paths"}},
+    };
+    return known;
+}
+
+// golden-data-reader-partition-values: its engine output was written by Spark at UTC-7, so the
+// zone-less timestamp partition "2021-09-08 11:11:11" reads 18:11:11Z there. pgsplit reads zone-less
+// partition timestamps as UTC (as the DAT expected output of dat-multi_partitioned_2 and delta-rs
+// do), so this table is compared with the oracle replay, which reads them as UTC too.
+const std::map<std::string, std::string>& UseOracleReplay() {
+    static const std::map<std::string, std::string> m = {
+        {"golden-data-reader-partition-values", "timestamp partition zone caveat (Spark session at UTC-7)"},
+    };
+    return m;
+}
+
+fs::path TableRoot(const fs::path& corpus, const std::string& name) {
+    fs::path dir = corpus / "delta" / name;
+    if (fs::exists(dir / "delta" / "_delta_log")) {
+        return dir / "delta";
+    }
+    return dir;
+}
+
+std::vector<std::string> ColumnNames(const delta::Snapshot& snap) {
+    std::vector<std::string> out;
+    for (const auto& f : snap.GetSchema().fields) {
+        out.push_back(f.name);
+    }
+    return out;
+}
+
+bool AllFlat(const delta::Snapshot& snap) {
+    for (const auto& f : snap.GetSchema().fields) {
+        if (!f.type.IsPrimitive()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+fs::path ExpectedFile(const fs::path& dir, const std::string& stem) {
+    for (const char* ext : {".csv", ".jsonl"}) {
+        if (fs::exists(dir / (stem + ext))) {
+            return dir / (stem + ext);
+        }
+    }
+    return {};
+}
+
+// Compares a snapshot's rows, read both ways (JSON records and the columnar scan), with `expected`.
+void CheckRows(const std::string& label, delta::Table& table, const delta::Snapshot& snap,
+               const fs::path& expected) {
+    auto columns = ColumnNames(snap);
+    CanonRows want = ExpectedRows(expected, snap.GetSchema(), columns);
+    for (const auto& row : want) {
+        // Guards the comparison itself: every expected column must be found and parsed.
+        REQUIRE_MESSAGE(row.find("<missing column>") == std::string::npos, label, ": ", row);
+        REQUIRE_MESSAGE(row.find("<bad") == std::string::npos, label, ": ", row);
+    }
+    CanonRows got = RowsViaReadRows(snap, table.GetStorage(), columns);
+    CHECK_MESSAGE(want == got, label, " (ReadRows vs ", expected.filename().string(),
+                  "): ", DiffRows(want, got));
+    if (AllFlat(snap)) {
+        CanonRows scanned = RowsViaScan(snap, table.GetStorage(), columns);
+        CHECK_MESSAGE(want == scanned, label, " (Scan vs ", expected.filename().string(),
+                      "): ", DiffRows(want, scanned));
+    }
+}
+
+void CheckTable(const fs::path& corpus, const std::string& name) {
+    const fs::path expected_dir = corpus / "expected" / "delta" / name;
+    const fs::path root = TableRoot(corpus, name);
+    auto known = KnownTables().find(name);
+
+    if (known != KnownTables().end() && known->second.expect == Expect::Refused) {
+        delta::Table table(storage::OpenLocalStorage(root.string()));
+        try {
+            table.LoadSnapshot();
+            FAIL_CHECK(name, ": expected a refusal naming '", known->second.reason,
+                       "', but the table loaded");
+        } catch (const Error& e) {
+            CHECK_MESSAGE(e.code() == ExitCode::Source, name, ": exit code ", ToInt(e.code()), " for ",
+                          std::string(e.what()));
+            CHECK_MESSAGE(std::string(e.what()).find(known->second.reason) != std::string::npos, name,
+                          ": error does not name '", known->second.reason, "': ", std::string(e.what()));
+        }
+        return;
+    }
+
+    // The log replay alone must agree with the corpus metadata (version, active files, numRecords).
+    nlohmann::json meta = nlohmann::json::parse(ReadFile(expected_dir / "table.meta.json"));
+    fs::path table_dir = root;
+    TempDir tmp;
+    if (name == "rs-with_checkpoint_no_last_checkpoint") {
+        // Log only, identical to dat-with_checkpoint's log minus _last_checkpoint: borrow its data files.
+        CopyTree(root, tmp.Path());
+        for (const auto& e : fs::directory_iterator(TableRoot(corpus, "dat-with_checkpoint"))) {
+            if (e.path().filename() != "_delta_log") {
+                fs::copy(e.path(), tmp.Path() / e.path().filename(), fs::copy_options::recursive);
+            }
+        }
+        table_dir = tmp.Path();
+    }
+    delta::Table table(storage::OpenLocalStorage(table_dir.string()));
+    delta::Snapshot snap = table.LoadSnapshot();
+    CHECK_MESSAGE(snap.Version() == meta["latest_version"].get<int64_t>(), name, ": version");
+    CHECK_MESSAGE(static_cast<int64_t>(snap.Files().size()) == meta["active_files"].get<int64_t>(), name,
+                  ": active files");
+    if (meta["active_numRecords_sum"].is_number_integer() && meta["active_files_without_stats"] == 0) {
+        auto count = delta::Snapshot::CountRecords(snap.SelectFiles(nullptr));
+        CHECK_MESSAGE(count.has_value(), name, ": numRecords missing");
+        if (count) {
+            CHECK_MESSAGE(*count == meta["active_numRecords_sum"].get<int64_t>(), name,
+                          ": sum of numRecords");
+        }
+    }
+    if (known != KnownTables().end() && known->second.expect == Expect::LogOnly) {
+        return;
+    }
+
+    // Rows at the latest version.
+    fs::path latest;
+    if (UseOracleReplay().count(name) == 0) {
+        latest = ExpectedFile(expected_dir, "engine_expected__latest");
+    }
+    if (latest.empty()) {
+        latest = ExpectedFile(expected_dir, "snapshot_latest__oracle_replay");
+    }
+    if (name == "rs-with_checkpoint_no_last_checkpoint") {
+        latest =
+            ExpectedFile(corpus / "expected" / "delta" / "dat-with_checkpoint", "engine_expected__latest");
+    }
+    REQUIRE_MESSAGE(!latest.empty(), name, ": no expected output and not listed as a known exception");
+    CheckRows(name + " latest", table, snap, latest);
+
+    // Rows at each earlier version with an engine-written expected output.
+    static const std::regex versioned(R"(engine_expected__v(\d+)\.(csv|jsonl))");
+    for (const auto& e : fs::directory_iterator(expected_dir)) {
+        std::smatch m;
+        std::string file = e.path().filename().string();
+        if (std::regex_match(file, m, versioned)) {
+            int64_t v = std::stoll(m[1]);
+            delta::Snapshot at = table.LoadSnapshot(v);
+            CHECK(at.Version() == v);
+            CheckRows(fmt::format("{} v{}", name, v), table, at, e.path());
+        }
+    }
+}
+
+} // namespace
+
+TEST_SUITE("delta-conformance") {
+    TEST_CASE("every corpus Delta table is read exactly or refused with the reason named") {
+        fs::path corpus = CorpusDir();
+        REQUIRE_MESSAGE(fs::is_directory(corpus / "delta"),
+                        "the conformance corpus is missing: ", (corpus / "delta").string(),
+                        " (set PGSPLIT_CORPUS to the shared corpus folder)");
+        std::vector<std::string> names;
+        for (const auto& e : fs::directory_iterator(corpus / "delta")) {
+            if (e.is_directory()) {
+                names.push_back(e.path().filename().string());
+            }
+        }
+        std::sort(names.begin(), names.end());
+        CHECK(names.size() >= 39);
+        for (const auto& name : names) {
+            CAPTURE(name);
+            try {
+                CheckTable(corpus, name);
+            } catch (const Error& e) {
+                FAIL_CHECK(name, ": unexpected error (exit ", ToInt(e.code()), "): ", std::string(e.what()));
+            } catch (const std::exception& e) {
+                FAIL_CHECK(name, ": unexpected exception: ", std::string(e.what()));
+            }
+        }
+        // Every known exception must still exist in the corpus, so the list cannot rot.
+        for (const auto& [name, k] : KnownTables()) {
+            CHECK_MESSAGE(std::find(names.begin(), names.end(), name) != names.end(), "known table ", name,
+                          " is not in the corpus");
+        }
+    }
+}
+
+} // namespace pgsplit::test

@@ -1,0 +1,60 @@
+#pragma once
+
+// Helpers for the Delta tests: temporary tables, expected-output parsing and value canonicalisation
+// so that DuckDB's CSV/JSONL oracle outputs and pgsplit's rows compare cell by cell.
+
+#include "delta/scan.h"
+#include "delta/types.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace pgsplit::test {
+
+// A fresh directory under the system temp dir, removed on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& Path() const { return path_; }
+    std::string Str() const { return path_.string(); }
+
+private:
+    std::filesystem::path path_;
+};
+
+void WriteFile(const std::filesystem::path& path, const std::string& content);
+std::string ReadFile(const std::filesystem::path& path);
+void CopyTree(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// A CSV file (DuckDB COPY ... (FORMAT csv, HEADER)): header, then rows. An unquoted empty field is
+// NULL (nullopt), a quoted empty field is "".
+struct CsvTable {
+    std::vector<std::string> header;
+    std::vector<std::vector<std::optional<std::string>>> rows;
+};
+CsvTable ParseCsv(const std::string& text);
+
+// Canonical text of one value of a Delta type, whatever form it came in. NULL is "<null>".
+std::string CanonCsv(const std::optional<std::string>& cell, const delta::DataType& type);
+std::string CanonJson(const nlohmann::json& value, const delta::DataType& type);
+std::string CanonBatch(const parquet::ColumnBatch& batch, size_t row, const delta::DataType& type);
+
+// Rows as sorted lists of canonical rows (cells joined by " | "), columns in `columns` order.
+using CanonRows = std::vector<std::string>;
+CanonRows ExpectedRows(const std::filesystem::path& file, const delta::Schema& schema,
+                       const std::vector<std::string>& columns);
+CanonRows RowsViaReadRows(const delta::Snapshot& snap, storage::Storage& storage,
+                          const std::vector<std::string>& columns);
+CanonRows RowsViaScan(const delta::Snapshot& snap, storage::Storage& storage,
+                      const std::vector<std::string>& columns,
+                      const std::optional<delta::Predicate>& predicate = std::nullopt);
+
+// A readable diff of two sorted row lists (first few differences).
+std::string DiffRows(const CanonRows& want, const CanonRows& got);
+
+} // namespace pgsplit::test

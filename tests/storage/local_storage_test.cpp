@@ -1,0 +1,56 @@
+#include "config/config.h"
+#include "core/error.h"
+#include "storage/storage.h"
+#include "tests/delta/delta_test_util.h"
+
+#include <doctest/doctest.h>
+#include <filesystem>
+
+namespace pgsplit::test {
+
+TEST_SUITE("delta") {
+    TEST_CASE("local storage lists files with sizes, reads and opens them") {
+        TempDir t;
+        WriteFile(t.Path() / "_delta_log" / "b.json", "bb");
+        WriteFile(t.Path() / "_delta_log" / "a.json", "a");
+        WriteFile(t.Path() / "_delta_log" / ".tmp" / "c.json", "ccc"); // a directory: not listed
+        auto st = storage::OpenLocalStorage(t.Str());
+        auto list = st->List("_delta_log");
+        REQUIRE(list.size() == 2);
+        CHECK(list[0].name == "a.json");
+        CHECK(list[0].size == 1);
+        CHECK(list[1].name == "b.json");
+        CHECK(list[1].size == 2);
+        CHECK(st->List("missing").empty());
+        CHECK(st->ReadIfExists("_delta_log/b.json").value() == "bb");
+        CHECK_FALSE(st->ReadIfExists("_delta_log/zz.json"));
+        auto src = st->Open("_delta_log/b.json");
+        CHECK(src->Size() == 2);
+        CHECK_THROWS_AS(st->Open("nope.parquet"), Error);
+    }
+
+    TEST_CASE("file:// URIs and plain paths open the same directory") {
+        TempDir t;
+        WriteFile(t.Path() / "x y" / "f.txt", "hello");
+        auto a = storage::OpenLocalStorage((t.Path() / "x y").string());
+        auto b = storage::OpenLocalStorage("file://" + (t.Path() / "x%20y").string());
+        CHECK(a->ReadIfExists("f.txt").value() == "hello");
+        CHECK(b->ReadIfExists("f.txt").value() == "hello");
+    }
+
+    TEST_CASE("OpenStorage is the one switch: local now, remote schemes named") {
+        Config config = Config::FromMap({}, {});
+        TempDir t;
+        CHECK(storage::OpenStorage(t.Str(), config)->Root() == t.Str());
+        try {
+            storage::OpenStorage("abfss://fs@acct.dfs.core.windows.net/t", config);
+            FAIL("abfss accepted");
+        } catch (const Error& e) {
+            CHECK(std::string(e.what()).find("abfss") != std::string::npos);
+        }
+        CHECK_THROWS_AS(storage::OpenStorage("s3://bucket/t", config), Error);
+        CHECK_THROWS_AS(storage::OpenStorage("", config), Error);
+    }
+}
+
+} // namespace pgsplit::test
