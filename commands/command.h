@@ -26,6 +26,8 @@ const std::vector<Command>& AllCommands();
 // Setup functions, one per commands/<name>.cpp.
 Runner SetupMigrate(CLI::App& app);
 Runner SetupInspect(CLI::App& app); // adds "parquet" and "delta" subcommands
+Runner SetupProvision(CLI::App& app);
+Runner SetupRuns(CLI::App& app);
 
 // Used by SetupInspect; defined in commands/inspect_parquet.cpp and commands/inspect_delta.cpp.
 Runner SetupInspectParquet(CLI::App& app);

@@ -6,6 +6,9 @@ const std::vector<Command>& AllCommands() {
     static const std::vector<Command> commands = {
         {"migrate", "apply the versioned schema (checksummed, locked, one transaction per file)",
          SetupMigrate},
+        {"provision", "create the Azure PostgreSQL server, database, firewall rules and app roles (az CLI)",
+         SetupProvision},
+        {"runs", "inspect the backtest run store (list, show, stats, stale, fail)", SetupRuns},
         {"inspect", "show what is in a Parquet file or a Delta table", SetupInspect},
     };
     return commands;

@@ -56,6 +56,7 @@ shared_buffers = 128MB
 max_wal_size = 2GB
 log_min_messages = warning
 log_line_prefix = '%m [%p] %q%u@%d '
+log_statement = 'all'
 CONF
     # Password auth on TCP for every user; trust on the private unix socket for the test superuser.
     echo "host all all 127.0.0.1/32 scram-sha-256" >"$dir/data/pg_hba.conf"

@@ -15,7 +15,6 @@ std::string SqlStateOf(pgsplit::pg::Connection& c, const std::string& sql) {
     try {
         c.Exec(sql);
     } catch (const pgsplit::pg::SqlError& e) {
-        c.Exec("ROLLBACK");
         return e.sqlstate();
     }
     return "ok";
