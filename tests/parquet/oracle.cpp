@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 namespace pgsplit::test::pq {
@@ -225,7 +226,7 @@ std::string CompareCsvCell(const parquet::Cell& mine, bool mine_null, const CsvF
     if (type == "BLOB") {
         return DecodeBase64(mine_text) == UnescapeDuckBlob(theirs.text) ? "" : diff();
     }
-    if (type.rfind("TIMESTAMP", 0) == 0) {
+    if (type.rfind("TIMESTAMP", 0) == 0 || type.rfind("TIME", 0) == 0) {
         return NormalizeTimestamp(mine_text) == NormalizeTimestamp(theirs.text) ? "" : diff();
     }
     return mine_text == theirs.text ? "" : diff();
@@ -335,6 +336,99 @@ std::vector<nlohmann::json> DecodeAllAsJson(parquet::FileReader& reader) {
         }
     }
     return out;
+}
+
+// Compares a flat file with DuckDB's CSV. Returns problems (empty when equal).
+std::vector<std::string> CompareWithCsv(const std::string& rel, parquet::FileReader& reader,
+                                        const std::filesystem::path& csv, const nlohmann::json& meta,
+                                        size_t& compared, size_t& skipped, const SkipCell& skip) {
+    std::vector<std::string> problems;
+    auto rows = ParseCsv(ReadFileText(csv.string()));
+    if (rows.empty()) {
+        return {"oracle CSV is empty"};
+    }
+    const auto& header = rows[0];
+    const auto& cols = reader.Columns();
+    if (header.size() != cols.size()) {
+        return {fmt::format("oracle has {} columns, pgsplit {}", header.size(), cols.size())};
+    }
+    std::vector<std::string> types;
+    for (size_t c = 0; c < cols.size(); ++c) {
+        if (header[c].text != cols[c].path[0]) {
+            problems.push_back(fmt::format("column {} is '{}' in the oracle, '{}' in pgsplit", c,
+                                           header[c].text, cols[c].path[0]));
+        }
+        types.push_back(meta["columns"][c]["duckdb_type"].get<std::string>());
+    }
+    std::vector<int> idx;
+    for (const auto& c : cols) {
+        idx.push_back(c.index);
+    }
+    size_t row = 0;
+    parquet::Cell cell;
+    for (size_t g = 0; g < reader.Info().row_groups.size(); ++g) {
+        auto cursor = reader.ReadRowGroup(static_cast<int>(g), idx, 777);
+        std::vector<parquet::ColumnBatch> batches;
+        while (cursor->Next(batches)) {
+            for (size_t r = 0; r < batches[0].size; ++r, ++row) {
+                if (row + 1 >= rows.size()) {
+                    continue;
+                }
+                const auto& expect = rows[row + 1];
+                for (size_t c = 0; c < batches.size(); ++c) {
+                    // GEOMETRY: DuckDB prints WKT, pgsplit keeps the WKB bytes (base64); not comparable.
+                    if (types[c].rfind("GEOMETRY", 0) == 0 || (skip && skip(rel, row, cols[c].path[0]))) {
+                        ++skipped;
+                        continue;
+                    }
+                    bool null = batches[c].IsNull(r);
+                    if (!null) {
+                        parquet::RenderCell(cols[c], batches[c], r, cell);
+                    } else {
+                        cell.kind = parquet::CellKind::Null;
+                    }
+                    std::string d = CompareCsvCell(cell, null, expect[c], types[c]);
+                    ++compared;
+                    if (!d.empty() && problems.size() < 5) {
+                        problems.push_back(fmt::format("row {}, column '{}': {}", row, cols[c].path[0], d));
+                    }
+                }
+            }
+        }
+    }
+    if (row != rows.size() - 1) {
+        problems.push_back(fmt::format("pgsplit decoded {} rows, the oracle has {}", row, rows.size() - 1));
+    }
+    return problems;
+}
+
+std::vector<std::string> CompareWithJsonl(parquet::FileReader& reader, const std::filesystem::path& jsonl,
+                                          size_t& compared,
+                                          const std::function<void(nlohmann::json&)>& adapt) {
+    std::vector<std::string> problems;
+    std::vector<nlohmann::json> expect;
+    std::istringstream in(ReadFileText(jsonl.string()));
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty()) {
+            expect.push_back(nlohmann::json::parse(line));
+        }
+    }
+    auto mine = DecodeAllAsJson(reader);
+    if (mine.size() != expect.size()) {
+        problems.push_back(
+            fmt::format("pgsplit decoded {} rows, the oracle has {}", mine.size(), expect.size()));
+    }
+    for (size_t i = 0; i < std::min(mine.size(), expect.size()); ++i) {
+        if (adapt) {
+            adapt(expect[i]);
+        }
+        std::string d = CompareJson(mine[i], expect[i]);
+        ++compared;
+        if (!d.empty() && problems.size() < 5) {
+            problems.push_back(fmt::format("row {}: {}", i, d));
+        }
+    }
+    return problems;
 }
 
 } // namespace pgsplit::test::pq

@@ -8,6 +8,8 @@
 #include "parquet/reader.h"
 #include "parquet/values.h"
 
+#include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -44,5 +46,20 @@ std::string CompareJson(const nlohmann::json& mine, const nlohmann::json& theirs
 // Decodes every row of a file as JSON records: flat files through ReadRowGroup (the fast path) and
 // nested files through ReadRecords, so both paths are exercised.
 std::vector<nlohmann::json> DecodeAllAsJson(parquet::FileReader& reader);
+
+// Decides whether a cell is left out of the comparison (an oracle's known error).
+using SkipCell = std::function<bool(const std::string& file, size_t row, const std::string& column)>;
+
+// Compares a flat file, read through ReadRowGroup, with DuckDB's CSV of it; `meta` holds the DuckDB
+// column types ("columns": [{"name", "duckdb_type"}]). Returns the problems (at most a few).
+std::vector<std::string> CompareWithCsv(const std::string& rel, parquet::FileReader& reader,
+                                        const std::filesystem::path& csv, const nlohmann::json& meta,
+                                        size_t& compared, size_t& skipped, const SkipCell& skip);
+
+// Compares records (ReadRecords, or the flat path for flat files) with an oracle's JSONL;
+// `adapt` may rewrite each oracle record first.
+std::vector<std::string> CompareWithJsonl(parquet::FileReader& reader, const std::filesystem::path& jsonl,
+                                          size_t& compared,
+                                          const std::function<void(nlohmann::json&)>& adapt);
 
 } // namespace pgsplit::test::pq
