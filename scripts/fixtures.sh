@@ -12,9 +12,9 @@ if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
     exit 1
 fi
 
-if [ -f package-lock.json ]; then
-    npm ci --no-audit --no-fund --loglevel=error
-else
+# npm ci installs exactly the lock file; some npm releases call a lock "out of sync" when it omits
+# other platforms' optional DuckDB bindings, and then npm install (which honours the lock) is used.
+if [ ! -f package-lock.json ] || ! npm ci --no-audit --no-fund --loglevel=error 2> /dev/null; then
     npm install --no-audit --no-fund --loglevel=error
 fi
 
