@@ -366,7 +366,8 @@ std::string CanonBatch(const parquet::ColumnBatch& b, size_t i, const delta::Dat
 }
 
 CanonRows ExpectedRows(const fs::path& file, const delta::Schema& schema,
-                       const std::vector<std::string>& columns) {
+                       const std::vector<std::string>& columns, const std::string& where_column,
+                       const std::optional<std::string>& where_value) {
     CanonRows out;
     std::string text = ReadFile(file);
     if (file.extension() == ".csv") {
@@ -394,6 +395,14 @@ CanonRows ExpectedRows(const fs::path& file, const delta::Schema& schema,
                 continue;
             }
             auto j = nlohmann::json::parse(l);
+            if (!where_column.empty()) {
+                const auto& cell = j[where_column];
+                bool match = where_value ? (cell.is_string() && cell.get<std::string>() == *where_value)
+                                         : cell.is_null();
+                if (!match) {
+                    continue;
+                }
+            }
             std::string line;
             for (const auto& c : columns) {
                 const auto* f = schema.Find(c);

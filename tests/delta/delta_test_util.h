@@ -46,8 +46,10 @@ std::string CanonBatch(const parquet::ColumnBatch& batch, size_t row, const delt
 
 // Rows as sorted lists of canonical rows (cells joined by " | "), columns in `columns` order.
 using CanonRows = std::vector<std::string>;
+// `where_column`/`where_value`: keep only rows whose cell in that column has that text (JSONL only).
 CanonRows ExpectedRows(const std::filesystem::path& file, const delta::Schema& schema,
-                       const std::vector<std::string>& columns);
+                       const std::vector<std::string>& columns, const std::string& where_column = "",
+                       const std::optional<std::string>& where_value = std::nullopt);
 CanonRows RowsViaReadRows(const delta::Snapshot& snap, storage::Storage& storage,
                           const std::vector<std::string>& columns);
 CanonRows RowsViaScan(const delta::Snapshot& snap, storage::Storage& storage,
