@@ -6,6 +6,7 @@ const std::vector<Command>& AllCommands() {
     static const std::vector<Command> commands = {
         {"migrate", "apply the versioned schema (checksummed, locked, one transaction per file)",
          SetupMigrate},
+        {"sync-signals", "replace months of the ranking signal tables in PostgreSQL from Delta", SetupSyncSignals},
         {"provision", "create the Azure PostgreSQL server, database, firewall rules and app roles (az CLI)",
          SetupProvision},
         {"runs", "inspect the backtest run store (list, show, stats, stale, fail)", SetupRuns},

@@ -1,0 +1,302 @@
+// pgsplit sync-signals: replace months of the ranking signal tables in PostgreSQL from Delta (SPEC §6).
+#include "commands/command.h"
+#include "core/duration.h"
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "output/table.h"
+#include "pg/connection.h"
+#include "sync/months.h"
+#include "sync/partition_sync.h"
+#include "sync/signal_state.h"
+
+#include <atomic>
+#include <fmt/format.h>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace pgsplit {
+namespace {
+
+struct SyncSignalsOpts {
+    std::vector<std::string> months;
+    std::string from, to;
+    std::string signals_table, composite_table;
+    std::string strategy = "auto";
+    bool skip_invalid = false;
+    bool truncate_timestamps = false;
+    int64_t delta_version = -1;
+    int jobs = 1;
+    std::string swap_lock_timeout = "2s";
+    int swap_retries = 5;
+};
+
+struct MonthOutcome {
+    std::string month;
+    std::optional<sync::PartitionResult> result;
+    std::optional<Error> error;
+    std::string record_error; // failure to record the failure
+};
+
+std::string SourceFor(const Context& ctx, const std::string& flag_value, const char* flag, const char* env,
+                      const char* file_key) {
+    if (!flag_value.empty()) {
+        return flag_value;
+    }
+    if (auto v = ctx.config.Setting(env, file_key)) {
+        return *v;
+    }
+    throw Error(ExitCode::Config, fmt::format("no Delta table location for {}", flag),
+                fmt::format("pass {} URI, set {}, or set {} in pgsplit.yaml", flag, env, file_key));
+}
+
+sync::Strategy ParseStrategy(const std::string& s) {
+    if (s == "swap") {
+        return sync::Strategy::Swap;
+    }
+    if (s == "delete") {
+        return sync::Strategy::Delete;
+    }
+    return sync::Strategy::Auto;
+}
+
+std::string Rows(int64_t n) {
+    std::string s = std::to_string(n);
+    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) {
+        s.insert(static_cast<size_t>(i), ",");
+    }
+    return s;
+}
+
+nlohmann::json OutcomeJson(const MonthOutcome& o) {
+    nlohmann::json j = {{"month", o.month}, {"ok", o.result.has_value()}};
+    if (o.result) {
+        const auto* s = o.result->Find(sync::kSignalsLabel);
+        const auto* c = o.result->Find(sync::kCompositeLabel);
+        j["signals_rows"] = s ? s->rows : 0;
+        j["composite_rows"] = c ? c->rows : 0;
+        j["skipped_rows"] = (s ? s->skipped : 0) + (c ? c->skipped : 0);
+        j["signals_delta_version"] = s ? s->delta_version : -1;
+        j["composite_delta_version"] = c ? c->delta_version : -1;
+        j["strategy"] = s ? sync::StrategyName(s->strategy) : "";
+        j["duration_ms"] = static_cast<int64_t>(o.result->seconds * 1000);
+    }
+    if (o.error) {
+        j["error"] = o.error->what();
+        j["exit_code"] = ToInt(o.error->code());
+    }
+    return j;
+}
+
+} // namespace
+
+Runner SetupSyncSignals(CLI::App& app) {
+    auto o = std::make_shared<SyncSignalsOpts>();
+    app.footer(
+        "Replaces each month of ranking.ranking_signal and ranking.composite_signal_daily with the rows of "
+        "the\n"
+        "Delta tables, in one transaction per month: the rows are COPYed (binary) into a stage table, "
+        "indexed,\n"
+        "then swapped in for the old partition. Readers see the old month until the commit. The month's row "
+        "in\n"
+        "ranking.signal_sync_state records counts, Delta versions, duration and the strategy used.\n\n"
+        "Environment: POSTGRES_DSN (unset = replication disabled, exit 0), POSTGRES_SIGNALS_WRITE_REQUIRED\n"
+        "(default true; false = a failure is logged and recorded but exits 0), "
+        "POSTGRES_SIGNALS_VERIFY_COUNTS\n"
+        "(default false; true = count the month in Postgres before commit), PGSPLIT_SIGNALS_TABLE,\n"
+        "PGSPLIT_COMPOSITE_TABLE.\n\n"
+        "Examples:\n"
+        "  pgsplit sync-signals --month 2024-03 \\\n"
+        "      --signals-table abfss://gold@acct.dfs.core.windows.net/ranking/signals \\\n"
+        "      --composite-table abfss://gold@acct.dfs.core.windows.net/ranking/composite\n"
+        "  pgsplit sync-signals --from 2023-01 --to 2023-12 --jobs 4      backfill a year, 4 months at a "
+        "time\n"
+        "  pgsplit sync-signals --month 2024-03 --skip-invalid            drop (and count) rows Postgres "
+        "rejects\n");
+    app.add_option("--month", o->months, "month to replace, YYYY-MM (repeatable)")->type_name("YYYY-MM");
+    app.add_option("--from", o->from, "first month of a range (with --to)")->type_name("YYYY-MM");
+    app.add_option("--to", o->to, "last month of a range (with --from)")->type_name("YYYY-MM");
+    app.add_option("--signals-table", o->signals_table, "Delta table of ranking signals")->type_name("URI");
+    app.add_option("--composite-table", o->composite_table, "Delta table of composite signals")
+        ->type_name("URI");
+    app.add_option("--strategy", o->strategy, "swap (stage + partition swap), delete (DELETE + COPY), auto")
+        ->check(CLI::IsMember({"auto", "swap", "delete"}));
+    app.add_flag("--skip-invalid", o->skip_invalid, "drop rows Postgres cannot store; count and record them");
+    app.add_flag("--truncate-timestamps", o->truncate_timestamps, "keep the date of non-midnight timestamps");
+    app.add_option("--delta-version", o->delta_version, "read this Delta version instead of the latest")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--jobs", o->jobs, "months synced in parallel, each on its own connection (default 1)")
+        ->check(CLI::Range(1, 32));
+    app.add_option("--swap-lock-timeout", o->swap_lock_timeout,
+                   "lock_timeout of each swap attempt (default 2s)")
+        ->type_name("DURATION");
+    app.add_option("--swap-retries", o->swap_retries, "swap attempts after the first (default 5)")
+        ->check(CLI::Range(0, 50));
+
+    return [o](Context& ctx) {
+        // Configuration errors first, whatever else is set (exit 3).
+        bool write_required = ctx.config.EnvBool("POSTGRES_SIGNALS_WRITE_REQUIRED", true);
+        bool verify_counts = ctx.config.EnvBool("POSTGRES_SIGNALS_VERIFY_COUNTS", false);
+        auto months = sync::ResolveMonths(o->months, o->from, o->to);
+        sync::SyncOptions options;
+        options.strategy = ParseStrategy(o->strategy);
+        options.skip_invalid = o->skip_invalid;
+        options.truncate_timestamps = o->truncate_timestamps;
+        options.verify_counts = verify_counts;
+        options.swap_lock_timeout = RequireDuration("--swap-lock-timeout", o->swap_lock_timeout);
+        options.swap_retries = o->swap_retries;
+        if (o->delta_version >= 0) {
+            options.delta_version = o->delta_version;
+        }
+        if (!ctx.config.dsn || ctx.config.dsn->empty()) {
+            ctx.log.Info("POSTGRES_DSN is not set: replication to PostgreSQL is disabled, nothing to do");
+            if (ctx.config.json) {
+                ctx.Print(
+                    nlohmann::json({{"ok", true}, {"disabled", true}, {"months", nlohmann::json::array()}})
+                        .dump(2) +
+                    "\n");
+            }
+            return 0;
+        }
+        std::string dsn = *ctx.config.dsn;
+        std::vector<sync::TableJob> jobs = {
+            {sync::kSignalsLabel,
+             SourceFor(ctx, o->signals_table, "--signals-table", "PGSPLIT_SIGNALS_TABLE",
+                       "signals.signals_table"),
+             "ranking.ranking_signal", "year_month"},
+            {sync::kCompositeLabel,
+             SourceFor(ctx, o->composite_table, "--composite-table", "PGSPLIT_COMPOSITE_TABLE",
+                       "signals.composite_table"),
+             "ranking.composite_signal_daily", "year_month"},
+        };
+
+        std::vector<MonthOutcome> outcomes(months.size());
+        std::atomic<size_t> next{0};
+        std::mutex mu;
+        auto worker = [&]() {
+            std::optional<pg::Connection> conn;
+            while (true) {
+                size_t i = next.fetch_add(1);
+                if (i >= months.size() || InterruptSignal() != 0) {
+                    return;
+                }
+                MonthOutcome& out = outcomes[i];
+                out.month = months[i];
+                try {
+                    if (!conn || !conn->Ok()) {
+                        conn.emplace(pg::Connection::Open(dsn, "pgsplit sync-signals"));
+                    }
+                    ctx.log.Info(fmt::format("syncing {}", out.month), {{"month", out.month}});
+                    out.result = sync::SyncPartition(ctx.config, ctx.log, *conn, jobs, out.month, options,
+                                                     sync::RecordSignalSuccess);
+                    const auto* s = out.result->Find(sync::kSignalsLabel);
+                    const auto* c = out.result->Find(sync::kCompositeLabel);
+                    ctx.log.Info(fmt::format("synced {}: {} {} rows, {} {} rows ({}) in {}", out.month,
+                                             s->label, Rows(s->rows), c->label, Rows(c->rows),
+                                             sync::StrategyName(s->strategy),
+                                             HumanDuration(out.result->seconds * 1000)),
+                                 {{"month", out.month},
+                                  {"signals_rows", s->rows},
+                                  {"composite_rows", c->rows},
+                                  {"skipped_rows", s->skipped + c->skipped},
+                                  {"signals_delta_version", s->delta_version},
+                                  {"composite_delta_version", c->delta_version},
+                                  {"strategy", sync::StrategyName(s->strategy)},
+                                  {"duration_ms", static_cast<int64_t>(out.result->seconds * 1000)}});
+                    if (s->skipped + c->skipped > 0) {
+                        ctx.log.Warn(fmt::format("{}: {} invalid row(s) skipped and recorded", out.month,
+                                                 s->skipped + c->skipped));
+                    }
+                } catch (const Error& e) {
+                    out.error = e;
+                    ctx.log.Error(fmt::format("sync of {} failed: {}", out.month, e.what()),
+                                  {{"month", out.month}, {"exit_code", ToInt(e.code())}});
+                    // The failure is recorded in its own transaction, on a fresh connection if needed.
+                    try {
+                        if (!conn || !conn->Ok()) {
+                            conn.emplace(pg::Connection::Open(dsn, "pgsplit sync-signals"));
+                        }
+                        out.record_error = sync::RecordSignalFailure(*conn, out.month, e.what());
+                    } catch (const std::exception& re) {
+                        out.record_error = re.what();
+                    }
+                    if (!out.record_error.empty()) {
+                        ctx.log.Warn(fmt::format("could not record the failure of {}: {}", out.month,
+                                                 out.record_error));
+                    }
+                }
+                std::lock_guard<std::mutex> lock(mu);
+            }
+        };
+        int threads = std::min<int>(o->jobs, static_cast<int>(months.size()));
+        if (threads <= 1) {
+            worker();
+        } else {
+            std::vector<std::thread> pool;
+            for (int t = 0; t < threads; ++t) {
+                pool.emplace_back(worker);
+            }
+            for (auto& t : pool) {
+                t.join();
+            }
+        }
+
+        const MonthOutcome* first_failure = nullptr;
+        int synced = 0;
+        for (const auto& oc : outcomes) {
+            if (oc.error && !first_failure) {
+                first_failure = &oc;
+            }
+            synced += oc.result ? 1 : 0;
+        }
+        if (ctx.config.json) {
+            nlohmann::json out = {{"ok", first_failure == nullptr}, {"months", nlohmann::json::array()}};
+            for (const auto& oc : outcomes) {
+                if (!oc.month.empty()) {
+                    out["months"].push_back(OutcomeJson(oc));
+                }
+            }
+            ctx.Print(out.dump(2) + "\n");
+        } else {
+            TextTable t({"MONTH", "SIGNALS", "COMPOSITE", "SKIPPED", "STRATEGY", "DURATION", "RESULT"});
+            for (const auto& oc : outcomes) {
+                if (oc.month.empty()) {
+                    continue;
+                }
+                if (oc.result) {
+                    const auto* s = oc.result->Find(sync::kSignalsLabel);
+                    const auto* c = oc.result->Find(sync::kCompositeLabel);
+                    t.AddRow({oc.month, Rows(s->rows), Rows(c->rows), Rows(s->skipped + c->skipped),
+                              sync::StrategyName(s->strategy), HumanDuration(oc.result->seconds * 1000),
+                              "ok"},
+                             {TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,
+                              TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,
+                              TextTable::Tone::Good});
+                } else {
+                    t.AddRow({oc.month, "", "", "", "", "",
+                              fmt::format("failed (exit {})", ToInt(oc.error->code()))},
+                             {TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,
+                              TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,
+                              TextTable::Tone::Bad});
+                }
+            }
+            ctx.Print(t.Render(ctx.config.color && ctx.config.stdout_tty));
+        }
+        if (int code = InterruptExitCode()) {
+            return code;
+        }
+        if (!first_failure) {
+            return 0;
+        }
+        if (!write_required) {
+            ctx.log.Warn(
+                fmt::format("{} of {} month(s) failed; POSTGRES_SIGNALS_WRITE_REQUIRED=false, so the exit "
+                            "code is 0 (the failures are recorded in ranking.signal_sync_state)",
+                            months.size() - static_cast<size_t>(synced), months.size()));
+            return 0;
+        }
+        return ToInt(first_failure->error->code());
+    };
+}
+
+} // namespace pgsplit

@@ -1,0 +1,434 @@
+#include "sync/partition_sync.h"
+
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "delta/scan.h"
+#include "delta/table.h"
+#include "storage/storage.h"
+#include "sync/copy_encoder.h"
+#include "sync/target.h"
+
+#include <chrono>
+#include <fmt/format.h>
+#include <map>
+#include <thread>
+
+namespace pgsplit::sync {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Advisory-lock namespace for partition syncs: 'pgsp' as a 32-bit integer. The second key is
+// hashtext('pgsplit:sync:' || value), so concurrent syncs of one month queue and other months do not.
+constexpr int32_t kSyncLockNamespace = 0x70677370;
+
+// Whether a Delta column of this type can feed a target column of type `t` at all (the exact
+// physical layout is checked again per file by the encoder).
+bool DeltaTypeFits(const delta::DataType& d, PgType t) {
+    using K = delta::TypeKind;
+    switch (t) {
+    case PgType::Bool:
+        return d.kind == K::Boolean;
+    case PgType::Int2:
+    case PgType::Int4:
+    case PgType::Int8:
+        return d.kind == K::Byte || d.kind == K::Short || d.kind == K::Integer || d.kind == K::Long;
+    case PgType::Float4:
+        return d.kind == K::Float;
+    case PgType::Float8:
+        return d.kind == K::Float || d.kind == K::Double || d.kind == K::Byte || d.kind == K::Short ||
+               d.kind == K::Integer || d.kind == K::Long;
+    case PgType::Text:
+        return d.kind == K::String;
+    case PgType::Bytea:
+        return d.kind == K::Binary;
+    case PgType::Date:
+    case PgType::Timestamp:
+    case PgType::TimestampTz:
+        return d.kind == K::Date || d.kind == K::Timestamp || d.kind == K::TimestampNtz;
+    }
+    return false;
+}
+
+// One job, checked and ready to run.
+struct Prepared {
+    const TableJob* job = nullptr;
+    std::unique_ptr<delta::Table> table;
+    delta::Snapshot snapshot;
+    Target target;
+    Strategy strategy = Strategy::Swap;
+    std::vector<std::string> scan_columns; // Delta columns read, in scan order
+    std::vector<int> scan_index;           // per target column: index in scan_columns, or -1 (NULLs)
+    std::string stage;                     // unqualified stage table name (swap)
+    std::string stage_quoted;              // schema-qualified, quoted
+    TableResult result;
+};
+
+Prepared Prepare(const Config& config, const Logger& log, pg::Connection& conn, const TableJob& job,
+                 const SyncOptions& options) {
+    Prepared p;
+    p.job = &job;
+    p.table = std::make_unique<delta::Table>(storage::OpenStorage(job.source_uri, config));
+    p.snapshot = p.table->LoadSnapshot(options.delta_version);
+    p.target = ReadTarget(conn, job.target);
+    p.result.label = job.label;
+    p.result.target = job.target;
+    p.result.delta_version = p.snapshot.Version();
+
+    const delta::Schema& schema = p.snapshot.GetSchema();
+    if (!p.target.Find(job.partition_column)) {
+        throw Error(ExitCode::Config,
+                    fmt::format("target {} has no column '{}' to hold the partition value", job.target,
+                                job.partition_column),
+                    "check the partition column in pgsplit.yaml");
+    }
+    if (!schema.Find(job.partition_column)) {
+        throw Error(ExitCode::Source,
+                    fmt::format("Delta table {} has no column '{}'", job.source_uri, job.partition_column),
+                    "the source must have the partition column, as a partition column or a regular one");
+    }
+    for (const auto& col : p.target.columns) {
+        const delta::StructField* f = schema.Find(col.name);
+        if (!f) {
+            if (col.not_null) {
+                throw Error(
+                    ExitCode::Source,
+                    fmt::format("column '{}' is NOT NULL in {} but the Delta table {} (version {}) has no "
+                                "such column; nothing was changed",
+                                col.name, job.target, job.source_uri, p.snapshot.Version()),
+                    "add the column to the Delta table, or make the target column nullable");
+            }
+            log.Debug(
+                fmt::format("{}: column '{}' is not in Delta; it is filled with NULL", job.label, col.name));
+            p.scan_index.push_back(-1);
+            continue;
+        }
+        if (!f->type.IsPrimitive() || !DeltaTypeFits(f->type, col.type)) {
+            throw Error(
+                ExitCode::Source,
+                fmt::format("column '{}' is {} in Delta table {} but {} in {}; pgsplit does not convert "
+                            "between them",
+                            col.name, f->type.name, job.source_uri, col.sql_type, job.target),
+                "make the Delta column's type match the target column");
+        }
+        p.scan_index.push_back(static_cast<int>(p.scan_columns.size()));
+        p.scan_columns.push_back(col.name);
+    }
+
+    bool list_partitioned =
+        p.target.list_partition_key && *p.target.list_partition_key == job.partition_column;
+    switch (options.strategy) {
+    case Strategy::Auto:
+        p.strategy = list_partitioned ? Strategy::Swap : Strategy::Delete;
+        break;
+    case Strategy::Swap:
+        if (!list_partitioned) {
+            throw Error(ExitCode::Usage,
+                        fmt::format("--strategy swap needs {} to be PARTITION BY LIST ({}), and it is not",
+                                    job.target, job.partition_column),
+                        "use --strategy auto (or delete) for tables created before pgsplit's migration 0003");
+        }
+        p.strategy = Strategy::Swap;
+        break;
+    case Strategy::Delete:
+        p.strategy = Strategy::Delete;
+        break;
+    }
+    p.result.strategy = p.strategy;
+    return p;
+}
+
+void RollbackQuietly(pg::Connection& conn) {
+    if (conn.Ok() && PQtransactionStatus(conn.Raw()) != PQTRANS_IDLE) {
+        PQclear(PQexec(conn.Raw(), "ROLLBACK"));
+    }
+}
+
+// Streams the partition's rows from Delta into `copy_sql`. Returns rows stored.
+void CopyRows(const Logger& log, pg::Connection& conn, Prepared& p, const std::string& value,
+              const std::string& copy_sql, const SyncOptions& options) {
+    delta::ScanOptions so;
+    so.columns = p.scan_columns;
+    so.predicate = delta::Predicate{p.job->partition_column, value};
+    so.batch_rows = options.batch_rows;
+    delta::Scan scan(p.snapshot, p.table->GetStorage(), so);
+
+    CopyEncoder encoder(p.target.columns, EncodeOptions{options.truncate_timestamps});
+    CopyBuffer buf;
+    CopyEncoder::AppendHeader(buf);
+    parquet::ColumnBatch absent; // column == nullptr: all NULL
+    std::vector<const parquet::ColumnBatch*> cols(p.target.columns.size(), &absent);
+    std::map<const delta::AddFile*, int64_t> rows_in_file;
+    std::optional<InvalidRow> first_invalid;
+    auto on_invalid = [&](const InvalidRow& bad) {
+        if (!options.skip_invalid) {
+            first_invalid = bad;
+            return false;
+        }
+        if (p.result.skipped < 5) {
+            log.Warn(fmt::format("{} {}: skipping invalid row: {}", p.job->label, value, bad.Describe()));
+        }
+        ++p.result.skipped;
+        return true;
+    };
+
+    conn.CopyStart(copy_sql);
+    try {
+        delta::ScanBatch batch;
+        while (scan.Next(batch)) {
+            CheckInterrupt();
+            for (size_t t = 0; t < cols.size(); ++t) {
+                cols[t] =
+                    p.scan_index[t] < 0 ? &absent : &batch.columns[static_cast<size_t>(p.scan_index[t])];
+            }
+            int64_t& done = rows_in_file[batch.file];
+            RowOrigin origin{p.table->GetStorage().Describe(batch.file->path), done};
+            int64_t written = 0;
+            if (!encoder.Encode(cols, batch.size, origin, buf, written, on_invalid)) {
+                throw Error(
+                    ExitCode::Source,
+                    fmt::format("invalid row for {} in {} {}: {}; nothing was changed", p.job->target,
+                                p.job->partition_column, value, first_invalid->Describe()),
+                    "fix the data in Delta, or pass --skip-invalid to drop such rows (they are counted "
+                    "and recorded)");
+            }
+            done += static_cast<int64_t>(batch.size);
+            if (buf.Size() >= options.flush_bytes) {
+                conn.CopyData(buf.Data(), buf.Size());
+                buf.Clear();
+            }
+        }
+        CopyEncoder::AppendTrailer(buf);
+        conn.CopyData(buf.Data(), buf.Size());
+        p.result.rows = conn.CopyEnd();
+    } catch (...) {
+        if (conn.Ok() && PQtransactionStatus(conn.Raw()) == PQTRANS_ACTIVE) {
+            conn.CopyAbort("pgsplit: the sync was aborted");
+        }
+        throw;
+    }
+    p.result.files = scan.Counters().files_opened;
+
+    // With the partition column a Delta partition column, every row of the selected files belongs to
+    // the month, so the log's numRecords must equal what was read.
+    if (options.verify_counts && p.snapshot.IsPartitionColumn(p.job->partition_column)) {
+        if (auto expected = delta::Snapshot::CountRecords(scan.Files())) {
+            int64_t read = p.result.rows + p.result.skipped;
+            if (*expected != read) {
+                throw Error(ExitCode::Verify,
+                            fmt::format("{} {}: the Delta log records {} rows for the month but {} were read",
+                                        p.job->label, value, *expected, read),
+                            "the Delta files changed while they were read, or their stats are wrong; retry");
+            }
+        }
+    }
+}
+
+void LoadStage(const Logger& log, pg::Connection& conn, Prepared& p, const std::string& value,
+               const SyncOptions& options) {
+    const Target& t = p.target;
+    p.stage = fmt::format("{}_stage_{}", t.name, PartitionSuffix(value));
+    if (p.stage.size() > 63) {
+        p.stage = p.stage.substr(0, 63);
+    }
+    p.stage_quoted = pg::QuoteIdent(conn, t.schema) + "." + pg::QuoteIdent(conn, p.stage);
+    // Built from the catalog rather than LIKE: LIKE would take a lock on the parent for the whole
+    // load and deadlock months synced in parallel at their swaps.
+    std::string ddl = "CREATE TABLE " + p.stage_quoted + " (";
+    std::string col_list;
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+        const auto& c = t.columns[i];
+        ddl += (i ? ", " : "") + pg::QuoteIdent(conn, c.name) + " " + c.sql_type +
+               (c.not_null ? " NOT NULL" : "");
+        col_list += (i ? ", " : "") + pg::QuoteIdent(conn, c.name);
+    }
+    ddl += ", CHECK (" + pg::QuoteIdent(conn, p.job->partition_column) + " = " +
+           pg::QuoteLiteral(conn, value) + "))";
+    conn.Exec(ddl);
+    // Partitions belong to the parent's owner, so any member of that role can swap them later.
+    bool owner_ok = conn.QueryValue("SELECT current_user = $1 OR pg_has_role(current_user, $1, 'MEMBER')",
+                                    {t.owner}) == "t";
+    if (conn.QueryValue("SELECT current_user") != t.owner && owner_ok) {
+        conn.Exec("ALTER TABLE " + p.stage_quoted + " OWNER TO " + pg::QuoteIdent(conn, t.owner));
+    }
+    CopyRows(log, conn, p, value,
+             "COPY " + p.stage_quoted + " (" + col_list + ") FROM STDIN (FORMAT binary, FREEZE)", options);
+    // Keys and indexes are built after the load (faster than maintaining them row by row) and before
+    // the swap, so ATTACH finds matching ones and does not build them while holding the parent.
+    for (const auto& ix : t.indexes) {
+        if (ix.is_constraint) {
+            conn.Exec("ALTER TABLE " + p.stage_quoted + " ADD " + ix.definition);
+        } else {
+            conn.Exec(std::string("CREATE ") + (ix.unique ? "UNIQUE " : "") + "INDEX ON " + p.stage_quoted +
+                      " " + ix.definition);
+        }
+    }
+    conn.Exec("ANALYZE " + p.stage_quoted);
+    if (options.verify_counts) {
+        auto n = conn.QueryValue("SELECT count(*) FROM " + p.stage_quoted);
+        if (!n || std::stoll(*n) != p.result.rows) {
+            throw Error(ExitCode::Verify,
+                        fmt::format("{} {}: {} rows were copied but the stage table holds {}", p.job->label,
+                                    value, p.result.rows, n.value_or("?")));
+        }
+    }
+}
+
+void Swap(const Logger& log, pg::Connection& conn, Prepared& p, const std::string& value,
+          const SyncOptions& options) {
+    const Target& t = p.target;
+    std::string literal = pg::QuoteLiteral(conn, value);
+    std::string canonical = fmt::format("{}_p{}", t.name, PartitionSuffix(value));
+    if (canonical.size() > 63) {
+        canonical = canonical.substr(0, 63);
+    }
+    for (int attempt = 0;; ++attempt) {
+        p.result.swap_attempts = attempt + 1;
+        conn.Exec("SAVEPOINT pgsplit_swap");
+        try {
+            conn.Exec(fmt::format("SET LOCAL lock_timeout = '{}ms'", options.swap_lock_timeout.count()));
+            auto old = conn.QueryValue(
+                "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_inherits i "
+                "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE i.inhparent = $1::oid AND pg_get_expr(c.relpartbound, c.oid) = $2",
+                {std::to_string(t.oid), "FOR VALUES IN (" + literal + ")"});
+            if (old) {
+                conn.Exec("ALTER TABLE " + t.quoted + " DETACH PARTITION " + *old);
+            }
+            conn.Exec("ALTER TABLE " + t.quoted + " ATTACH PARTITION " + p.stage_quoted + " FOR VALUES IN (" +
+                      literal + ")");
+            if (old) {
+                conn.Exec("DROP TABLE " + *old);
+            }
+            conn.Exec("ALTER TABLE " + p.stage_quoted + " RENAME TO " + pg::QuoteIdent(conn, canonical));
+            conn.Exec("RELEASE SAVEPOINT pgsplit_swap");
+            conn.Exec("SET LOCAL lock_timeout = DEFAULT");
+            return;
+        } catch (const pg::SqlError& e) {
+            if (e.sqlstate() != pg::kLockNotAvailable || !conn.Ok()) {
+                throw;
+            }
+            conn.Exec("ROLLBACK TO SAVEPOINT pgsplit_swap");
+            if (attempt >= options.swap_retries) {
+                throw Error(
+                    ExitCode::Lock,
+                    fmt::format("{} {}: the swap could not lock {} within {} ms in {} attempts; nothing was "
+                                "changed",
+                                p.job->label, value, t.quoted, options.swap_lock_timeout.count(),
+                                attempt + 1),
+                    "a long transaction is reading the table; find it in pg_stat_activity, or retry later");
+            }
+            auto wait = options.swap_backoff * (1 << std::min(attempt, 6));
+            log.Warn(fmt::format("{} {}: readers held {} longer than {} ms; swap retry {} in {} ms",
+                                 p.job->label, value, t.quoted, options.swap_lock_timeout.count(),
+                                 attempt + 1, wait.count()),
+                     {{"month", value}, {"table", p.job->target}, {"attempt", attempt + 1}});
+            std::this_thread::sleep_for(wait);
+            CheckInterrupt();
+        }
+    }
+}
+
+void DeleteAndCopy(const Logger& log, pg::Connection& conn, Prepared& p, const std::string& value,
+                   const SyncOptions& options) {
+    const Target& t = p.target;
+    std::string col_list;
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+        col_list += (i ? ", " : "") + pg::QuoteIdent(conn, t.columns[i].name);
+    }
+    std::string where = " WHERE " + pg::QuoteIdent(conn, p.job->partition_column) + " = $1";
+    pg::Result deleted = conn.Exec("DELETE FROM " + t.quoted + where, {value});
+    log.Debug(fmt::format("{} {}: deleted {} old rows", p.job->label, value, deleted.CommandTuples()));
+    CopyRows(log, conn, p, value, "COPY " + t.quoted + " (" + col_list + ") FROM STDIN (FORMAT binary)",
+             options);
+    if (options.verify_counts) {
+        auto n = conn.QueryValue("SELECT count(*) FROM " + t.quoted + where, {value});
+        if (!n || std::stoll(*n) != p.result.rows) {
+            throw Error(ExitCode::Verify,
+                        fmt::format("{} {}: {} rows were copied but the table holds {} for the month",
+                                    p.job->label, value, p.result.rows, n.value_or("?")));
+        }
+    }
+}
+
+} // namespace
+
+const char* StrategyName(Strategy s) {
+    switch (s) {
+    case Strategy::Auto:
+        return "auto";
+    case Strategy::Swap:
+        return "swap";
+    case Strategy::Delete:
+        return "delete";
+    }
+    return "?";
+}
+
+std::string PartitionSuffix(const std::string& value) {
+    std::string out;
+    for (char c : value) {
+        out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+    }
+    return out;
+}
+
+const TableResult* PartitionResult::Find(const std::string& label) const {
+    for (const auto& t : tables) {
+        if (t.label == label) {
+            return &t;
+        }
+    }
+    return nullptr;
+}
+
+PartitionResult SyncPartition(const Config& config, const Logger& log, pg::Connection& conn,
+                              const std::vector<TableJob>& jobs, const std::string& value,
+                              const SyncOptions& options, const BeforeCommit& before_commit) {
+    auto t0 = Clock::now();
+    // Everything that can be checked without writing is checked first.
+    std::vector<Prepared> prepared;
+    for (const auto& job : jobs) {
+        prepared.push_back(Prepare(config, log, conn, job, options));
+    }
+    PartitionResult result;
+    result.value = value;
+    try {
+        conn.Exec("BEGIN");
+        conn.Exec("SELECT pg_advisory_xact_lock($1::int, hashtext($2))",
+                  {std::to_string(kSyncLockNamespace), "pgsplit:sync:" + value});
+        for (auto& p : prepared) {
+            auto tt = Clock::now();
+            if (p.strategy == Strategy::Swap) {
+                LoadStage(log, conn, p, value, options);
+            } else {
+                DeleteAndCopy(log, conn, p, value, options);
+            }
+            p.result.seconds = SecondsSince(tt);
+        }
+        for (auto& p : prepared) {
+            if (p.strategy == Strategy::Swap) {
+                auto ts = Clock::now();
+                Swap(log, conn, p, value, options);
+                p.result.seconds += SecondsSince(ts);
+            }
+            result.tables.push_back(p.result);
+        }
+        result.seconds = SecondsSince(t0);
+        if (before_commit) {
+            before_commit(conn, result);
+        }
+        conn.Exec("COMMIT");
+    } catch (...) {
+        RollbackQuietly(conn);
+        throw;
+    }
+    result.seconds = SecondsSince(t0);
+    return result;
+}
+
+} // namespace pgsplit::sync

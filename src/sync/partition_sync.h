@@ -1,0 +1,82 @@
+#pragma once
+
+// Replaces one partition (a month) of one or more target tables from Delta, in ONE transaction.
+//
+// Sources are opened and checked before the transaction starts (a missing NOT NULL column or an
+// unsupported Delta feature fails with nothing touched). Then, per table: a stage table built from
+// the catalog with the partition's CHECK, binary COPY (FREEZE) streamed from the Delta scan, the
+// parent's keys and indexes built on it, ANALYZE; then, behind a SAVEPOINT with a short lock_timeout
+// and retries, DETACH the old partition, ATTACH the stage, DROP the old one and rename the stage.
+// Readers see the old rows until COMMIT and wait only for the swap statements. Targets that are not
+// LIST-partitioned by the partition column use DELETE + binary COPY in the same one transaction.
+
+#include "config/config.h"
+#include "core/log.h"
+#include "pg/connection.h"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgsplit::sync {
+
+enum class Strategy { Auto, Swap, Delete };
+const char* StrategyName(Strategy s);
+
+// One source table -> one target table.
+struct TableJob {
+    std::string label;            // short name for logs ("ranking_signal")
+    std::string source_uri;       // Delta table: path, file://, abfss://, https://
+    std::string target;           // "ranking.ranking_signal"
+    std::string partition_column; // "year_month"
+};
+
+struct SyncOptions {
+    Strategy strategy = Strategy::Auto;
+    bool skip_invalid = false;
+    bool verify_counts = false;
+    bool truncate_timestamps = false;
+    std::optional<int64_t> delta_version;
+    std::chrono::milliseconds swap_lock_timeout{2000};
+    int swap_retries = 5;
+    std::chrono::milliseconds swap_backoff{250};
+    size_t batch_rows = 8192;
+    size_t flush_bytes = 1 << 20;
+};
+
+struct TableResult {
+    std::string label;
+    std::string target;
+    int64_t rows = 0;    // rows stored
+    int64_t skipped = 0; // invalid rows dropped (--skip-invalid)
+    int64_t files = 0;   // Delta files read
+    int64_t delta_version = -1;
+    Strategy strategy = Strategy::Auto; // the one that ran
+    int swap_attempts = 0;
+    double seconds = 0;
+};
+
+struct PartitionResult {
+    std::string value;
+    std::vector<TableResult> tables;
+    double seconds = 0;
+    const TableResult* Find(const std::string& label) const;
+};
+
+// Called inside the transaction just before COMMIT (sync-signals upserts its ledger here).
+using BeforeCommit = std::function<void(pg::Connection&, const PartitionResult&)>;
+
+// Runs one partition value through all jobs on `conn` (which must be idle, outside a transaction).
+// Throws pgsplit::Error on any failure after rolling back; the connection is then idle again if it
+// is still usable.
+PartitionResult SyncPartition(const Config& config, const Logger& log, pg::Connection& conn,
+                              const std::vector<TableJob>& jobs, const std::string& value,
+                              const SyncOptions& options, const BeforeCommit& before_commit);
+
+// The identifier-safe form of a partition value ("2024-01" -> "2024_01").
+std::string PartitionSuffix(const std::string& value);
+
+} // namespace pgsplit::sync

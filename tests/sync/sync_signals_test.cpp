@@ -1,0 +1,351 @@
+// sync-signals against the throwaway PostgreSQL, with Delta tables written by DuckDB
+// (tests/fixtures/sync.mjs, run by scripts/fixtures.sh).
+#include "migrate/migrator.h"
+#include "support/paths.h"
+#include "support/pg_cluster.h"
+#include "support/process.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <doctest/doctest.h>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+using pgsplit::test::BinaryPath;
+using pgsplit::test::Process;
+using pgsplit::test::ProcResult;
+using pgsplit::test::RunPgsplit;
+using pgsplit::test::TestDatabase;
+
+namespace {
+
+std::filesystem::path Scenario(const std::string& name) {
+    auto dir = pgsplit::test::FixturesDir() / "sync" / name;
+    REQUIRE_MESSAGE(std::filesystem::exists(dir / "expected.json"),
+                    "sync fixtures are missing: run scripts/fixtures.sh (expected ", dir.string(), ")");
+    return dir;
+}
+
+nlohmann::json Expected(const std::string& name) {
+    return nlohmann::json::parse(pgsplit::test::ReadText((Scenario(name) / "expected.json").string()));
+}
+
+void Migrate(const TestDatabase& db) {
+    pgsplit::migrate::Options o;
+    o.dsn = db.Dsn();
+    pgsplit::Logger quiet(pgsplit::LogFormat::Text, pgsplit::LogLevel::Error, false);
+    pgsplit::migrate::Migrator(quiet, o).Apply(false);
+}
+
+std::map<std::string, std::string> Env(const TestDatabase& db, const std::string& scenario) {
+    auto dir = Scenario(scenario);
+    return {{"POSTGRES_DSN", db.Dsn()},
+            {"PGSPLIT_SIGNALS_TABLE", (dir / "ranking_signal").string()},
+            {"PGSPLIT_COMPOSITE_TABLE", (dir / "composite_signal_daily").string()}};
+}
+
+ProcResult Sync(const TestDatabase& db, const std::string& scenario, std::vector<std::string> args,
+                std::map<std::string, std::string> extra = {}) {
+    auto env = Env(db, scenario);
+    for (auto& [k, v] : extra) {
+        env[k] = v;
+    }
+    args.insert(args.begin(), "sync-signals");
+    return RunPgsplit(args, env);
+}
+
+std::string Count(const TestDatabase& db, const std::string& table, const std::string& month) {
+    return db.Value("SELECT count(*) FROM ranking." + table + " WHERE year_month = '" + month + "'");
+}
+
+std::string Json(const nlohmann::json& j) {
+    return std::to_string(j.get<int64_t>());
+}
+
+// Makes the signal tables look like the legacy runner's: plain tables, no partitions.
+void MakeLegacy(const TestDatabase& db) {
+    db.Connect().Exec("CREATE SCHEMA ranking; "
+                      "CREATE TABLE ranking.ranking_signal (date DATE NOT NULL, year_month TEXT NOT NULL, "
+                      "symbol TEXT NOT NULL, "
+                      "strategy TEXT NOT NULL, rank INTEGER NOT NULL, rank_percentile DOUBLE PRECISION NOT "
+                      "NULL, n_symbols INTEGER "
+                      "NOT NULL, score DOUBLE PRECISION NULL, PRIMARY KEY (date, symbol, strategy)); "
+                      "CREATE TABLE ranking.composite_signal_daily (date DATE NOT NULL, year_month TEXT NOT "
+                      "NULL, symbol TEXT NOT "
+                      "NULL, composite_percentile DOUBLE PRECISION NOT NULL, composite_rank INTEGER NOT "
+                      "NULL, strategies_present "
+                      "INTEGER NOT NULL, strategies_hit INTEGER NOT NULL, PRIMARY KEY (date, symbol))");
+}
+
+} // namespace
+
+TEST_SUITE("sync") {
+    TEST_CASE(
+        "a month is synced, re-synced after Delta overwrote it with fewer rows, the other month untouched") {
+        for (bool legacy : {false, true}) {
+            CAPTURE(legacy);
+            TestDatabase db;
+            if (legacy) {
+                MakeLegacy(db);
+            }
+            Migrate(db);
+            auto want = Expected("basic");
+            // As of Delta version 1: 2024-01 has its first, larger version.
+            auto r1 = Sync(db, "basic", {"--month", "2024-01", "--month", "2024-02", "--delta-version", "1"});
+            REQUIRE_MESSAGE(r1.exit_code == 0, r1.All());
+            CHECK(r1.err.find(legacy ? "delete" : "swap") != std::string::npos);
+            CHECK(Count(db, "ranking_signal", "2024-01") == Json(want["ranking_signal"]["v1"]["2024-01"]));
+            CHECK(Count(db, "composite_signal_daily", "2024-01") ==
+                  Json(want["composite_signal_daily"]["v1"]["2024-01"]));
+            std::string feb_before = db.Value("SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM "
+                                              "ranking.ranking_signal t WHERE year_month = '2024-02'");
+            // The latest version rewrote 2024-01 with fewer rows.
+            auto r2 = Sync(db, "basic", {"--month", "2024-01"});
+            REQUIRE_MESSAGE(r2.exit_code == 0, r2.All());
+            CHECK(Count(db, "ranking_signal", "2024-01") ==
+                  Json(want["ranking_signal"]["latest"]["2024-01"]));
+            CHECK(Count(db, "composite_signal_daily", "2024-01") ==
+                  Json(want["composite_signal_daily"]["latest"]["2024-01"]));
+            CHECK(db.Value("SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM "
+                           "ranking.ranking_signal t WHERE "
+                           "year_month = '2024-02'") == feb_before);
+            CHECK(
+                db.Value("SELECT status || ':' || signals_rows || ':' || composite_rows || ':' || "
+                         "signals_delta_version "
+                         "|| ':' || strategy FROM ranking.signal_sync_state WHERE year_month = '2024-01'") ==
+                "success:" + Json(want["ranking_signal"]["latest"]["2024-01"]) + ":" +
+                    Json(want["composite_signal_daily"]["latest"]["2024-01"]) +
+                    ":2:" + (legacy ? "delete" : "swap"));
+            if (!legacy) {
+                // One partition per month, canonical names, owned like the parent, no stage left over.
+                CHECK(db.Value(
+                          "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN "
+                          "pg_class c "
+                          "ON c.oid = i.inhrelid WHERE i.inhparent = 'ranking.ranking_signal'::regclass") ==
+                      "ranking_signal_p2024_01,ranking_signal_p2024_02");
+                CHECK(db.Value("SELECT count(*) FROM pg_class WHERE relname LIKE '%stage%'") == "0");
+                CHECK(db.Value("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = "
+                               "'ranking_signal_p2024_01'") == "ranking_owner");
+                // The values arrive intact: a spot check against what DuckDB wrote.
+                CHECK(db.Value("SELECT count(*) FROM ranking.ranking_signal WHERE year_month = '2024-01' AND "
+                               "score IS NULL") != "0");
+                CHECK(
+                    db.Value(
+                        "SELECT min(date)::text || '/' || max(date)::text FROM ranking.ranking_signal WHERE "
+                        "year_month = '2024-01'") == "2024-01-01/2024-01-20");
+            }
+        }
+    }
+
+    TEST_CASE("files written before a column existed give NULL for it") {
+        TestDatabase db;
+        Migrate(db);
+        auto r = Sync(db, "evolution", {"--from", "2024-01", "--to", "2024-02"});
+        REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+        CHECK(db.Value("SELECT count(*) FROM ranking.ranking_signal WHERE year_month = '2024-01' AND score "
+                       "IS NOT NULL") == "0");
+        CHECK(db.Value("SELECT count(*) FROM ranking.ranking_signal WHERE year_month = '2024-01'") == "300");
+        CHECK(db.Value("SELECT count(*) FROM ranking.ranking_signal WHERE year_month = '2024-02' AND score "
+                       "IS NOT NULL") != "0");
+    }
+
+    TEST_CASE(
+        "invalid rows fail the month naming file, row and column; --skip-invalid drops and records them") {
+        TestDatabase db;
+        Migrate(db);
+        auto r = Sync(db, "invalid", {"--month", "2024-01"});
+        CHECK(r.exit_code == 7);
+        CHECK(r.err.find("invalid row") != std::string::npos);
+        CHECK(r.err.find("row 10") != std::string::npos);
+        CHECK(r.err.find("column 'rank'") != std::string::npos);
+        CHECK(r.err.find(".parquet") != std::string::npos);
+        CHECK(Count(db, "ranking_signal", "2024-01") == "0");
+        CHECK(db.Value("SELECT status FROM ranking.signal_sync_state WHERE year_month = '2024-01'") ==
+              "failed");
+        auto skip = Sync(db, "invalid", {"--month", "2024-01", "--skip-invalid"});
+        REQUIRE_MESSAGE(skip.exit_code == 0, skip.All());
+        CHECK(Count(db, "ranking_signal", "2024-01") == "198");
+        CHECK(db.Value("SELECT status || ':' || skipped_rows FROM ranking.signal_sync_state WHERE year_month "
+                       "= '2024-01'") == "success:2");
+        CHECK(skip.err.find("out of range for integer") != std::string::npos);
+    }
+
+    TEST_CASE("a table needing an unsupported Delta feature is refused with exit 7 and Postgres untouched") {
+        TestDatabase db;
+        Migrate(db);
+        auto r = Sync(db, "unsupported", {"--month", "2024-01"});
+        CHECK(r.exit_code == 7);
+        CHECK(r.err.find("deletionVectors") != std::string::npos);
+        CHECK(Count(db, "ranking_signal", "2024-01") == "0");
+        CHECK(Count(db, "composite_signal_daily", "2024-01") == "0");
+    }
+
+    TEST_CASE("environment switches: no DSN disables replication, WRITE_REQUIRED=false exits 0, bad booleans "
+              "exit 3") {
+        TestDatabase db;
+        Migrate(db);
+        auto env = Env(db, "basic");
+        env.erase("POSTGRES_DSN");
+        auto disabled = RunPgsplit({"sync-signals", "--month", "2024-01"}, env);
+        CHECK(disabled.exit_code == 0);
+        CHECK(disabled.err.find("disabled") != std::string::npos);
+        auto best_effort =
+            Sync(db, "unsupported", {"--month", "2024-01"}, {{"POSTGRES_SIGNALS_WRITE_REQUIRED", "false"}});
+        CHECK(best_effort.exit_code == 0);
+        CHECK(db.Value("SELECT status FROM ranking.signal_sync_state WHERE year_month = '2024-01'") ==
+              "failed");
+        auto bad = Sync(db, "basic", {"--month", "2024-01"}, {{"POSTGRES_SIGNALS_VERIFY_COUNTS", "maybe"}});
+        CHECK(bad.exit_code == 3);
+        CHECK(bad.err.find("POSTGRES_SIGNALS_VERIFY_COUNTS") != std::string::npos);
+        auto verified =
+            Sync(db, "basic", {"--month", "2024-01"}, {{"POSTGRES_SIGNALS_VERIFY_COUNTS", "true"}});
+        CHECK(verified.exit_code == 0);
+        auto bad_month = Sync(db, "basic", {"--month", "2024-13"});
+        CHECK(bad_month.exit_code == 2);
+    }
+
+    TEST_CASE("a failure after a success keeps the last success's figures") {
+        TestDatabase db;
+        Migrate(db);
+        REQUIRE(Sync(db, "basic", {"--month", "2024-01"}).exit_code == 0);
+        auto rows =
+            db.Value("SELECT signals_rows FROM ranking.signal_sync_state WHERE year_month = '2024-01'");
+        auto r = Sync(db, "basic", {"--month", "2024-01", "--signals-table", "/nonexistent/table"});
+        CHECK(r.exit_code == 7);
+        CHECK(db.Value("SELECT status || ':' || signals_rows || ':' || (synced_at IS NOT NULL) || ':' || "
+                       "(error IS NOT NULL) "
+                       "FROM ranking.signal_sync_state WHERE year_month = '2024-01'") ==
+              "failed:" + rows + ":true:true");
+        CHECK(Count(db, "ranking_signal", "2024-01") == rows);
+    }
+
+    TEST_CASE("four concurrent syncs of one month end with one complete month and four exit 0") {
+        TestDatabase db;
+        Migrate(db);
+        auto env = Env(db, "basic");
+        std::vector<std::unique_ptr<Process>> procs;
+        for (int i = 0; i < 4; ++i) {
+            procs.push_back(std::make_unique<Process>(
+                std::vector<std::string>{BinaryPath().string(), "sync-signals", "--month", "2024-01"}, env));
+        }
+        for (auto& p : procs) {
+            auto r = p->Wait();
+            CHECK_MESSAGE(r.exit_code == 0, r.All());
+        }
+        CHECK(Count(db, "ranking_signal", "2024-01") ==
+              Json(Expected("basic")["ranking_signal"]["latest"]["2024-01"]));
+        CHECK(db.Value(
+                  "SELECT count(*) FROM pg_inherits WHERE inhparent = 'ranking.ranking_signal'::regclass") ==
+              "1");
+    }
+
+    TEST_CASE("a --jobs 4 backfill of 12 months swaps every month without deadlock") {
+        TestDatabase db;
+        Migrate(db);
+        auto want = Expected("backfill");
+        auto r = Sync(db, "backfill", {"--from", "2023-01", "--to", "2023-12", "--jobs", "4", "--json"});
+        REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+        auto j = nlohmann::json::parse(r.out);
+        CHECK(j["months"].size() == 12);
+        for (const auto& [month, n] : want["ranking_signal"]["latest"].items()) {
+            CAPTURE(month);
+            CHECK(Count(db, "ranking_signal", month) == Json(n));
+            CHECK(Count(db, "composite_signal_daily", month) ==
+                  Json(want["composite_signal_daily"]["latest"][month]));
+        }
+        CHECK(db.Value("SELECT count(*) FROM ranking.signal_sync_state WHERE status = 'success'") == "12");
+    }
+
+    TEST_CASE("the backend killed during COPY: the old month stays intact, the failure is recorded, the next "
+              "run works") {
+        TestDatabase db;
+        Migrate(db);
+        REQUIRE(Sync(db, "big", {"--month", "2024-06", "--delta-version", "0"}).exit_code == 0);
+        // Replace the ranking rows by hand with a marker set, so an intact "old month" is recognisable.
+        auto admin = db.Connect();
+        std::string before = Count(db, "ranking_signal", "2024-06");
+        for (int delay_ms : {150, 400, 900}) {
+            CAPTURE(delay_ms);
+            Process p({BinaryPath().string(), "sync-signals", "--month", "2024-06"}, Env(db, "big"));
+            std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+            admin.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+                       "'pgsplit sync-signals' AND datname = current_database()");
+            auto r = p.Wait(60);
+            if (r.exit_code == 0) {
+                continue; // finished before the kill landed: nothing to check but the counts
+            }
+            CHECK((r.exit_code == 4 || r.exit_code == 1));
+            CHECK(Count(db, "ranking_signal", "2024-06") == before);
+            CHECK(db.Value("SELECT status FROM ranking.signal_sync_state WHERE year_month = '2024-06'") ==
+                  "failed");
+            CHECK(db.Value("SELECT count(*) FROM pg_class WHERE relname LIKE '%stage%'") == "0");
+        }
+        auto again = Sync(db, "big", {"--month", "2024-06"});
+        CHECK(again.exit_code == 0);
+        CHECK(Count(db, "ranking_signal", "2024-06") == before);
+        CHECK(db.Value("SELECT status FROM ranking.signal_sync_state WHERE year_month = '2024-06'") ==
+              "success");
+    }
+
+    TEST_CASE("SIGTERM during a large month exits 143 within 5 s and leaves the month unchanged") {
+        TestDatabase db;
+        Migrate(db);
+        Process p({BinaryPath().string(), "sync-signals", "--month", "2024-06"}, Env(db, "big"));
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        auto t0 = std::chrono::steady_clock::now();
+        p.Signal(SIGTERM);
+        auto r = p.Wait(30);
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (r.exit_code != 0) { // a very fast machine may finish first
+            CHECK(r.exit_code == 143);
+            CHECK(secs < 5);
+            CHECK(Count(db, "ranking_signal", "2024-06") == "0");
+            CHECK(db.Value("SELECT count(*) FROM pg_class WHERE relname LIKE '%stage%'") == "0");
+        }
+    }
+
+    TEST_CASE("a reader sees the old month or the new one, never a mix; a long reader makes the swap retry") {
+        TestDatabase db;
+        Migrate(db);
+        auto want = Expected("basic");
+        REQUIRE(Sync(db, "basic", {"--month", "2024-01", "--delta-version", "1"}).exit_code == 0);
+        std::string old_n = Json(want["ranking_signal"]["v1"]["2024-01"]);
+        std::string new_n = Json(want["ranking_signal"]["latest"]["2024-01"]);
+        std::atomic<bool> stop{false};
+        std::atomic<int> mixed{0};
+        std::atomic<long> longest_ms{0};
+        std::thread reader([&] {
+            auto c = db.Connect();
+            while (!stop) {
+                auto t0 = std::chrono::steady_clock::now();
+                auto n =
+                    c.QueryValue("SELECT count(*) FROM ranking.ranking_signal WHERE year_month = '2024-01'")
+                        .value_or("");
+                long ms = static_cast<long>(
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+                longest_ms = std::max(longest_ms.load(), ms);
+                if (n != old_n && n != new_n) {
+                    ++mixed;
+                }
+            }
+        });
+        // A long reader holds the parent for 1.5 s: the swap waits, retries, and succeeds.
+        auto holder = db.Connect();
+        holder.Exec("BEGIN; SELECT count(*) FROM ranking.ranking_signal");
+        std::thread release([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+            holder.Exec("COMMIT");
+        });
+        auto r = Sync(db, "basic", {"--month", "2024-01", "--swap-lock-timeout", "300ms"});
+        release.join();
+        stop = true;
+        reader.join();
+        CHECK_MESSAGE(r.exit_code == 0, r.All());
+        CHECK(r.err.find("swap retry") != std::string::npos);
+        CHECK(mixed == 0);
+        CHECK(Count(db, "ranking_signal", "2024-01") == new_n);
+        MESSAGE("longest single read during the sync: " << longest_ms.load() << " ms");
+    }
+}
