@@ -1,12 +1,153 @@
-// pgsplit provision: the phase-1 provisioning runbook over the az CLI (SPEC §5).
+// pgsplit provision: the phase-1 provisioning runbook over the az CLI (SPEC §5). This file only wires
+// flags to src/provision/; the steps, az handling and role management live there.
 #include "commands/command.h"
 #include "core/error.h"
+#include "core/log.h"
+#include "provision/report.h"
+#include "provision/steps.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
 
 namespace pgsplit {
+namespace {
+
+struct ProvisionFlags {
+    provision::Options options;
+    std::string location_fallback;
+    std::string allow_ip_range;
+    std::string admin_dsn;
+    std::string az;
+};
+
+} // namespace
 
 Runner SetupProvision(CLI::App& app) {
-    app.description("Create the Azure PostgreSQL Flexible Server, database, firewall rules and app roles.");
-    return [](Context&) -> int { throw Error(ExitCode::Failure, "provision is not implemented yet"); };
+    auto f = std::make_shared<ProvisionFlags>();
+    auto& o = f->options;
+    app.description(
+        "Create what phase 1 needs on Azure, idempotently: resource group, PostgreSQL Flexible Server\n"
+        "(trying fallback regions when a region is restricted), database, firewall rules; then optionally\n"
+        "apply the migrations and create/rotate the app roles (ranking_writer, api_service). Each step\n"
+        "shows the resource first and creates only what is missing. Uses the az CLI, logged in beforehand.");
+    app.footer(
+        "Passwords (environment; generated with OpenSSL's RNG when unset):\n"
+        "  PGSPLIT_ADMIN_PASSWORD            server admin (needed to connect to an existing server)\n"
+        "  PGSPLIT_RANKING_WRITER_PASSWORD   PGSPLIT_API_SERVICE_PASSWORD   "
+        "PGSPLIT_BACKTEST_SERVICE_PASSWORD\n"
+        "App role passwords are set as SCRAM verifiers computed locally: the plaintext never reaches the\n"
+        "server or its log. The admin password goes to az once, in 'flexible-server create'.\n"
+        "DSNs are printed redacted unless --emit-secrets; in GitHub Actions every secret is registered\n"
+        "with ::add-mask:: first.\n"
+        "\n"
+        "Exit codes: 0 done (also when everything already existed), 1 az failed (the step and az's message\n"
+        "are named; also: every region restricted), 2 usage (e.g. --tier contradicts --sku-name, checked\n"
+        "before any az call), 3 configuration (az not installed, bad PGSPLIT_* value, admin password\n"
+        "needed), 4 az not logged in or PostgreSQL connection refused, 6 migration lock not obtained.\n"
+        "\n"
+        "Examples:\n"
+        "  pgsplit provision --subscription $SUB --resource-group rg-assets --server-name assets-pg \\\n"
+        "      --location eastus --location-fallback eastus2,centralus,westus2 --allow-azure-services \\\n"
+        "      --apply-migrations --create-app-users\n"
+        "  pgsplit provision ... --dry-run                 the az commands it would run (passwords masked)\n"
+        "  pgsplit provision ... --create-app-users --json re-run: rotates the app passwords, JSON result\n"
+        "  pgsplit provision ... --allow-ip-range 203.0.113.10-203.0.113.20\n");
+
+    app.add_option("--subscription", o.subscription, "subscription id or name (default: az's current one)")
+        ->type_name("ID");
+    app.add_option("--resource-group", o.resource_group, "resource group (created when missing)")
+        ->required()
+        ->type_name("NAME");
+    app.add_option("--server-name", o.server_name, "flexible server name (the FQDN's first label)")
+        ->required()
+        ->type_name("NAME");
+    app.add_option("--location", o.location, "region for a new resource group and server, e.g. eastus2")
+        ->required()
+        ->type_name("REGION");
+    app.add_option("--location-fallback", f->location_fallback,
+                   "regions to try, in order, when az says --location is restricted")
+        ->type_name("A,B,C");
+    app.add_option("--sku-name", o.sku_name, "compute SKU (default Standard_B1ms; any casing)")
+        ->type_name("SKU");
+    app.add_option("--tier", o.tier, "Burstable, GeneralPurpose or MemoryOptimized (default: from the SKU)")
+        ->type_name("TIER");
+    app.add_option("--version", o.version, "PostgreSQL major version for a new server (default 16)")
+        ->type_name("N");
+    app.add_option("--storage-size", o.storage_size_gb, "storage in GiB for a new server (default 32)")
+        ->type_name("GIB");
+    app.add_option("--database", o.database, "database to create (default asset_allocation)")
+        ->type_name("NAME");
+    app.add_option("--admin-user", o.admin_user,
+                   "server admin login (default: the existing server's, else pgsplitadmin)")
+        ->type_name("NAME");
+    app.add_flag("--allow-azure-services", o.allow_azure_services,
+                 "firewall rule allow-azure-services (0.0.0.0): Azure-hosted jobs and apps may connect");
+    app.add_option("--allow-ip-range", f->allow_ip_range, "firewall rule allow-ip-range for these addresses")
+        ->type_name("START[-END]");
+    app.add_flag("--apply-migrations", o.apply_migrations, "apply the schema migrations as the admin");
+    app.add_flag(
+        "--create-app-users", o.create_app_users,
+        "create ranking_writer and api_service (or rotate their passwords) and grant SPEC §8 privileges");
+    app.add_flag("--legacy-roles", o.legacy_roles, "with --create-app-users: also backtest_service");
+    app.add_option(
+           "--admin-dsn", f->admin_dsn,
+           "connect the database steps here instead of the server's FQDN (default $PGSPLIT_ADMIN_DSN; "
+           "e.g. through a tunnel); PGSPLIT_ADMIN_PASSWORD is added when it has no password")
+        ->type_name("DSN");
+    app.add_flag("--emit-secrets", o.emit_secrets, "print DSNs with their passwords");
+    app.add_flag("--dry-run", o.dry_run, "print the az commands (passwords masked); run nothing");
+    app.add_option("--az", f->az, "the az program to run (default: az on PATH)")->type_name("PATH");
+
+    return [f](Context& ctx) {
+        provision::Options& opts = f->options;
+        if (!f->location_fallback.empty()) {
+            opts.location_fallback.clear();
+            size_t start = 0;
+            while (start <= f->location_fallback.size()) {
+                size_t comma = f->location_fallback.find(',', start);
+                if (comma == std::string::npos) {
+                    comma = f->location_fallback.size();
+                }
+                std::string item = f->location_fallback.substr(start, comma - start);
+                if (!item.empty()) {
+                    opts.location_fallback.push_back(item);
+                }
+                start = comma + 1;
+            }
+        }
+        if (!f->allow_ip_range.empty()) {
+            opts.allow_ip_range = provision::ParseIpRange(f->allow_ip_range);
+        }
+        if (!f->admin_dsn.empty()) {
+            opts.admin_dsn = f->admin_dsn;
+        }
+        if (!f->az.empty()) {
+            opts.az_path = f->az;
+        }
+        // Usage errors (SKU/tier, names) surface here, before az is even looked for.
+        provision::Normalize(opts, ctx.config);
+        provision::Secrets secrets = provision::ResolveSecrets(opts, ctx.config);
+        if (ctx.config.github_actions) {
+            // Registered before any step can log: the runner then masks these values in every later line.
+            // Written to stderr, like the ::error:: annotations, so a --json result on stdout stays
+            // parseable; the runner reads workflow commands from both streams.
+            WriteAll(STDERR_FILENO, provision::AddMaskCommands(secrets.mask));
+        }
+        if (opts.dry_run) {
+            auto plan = provision::Plan(opts, secrets, ctx.config);
+            ctx.Print(ctx.config.json ? provision::RenderPlanJson(plan) : provision::RenderPlanText(plan));
+            return 0;
+        }
+        provision::Outcome out = provision::Provision(ctx, opts, secrets);
+        std::vector<std::string> generated = secrets.generated_roles;
+        if (secrets.admin_generated && out.server_created) {
+            generated.insert(generated.begin(), "admin");
+        }
+        ctx.Print(ctx.config.json ? provision::RenderJson(out, opts.emit_secrets, generated)
+                                  : provision::RenderText(out, opts.emit_secrets,
+                                                          ctx.config.color && ctx.config.stdout_tty));
+        return 0;
+    };
 }
 
 } // namespace pgsplit

@@ -1,0 +1,351 @@
+#include "provision/az_cli.h"
+
+#include "core/error.h"
+#include "core/interrupt.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace pgsplit::provision {
+namespace {
+
+// Closes a pipe end once, whatever path the function takes out.
+struct Fd {
+    int fd = -1;
+    ~Fd() { Close(); }
+    void Close() {
+        if (fd >= 0) {
+            ::close(fd);
+            fd = -1;
+        }
+    }
+};
+
+std::vector<char*> CStrings(const std::vector<std::string>& v) {
+    std::vector<char*> out;
+    out.reserve(v.size() + 1);
+    for (const auto& s : v) {
+        out.push_back(const_cast<char*>(s.c_str()));
+    }
+    out.push_back(nullptr);
+    return out;
+}
+
+bool IsExecutableFile(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+bool Contains(const std::string& haystack, std::string_view needle) {
+    auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    });
+    return it != haystack.end();
+}
+
+// The first lines of az's stderr, enough to explain a failure without the wall of text some ARM
+// errors carry.
+std::string Excerpt(const std::string& text, size_t max_lines = 6) {
+    std::string out;
+    size_t lines = 0, start = 0;
+    while (start < text.size() && lines < max_lines) {
+        size_t end = text.find('\n', start);
+        if (end == std::string::npos) {
+            end = text.size();
+        }
+        std::string line = text.substr(start, end - start);
+        if (!line.empty() && line.back() == '\r') {
+            line.pop_back();
+        }
+        if (!line.empty()) {
+            out += (out.empty() ? "" : "\n  ") + line;
+            ++lines;
+        }
+        start = end + 1;
+    }
+    if (out.empty()) {
+        return "(no message on stderr)";
+    }
+    return out;
+}
+
+// "az postgres flexible-server create": the command words, for messages.
+std::string CommandName(const std::vector<std::string>& args) {
+    std::string out = "az";
+    for (const auto& a : args) {
+        if (a.rfind("-", 0) == 0) {
+            break;
+        }
+        out += " " + a;
+    }
+    return out;
+}
+
+} // namespace
+
+ProcessOutput RunProcess(const std::string& path, const std::vector<std::string>& argv,
+                         const std::vector<std::string>& env) {
+    int out_pipe[2], err_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+        throw Error(ExitCode::Failure,
+                    fmt::format("cannot create a pipe for {}: {}", path, std::strerror(errno)));
+    }
+    Fd out_r{out_pipe[0]}, out_w{out_pipe[1]};
+    if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+        throw Error(ExitCode::Failure,
+                    fmt::format("cannot create a pipe for {}: {}", path, std::strerror(errno)));
+    }
+    Fd err_r{err_pipe[0]}, err_w{err_pipe[1]};
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    // A prompt must fail rather than wait for a keyboard that CI does not have.
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out_w.fd, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err_w.fd, STDERR_FILENO);
+    // pgsplit's handlers are reset by exec; restore default dispositions and an empty mask explicitly.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults, empty;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGPIPE);
+    sigemptyset(&empty);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setsigmask(&attr, &empty);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+    auto args = CStrings(argv);
+    auto envp = CStrings(env);
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, path.c_str(), &actions, &attr, args.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) {
+        throw Error(ExitCode::Config, fmt::format("cannot run {}: {}", path, std::strerror(rc)),
+                    "check the path given with --az, or install the Azure CLI");
+    }
+    out_w.Close();
+    err_w.Close();
+
+    ProcessOutput result;
+    bool forwarded = false;
+    pollfd fds[2] = {{out_r.fd, POLLIN, 0}, {err_r.fd, POLLIN, 0}};
+    std::string* sinks[2] = {&result.out, &result.err};
+    int open_streams = 2;
+    while (open_streams > 0) {
+        int n = ::poll(fds, 2, 200);
+        if (InterruptSignal() != 0 && !forwarded) {
+            // Stop az too: a half-finished pgsplit must not leave a create running unattended.
+            ::kill(pid, SIGTERM);
+            forwarded = true;
+        }
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+                continue;
+            }
+            char buf[8192];
+            ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
+            if (got > 0) {
+                sinks[i]->append(buf, static_cast<size_t>(got));
+            } else if (got == 0 || errno != EINTR) {
+                fds[i].fd = -1;
+                --open_streams;
+            }
+        }
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) {
+        result.exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        result.exit_code = 128 + WTERMSIG(status);
+    }
+    CheckInterrupt();
+    return result;
+}
+
+bool IsNotFound(const AzResult& r) {
+    if (r.Ok()) {
+        return false;
+    }
+    return r.exit_code == 3 || Contains(r.err, "ResourceNotFound") ||
+           Contains(r.err, "ResourceGroupNotFound") || Contains(r.err, "could not be found") ||
+           Contains(r.err, "was not found");
+}
+
+bool IsRegionRestricted(const AzResult& r) {
+    if (r.Ok()) {
+        return false;
+    }
+    return Contains(r.err, "location is restricted for provisioning of flexible servers") ||
+           Contains(r.err, "LocationIsOfferRestricted") ||
+           Contains(r.err, "Please try using another region") ||
+           Contains(r.err, "is restricted from provisioning in location");
+}
+
+bool IsNotLoggedIn(const AzResult& r) {
+    if (r.Ok()) {
+        return false;
+    }
+    return Contains(r.err, "az login") || Contains(r.err, "AADSTS700082") ||
+           Contains(r.err, "refresh token has expired");
+}
+
+bool IsPgsplitSecretVariable(const std::string& name) {
+    return (name.rfind("PGSPLIT_", 0) == 0 && name.find("PASSWORD") != std::string::npos) ||
+           name == "PGSPLIT_ADMIN_DSN" || name == "POSTGRES_DSN" || name == "PGPASSWORD";
+}
+
+std::string ShellQuote(const std::string& arg) {
+    bool plain = !arg.empty() && std::all_of(arg.begin(), arg.end(), [](unsigned char c) {
+        return std::isalnum(c) || std::strchr("-_./:=,@%+*", c) != nullptr;
+    });
+    if (plain) {
+        return arg;
+    }
+    std::string out = "'";
+    for (char c : arg) {
+        if (c == '\'') {
+            out += "'\\''";
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out + "'";
+}
+
+std::string AzCli::Locate(const std::optional<std::string>& explicit_path, const Config& config) {
+    if (explicit_path && !explicit_path->empty()) {
+        if (!IsExecutableFile(*explicit_path)) {
+            throw Error(ExitCode::Config, fmt::format("--az {}: not an executable file", *explicit_path),
+                        "give the path of the Azure CLI's az program, or leave --az out to search PATH");
+        }
+        return *explicit_path;
+    }
+    std::string path = config.Env("PATH").value_or("");
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t end = path.find(':', start);
+        if (end == std::string::npos) {
+            end = path.size();
+        }
+        std::string dir = path.substr(start, end - start);
+        if (!dir.empty()) {
+            std::string candidate = dir + "/az";
+            if (IsExecutableFile(candidate)) {
+                return candidate;
+            }
+        }
+        start = end + 1;
+    }
+    throw Error(ExitCode::Config, "the Azure CLI (az) was not found on PATH",
+                "install it (https://aka.ms/installazurecli) or pass --az /path/to/az");
+}
+
+AzCli::AzCli(std::string az_path, const Config& config, const SecretMask& mask, const Logger& log)
+    : path_(std::move(az_path)), mask_(mask), log_(log) {
+    for (const auto& [k, v] : config.Environment()) {
+        if (!IsPgsplitSecretVariable(k)) {
+            env_.push_back(k + "=" + v);
+        }
+    }
+}
+
+std::vector<std::string> AzCli::Argv(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {path_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (!subscription_.empty()) {
+        argv.push_back("--subscription");
+        argv.push_back(subscription_);
+    }
+    for (const char* common : {"--only-show-errors", "-o", "json"}) {
+        argv.push_back(common);
+    }
+    return argv;
+}
+
+std::string AzCli::Render(const std::vector<std::string>& args) const {
+    std::string line;
+    auto argv = Argv(args);
+    argv[0] = "az";
+    for (const auto& a : argv) {
+        // The admin password flag is hidden whatever its value, even one not registered as a secret.
+        std::string shown = a.rfind("--admin-password=", 0) == 0 ? "--admin-password=***" : mask_.Apply(a);
+        line += (line.empty() ? "" : " ") + ShellQuote(shown);
+    }
+    return line;
+}
+
+AzResult AzCli::Try(const std::string& step, const std::vector<std::string>& args) const {
+    log_.Debug(fmt::format("{}: running {}", step, Render(args)));
+    auto started = std::chrono::steady_clock::now();
+    ProcessOutput p = RunProcess(path_, Argv(args), env_);
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    AzResult r{p.exit_code, std::move(p.out), std::move(p.err), nullptr};
+    log_.Debug(fmt::format("{}: {} exited with {}", step, CommandName(args), r.exit_code),
+               {{"step", step}, {"ms", ms.count()}});
+    if (IsNotLoggedIn(r)) {
+        throw Failure(step, args, r, "");
+    }
+    if (r.Ok()) {
+        bool blank = std::all_of(r.out.begin(), r.out.end(), [](unsigned char c) { return std::isspace(c); });
+        if (!blank) {
+            r.json = nlohmann::json::parse(r.out, nullptr, false);
+            if (r.json.is_discarded()) {
+                throw Error(ExitCode::Failure,
+                            fmt::format("step '{}': {} printed output that is not JSON: {}", step,
+                                        CommandName(args), mask_.Apply(Excerpt(r.out, 3))),
+                            "check that --az / PATH points at the Azure CLI (az version) and that no az "
+                            "extension or config overrides the output format");
+            }
+        }
+    }
+    return r;
+}
+
+AzResult AzCli::Call(const std::string& step, const std::vector<std::string>& args,
+                     const std::string& hint) const {
+    AzResult r = Try(step, args);
+    if (!r.Ok()) {
+        throw Failure(step, args, r, hint);
+    }
+    return r;
+}
+
+Error AzCli::Failure(const std::string& step, const std::vector<std::string>& args, const AzResult& r,
+                     const std::string& hint) const {
+    std::string message = fmt::format("step '{}': {} failed (exit {}): {}", step, CommandName(args),
+                                      r.exit_code, mask_.Apply(Excerpt(r.err)));
+    if (IsNotLoggedIn(r)) {
+        return Error(ExitCode::Connect, message,
+                     "log in first: 'az login' at a shell, azure/login in GitHub Actions, or "
+                     "'az login --identity' with a managed identity");
+    }
+    return Error(ExitCode::Failure, message,
+                 hint.empty()
+                     ? "run the command shown with --verbose, or fix the cause az reports and re-run "
+                       "(pgsplit provision is idempotent)"
+                     : hint);
+}
+
+} // namespace pgsplit::provision

@@ -1,0 +1,678 @@
+#include "provision/steps.h"
+
+#include "config/dsn.h"
+#include "core/error.h"
+#include "migrate/migrator.h"
+#include "provision/az_cli.h"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cctype>
+#include <chrono>
+#include <fmt/format.h>
+#include <libpq-fe.h>
+#include <memory>
+#include <regex>
+
+namespace pgsplit::provision {
+namespace {
+
+std::string Lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+// Azure's spelling of each tier, keyed by the lower-case form people type.
+std::string NormalizeTier(const std::string& tier) {
+    std::string t = Lower(tier);
+    if (t == "burstable") {
+        return "Burstable";
+    }
+    if (t == "generalpurpose") {
+        return "GeneralPurpose";
+    }
+    if (t == "memoryoptimized") {
+        return "MemoryOptimized";
+    }
+    throw Error(ExitCode::Usage, fmt::format("--tier {}: unknown tier", tier),
+                "use Burstable, GeneralPurpose or MemoryOptimized, or leave --tier out to derive it from "
+                "--sku-name");
+}
+
+uint32_t Ipv4(const std::string& text, const std::string& flag) {
+    in_addr addr{};
+    if (inet_pton(AF_INET, text.c_str(), &addr) != 1) {
+        throw Error(ExitCode::Usage, fmt::format("{}: '{}' is not an IPv4 address", flag, text),
+                    "write START or START-END, e.g. 203.0.113.10 or 203.0.113.0-203.0.113.255");
+    }
+    return ntohl(addr.s_addr);
+}
+
+// Times a step and records it both in the log and in the outcome.
+class StepTimer {
+public:
+    StepTimer(const Logger& log, Outcome& out, std::string name)
+        : log_(log), out_(out), name_(std::move(name)), started_(std::chrono::steady_clock::now()) {}
+    void Done(const std::string& result) {
+        auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_)
+                .count();
+        log_.Info(fmt::format("{}: {}", name_, result), {{"step", name_}, {"result", result}, {"ms", ms}});
+        out_.steps.push_back({name_, result, ms});
+    }
+
+private:
+    const Logger& log_;
+    Outcome& out_;
+    std::string name_;
+    std::chrono::steady_clock::time_point started_;
+};
+
+std::string JsonString(const nlohmann::json& j, const char* key) {
+    if (j.is_object() && j.contains(key) && j[key].is_string()) {
+        return j[key].get<std::string>();
+    }
+    return {};
+}
+
+// ---- the az commands, built in one place so --dry-run shows exactly what a run executes ----
+
+std::vector<std::string> GroupShow(const Options& o) {
+    return {"group", "show", "--name", o.resource_group};
+}
+std::vector<std::string> GroupCreate(const Options& o) {
+    return {"group", "create", "--name", o.resource_group, "--location", o.location};
+}
+std::vector<std::string> ServerShow(const Options& o) {
+    return {"postgres",       "flexible-server", "show",       "--resource-group",
+            o.resource_group, "--name",          o.server_name};
+}
+std::vector<std::string> ServerCreate(const Options& o, const std::string& location,
+                                      const std::string& admin_user, const std::string& password) {
+    return {"postgres", "flexible-server", "create", "--resource-group", o.resource_group, "--name",
+            o.server_name, "--location", location, "--admin-user", admin_user,
+            // One argument with '=' so a password that starts with '-' is not taken for a flag.
+            "--admin-password=" + password, "--sku-name", o.sku_name, "--tier", o.tier, "--version",
+            o.version, "--storage-size", std::to_string(o.storage_size_gb),
+            // 'None': public endpoint without any firewall rule (the rules are pgsplit's next step).
+            // Every az version accepts it; 'Disabled' is rejected by older ones.
+            "--public-access", "None", "--yes"};
+}
+std::vector<std::string> DbShow(const Options& o) {
+    return {"postgres",      "flexible-server",  "db",
+            "show",          "--resource-group", o.resource_group,
+            "--server-name", o.server_name,      "--database-name",
+            o.database};
+}
+std::vector<std::string> DbCreate(const Options& o) {
+    return {"postgres",       "flexible-server", "db",          "create",          "--resource-group",
+            o.resource_group, "--server-name",   o.server_name, "--database-name", o.database};
+}
+std::vector<std::string> RuleArgs(const Options& o, const char* verb, const std::string& rule) {
+    return {"postgres",       "flexible-server", "firewall-rule", verb,          "--resource-group",
+            o.resource_group, "--name",          o.server_name,   "--rule-name", rule};
+}
+std::vector<std::string> RuleWrite(const Options& o, const char* verb, const std::string& rule,
+                                   const IpRange& r) {
+    auto args = RuleArgs(o, verb, rule);
+    args.insert(args.end(), {"--start-ip-address", r.start, "--end-ip-address", r.end});
+    return args;
+}
+
+std::vector<std::string> Locations(const Options& o) {
+    std::vector<std::string> out;
+    auto add = [&](const std::string& l) {
+        if (!l.empty() && std::find(out.begin(), out.end(), l) == out.end()) {
+            out.push_back(l);
+        }
+    };
+    add(o.location);
+    for (const auto& l : o.location_fallback) {
+        add(l);
+    }
+    return out;
+}
+
+std::vector<std::pair<std::string, IpRange>> FirewallRules(const Options& o) {
+    std::vector<std::pair<std::string, IpRange>> rules;
+    if (o.allow_azure_services) {
+        // 0.0.0.0-0.0.0.0 is Azure's convention for "any Azure service" (ACA jobs, the API).
+        rules.push_back({kAzureServicesRule, {"0.0.0.0", "0.0.0.0"}});
+    }
+    if (o.allow_ip_range) {
+        rules.push_back({kIpRangeRule, *o.allow_ip_range});
+    }
+    return rules;
+}
+
+struct ConninfoFree {
+    void operator()(PQconninfoOption* p) const { PQconninfoFree(p); }
+};
+
+bool DsnHasOption(const std::string& dsn, const char* key) {
+    char* err = nullptr;
+    std::unique_ptr<PQconninfoOption, ConninfoFree> opts(PQconninfoParse(dsn.c_str(), &err));
+    if (err) {
+        PQfreemem(err);
+    }
+    if (!opts) {
+        throw Error(
+            ExitCode::Config, fmt::format("the admin DSN is not valid: {}", RedactDsn(dsn)),
+            "give a postgresql:// URI or key=value connection string with --admin-dsn or PGSPLIT_ADMIN_DSN");
+    }
+    for (auto* o = opts.get(); o->keyword; ++o) {
+        if (std::string_view(o->keyword) == key && o->val && *o->val) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Adds a connection option to a URI or key=value DSN.
+std::string DsnWith(const std::string& dsn, const std::string& key, const std::string& value) {
+    if (dsn.rfind("postgresql://", 0) == 0 || dsn.rfind("postgres://", 0) == 0) {
+        return dsn + (dsn.find('?') == std::string::npos ? "?" : "&") + key + "=" + PercentEncode(value);
+    }
+    std::string quoted = "'";
+    for (char c : value) {
+        if (c == '\'' || c == '\\') {
+            quoted.push_back('\\');
+        }
+        quoted.push_back(c);
+    }
+    return dsn + " " + key + "=" + quoted + "'";
+}
+
+std::string ServerDsn(const std::string& user, const std::string& password, const std::string& fqdn,
+                      const std::string& database) {
+    std::string userinfo = PercentEncode(user);
+    if (!password.empty()) {
+        userinfo += ":" + PercentEncode(password);
+    }
+    // ApplyDsnDefaults adds sslmode=verify-full with the system CA bundle for Azure hosts (SPEC §2), so
+    // the printed DSN verifies the server the same way pgsplit does.
+    return ApplyDsnDefaults(
+        fmt::format("postgresql://{}@{}:5432/{}", userinfo, fqdn, PercentEncode(database)));
+}
+
+const std::regex kServerName("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$");
+const std::regex kDatabaseName("^[A-Za-z_][A-Za-z0-9_]{0,62}$");
+const std::regex kAdminUser("^[A-Za-z_][A-Za-z0-9_]{0,62}$");
+const std::regex kLocation("^[a-z0-9]+$");
+const std::regex kVersion("^[0-9]{2}$");
+
+} // namespace
+
+std::string NormalizeSku(const std::string& sku) {
+    std::string s = Lower(sku);
+    if (s.rfind("standard_", 0) != 0) {
+        s = "standard_" + s;
+    }
+    static const std::regex shape("^standard_[a-z][0-9]+[a-z]*(_v[0-9]+)?$");
+    if (!std::regex_match(s, shape)) {
+        throw Error(
+            ExitCode::Usage, fmt::format("--sku-name {}: not a flexible server SKU name", sku),
+            "e.g. Standard_B1ms, Standard_D2ds_v5, Standard_E4ds_v5 (az postgres flexible-server list-skus "
+            "-l REGION lists them)");
+    }
+    // Azure's casing: Standard_ + upper-case family letter + the rest in lower case (Standard_D2ds_v5).
+    std::string out = "Standard_" + s.substr(9);
+    out[9] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[9])));
+    return out;
+}
+
+std::string TierForSku(const std::string& normalized_sku) {
+    switch (normalized_sku.size() > 9 ? normalized_sku[9] : '\0') {
+    case 'B':
+        return "Burstable";
+    case 'D':
+        return "GeneralPurpose";
+    case 'E':
+        return "MemoryOptimized";
+    default:
+        return {};
+    }
+}
+
+IpRange ParseIpRange(const std::string& text) {
+    auto dash = text.find('-');
+    IpRange r{text.substr(0, dash), dash == std::string::npos ? text.substr(0, dash) : text.substr(dash + 1)};
+    uint32_t a = Ipv4(r.start, "--allow-ip-range");
+    uint32_t b = Ipv4(r.end, "--allow-ip-range");
+    if (a > b) {
+        throw Error(ExitCode::Usage, fmt::format("--allow-ip-range {}: the start is after the end", text),
+                    "write START-END with START <= END");
+    }
+    return r;
+}
+
+void Normalize(Options& o, const Config& config) {
+    o.sku_name = NormalizeSku(o.sku_name);
+    std::string derived = TierForSku(o.sku_name);
+    if (o.tier.empty()) {
+        if (derived.empty()) {
+            throw Error(ExitCode::Usage,
+                        fmt::format("--sku-name {}: cannot derive the tier from this SKU family", o.sku_name),
+                        "pass --tier Burstable, GeneralPurpose or MemoryOptimized");
+        }
+        o.tier = derived;
+    } else {
+        o.tier = NormalizeTier(o.tier);
+        if (!derived.empty() && derived != o.tier) {
+            throw Error(
+                ExitCode::Usage,
+                fmt::format("--sku-name {} is a {} SKU, but --tier is {}", o.sku_name, derived, o.tier),
+                fmt::format("leave --tier out (it is derived from the SKU) or pass --tier {}", derived));
+        }
+    }
+    if (!std::regex_match(o.server_name, kServerName)) {
+        throw Error(
+            ExitCode::Usage, fmt::format("--server-name {}: not a valid server name", o.server_name),
+            "3-63 characters: lower-case letters, digits and hyphens, not starting or ending with a hyphen");
+    }
+    o.location = Lower(o.location);
+    for (auto& l : o.location_fallback) {
+        l = Lower(l);
+    }
+    for (const auto& l : Locations(o)) {
+        if (!std::regex_match(l, kLocation)) {
+            throw Error(ExitCode::Usage, fmt::format("location '{}' is not an Azure region name", l),
+                        "use the short names az uses, e.g. eastus2, centralus, westeurope (az account "
+                        "list-locations)");
+        }
+    }
+    if (!std::regex_match(o.version, kVersion)) {
+        throw Error(ExitCode::Usage,
+                    fmt::format("--version {}: expected a PostgreSQL major version", o.version),
+                    "e.g. --version 16");
+    }
+    if (o.storage_size_gb < 32) {
+        throw Error(ExitCode::Usage,
+                    fmt::format("--storage-size {}: flexible servers start at 32 GiB", o.storage_size_gb),
+                    "give the size in GiB: 32, 64, 128, ...");
+    }
+    if (!std::regex_match(o.database, kDatabaseName)) {
+        throw Error(ExitCode::Usage, fmt::format("--database {}: not a plain database name", o.database),
+                    "letters, digits and underscores, not starting with a digit");
+    }
+    if (!o.admin_user.empty()) {
+        static const std::vector<std::string> reserved = {
+            "admin",  "administrator",   "root",           "guest",
+            "public", "azure_superuser", "azure_pg_admin", "postgres"};
+        std::string lower = Lower(o.admin_user);
+        if (!std::regex_match(o.admin_user, kAdminUser) || lower.rfind("pg_", 0) == 0 ||
+            std::find(reserved.begin(), reserved.end(), lower) != reserved.end()) {
+            throw Error(
+                ExitCode::Usage, fmt::format("--admin-user {}: Azure does not allow this name", o.admin_user),
+                "letters, digits and underscores; not pg_*, admin, administrator, root, guest, public, "
+                "postgres or azure_*");
+        }
+    }
+    if (o.legacy_roles && !o.create_app_users) {
+        throw Error(ExitCode::Usage, "--legacy-roles needs --create-app-users",
+                    "add --create-app-users to create backtest_service with the other roles");
+    }
+    if (!o.admin_dsn) {
+        o.admin_dsn = config.Env("PGSPLIT_ADMIN_DSN");
+    }
+    if (o.admin_dsn && o.admin_dsn->empty()) {
+        o.admin_dsn.reset();
+    }
+}
+
+std::string PasswordVariable(const std::string& role) {
+    std::string upper = role;
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](unsigned char c) { return std::toupper(c); });
+    return "PGSPLIT_" + upper + "_PASSWORD";
+}
+
+Secrets ResolveSecrets(const Options& o, const Config& config) {
+    Secrets s;
+    if (auto pw = config.Env("PGSPLIT_ADMIN_PASSWORD"); pw && !pw->empty()) {
+        std::string problem = AdminPasswordProblem(*pw);
+        if (!problem.empty()) {
+            throw Error(ExitCode::Config,
+                        "PGSPLIT_ADMIN_PASSWORD is not a password Azure accepts: " + problem,
+                        "set another value, or unset it to let pgsplit generate one");
+        }
+        s.admin_password = *pw;
+    } else {
+        s.admin_password = GeneratePassword();
+        s.admin_generated = true;
+    }
+    s.mask.Add(s.admin_password);
+    if (o.create_app_users) {
+        for (const auto& role : AppRoleNames(o.legacy_roles)) {
+            std::string var = PasswordVariable(role);
+            std::string pw;
+            if (auto v = config.Env(var); v && !v->empty()) {
+                pw = *v;
+            } else {
+                pw = GeneratePassword();
+                s.generated_roles.push_back(role);
+            }
+            s.mask.Add(pw);
+            s.app_roles.push_back({role, pw});
+        }
+    }
+    // A password inside the admin DSN is a secret too.
+    if (o.admin_dsn) {
+        char* err = nullptr;
+        std::unique_ptr<PQconninfoOption, ConninfoFree> opts(PQconninfoParse(o.admin_dsn->c_str(), &err));
+        if (err) {
+            PQfreemem(err);
+        }
+        for (auto* opt = opts.get(); opt && opt->keyword; ++opt) {
+            if (std::string_view(opt->keyword) == "password" && opt->val && *opt->val) {
+                s.mask.Add(opt->val);
+            }
+        }
+    }
+    return s;
+}
+
+std::vector<PlannedCommand> Plan(const Options& o, const Secrets& secrets, const Config& config) {
+    Logger quiet;
+    AzCli az("az", config, secrets.mask, quiet);
+    if (!o.subscription.empty()) {
+        az.SetSubscription(o.subscription);
+    }
+    std::string admin_user = o.admin_user.empty() ? kDefaultAdminUser : o.admin_user;
+    std::vector<PlannedCommand> plan;
+    plan.push_back({"login", "always", az.Render({"account", "show"})});
+    plan.push_back({"resource group", "always", az.Render(GroupShow(o))});
+    plan.push_back({"resource group", "if missing", az.Render(GroupCreate(o))});
+    plan.push_back({"server", "always", az.Render(ServerShow(o))});
+    auto locations = Locations(o);
+    for (size_t i = 0; i < locations.size(); ++i) {
+        std::string when =
+            i == 0 ? "if missing" : fmt::format("if missing and {} is restricted", locations[i - 1]);
+        plan.push_back(
+            {"server", when, az.Render(ServerCreate(o, locations[i], admin_user, secrets.admin_password))});
+    }
+    plan.push_back({"server", "after a create", az.Render(ServerShow(o))});
+    plan.push_back({"database", "always", az.Render(DbShow(o))});
+    plan.push_back({"database", "if missing", az.Render(DbCreate(o))});
+    for (const auto& [rule, range] : FirewallRules(o)) {
+        std::string step = "firewall " + rule;
+        plan.push_back({step, "always", az.Render(RuleArgs(o, "show", rule))});
+        plan.push_back({step, "if missing", az.Render(RuleWrite(o, "create", rule, range))});
+        plan.push_back({step, "if the range differs", az.Render(RuleWrite(o, "update", rule, range))});
+    }
+    std::string target = o.admin_dsn
+                             ? RedactDsn(*o.admin_dsn)
+                             : fmt::format("{} on the server's FQDN, database {}", admin_user, o.database);
+    if (o.apply_migrations) {
+        plan.push_back({"migrations", "always", "apply pending migrations (pgsplit migrate) as " + target});
+    }
+    if (o.create_app_users) {
+        std::string names;
+        for (const auto& r : secrets.app_roles) {
+            names += (names.empty() ? "" : ", ") + r.name;
+        }
+        plan.push_back(
+            {"app roles", "always",
+             fmt::format("create or rotate {} (SCRAM verifiers computed locally) and grant CONNECT and "
+                         "the SPEC §8 privileges, as {}",
+                         names, target)});
+    }
+    return plan;
+}
+
+Outcome Provision(const Context& ctx, const Options& o, Secrets& secrets) {
+    const Logger& log = ctx.log;
+    Outcome out;
+    out.resource_group = o.resource_group;
+    out.server = o.server_name;
+    out.database = o.database;
+
+    StepTimer locate(log, out, "az");
+    std::string az_path = AzCli::Locate(o.az_path, ctx.config);
+    AzCli az(az_path, ctx.config, secrets.mask, log);
+    locate.Done("found " + az_path);
+
+    // --- login / subscription ---
+    {
+        StepTimer t(log, out, "login");
+        if (!o.subscription.empty()) {
+            az.SetSubscription(o.subscription);
+        }
+        auto r = az.Call("login", {"account", "show"},
+                         o.subscription.empty()
+                             ? "check 'az account show' at a shell"
+                             : fmt::format("check that subscription {} exists and your login can use it "
+                                           "('az account list -o table')",
+                                           o.subscription));
+        out.subscription_id = JsonString(r.json, "id");
+        out.subscription_name = JsonString(r.json, "name");
+        if (r.json.is_object() && r.json.contains("user") && r.json["user"].is_object()) {
+            out.account_user = JsonString(r.json["user"], "name");
+        }
+        if (out.subscription_id.empty()) {
+            throw Error(ExitCode::Failure, "step 'login': az account show returned no subscription id",
+                        "run 'az account show' and check its output");
+        }
+        // Later calls name the subscription explicitly instead of relying on (or changing) the default.
+        az.SetSubscription(out.subscription_id);
+        t.Done(fmt::format("logged in as {}, subscription {} ({})",
+                           out.account_user.empty() ? "?" : out.account_user, out.subscription_name,
+                           out.subscription_id));
+    }
+
+    // --- resource group ---
+    {
+        StepTimer t(log, out, "resource group");
+        auto show = az.Try("resource group", GroupShow(o));
+        if (show.Ok()) {
+            t.Done(o.resource_group + " exists");
+        } else if (IsNotFound(show)) {
+            az.Call("resource group", GroupCreate(o), "check that your login may create resource groups");
+            out.resource_group_created = true;
+            t.Done(fmt::format("{} created in {}", o.resource_group, o.location));
+        } else {
+            throw az.Failure("resource group", GroupShow(o), show, "");
+        }
+    }
+
+    // --- server ---
+    nlohmann::json server;
+    std::string created_in;
+    {
+        StepTimer t(log, out, "server");
+        auto show = az.Try("server", ServerShow(o));
+        if (show.Ok()) {
+            server = show.json;
+            out.admin_user = o.admin_user.empty() ? JsonString(server, "administratorLogin") : o.admin_user;
+            std::string existing_admin = JsonString(server, "administratorLogin");
+            if (!o.admin_user.empty() && !existing_admin.empty() && existing_admin != o.admin_user) {
+                log.Warn(fmt::format("server {} has administrator {}, not --admin-user {}; connecting as {}",
+                                     o.server_name, existing_admin, o.admin_user, o.admin_user));
+            }
+        } else if (!IsNotFound(show)) {
+            throw az.Failure("server", ServerShow(o), show, "");
+        } else {
+            out.admin_user = o.admin_user.empty() ? kDefaultAdminUser : o.admin_user;
+            for (const auto& location : Locations(o)) {
+                log.Info(fmt::format(
+                             "server: creating {} in {} ({} {}, PostgreSQL {}); this takes several minutes",
+                             o.server_name, location, o.tier, o.sku_name, o.version),
+                         {{"step", "server"}, {"location", location}});
+                auto args = ServerCreate(o, location, out.admin_user, secrets.admin_password);
+                auto r = az.Try("server", args);
+                if (r.Ok()) {
+                    created_in = location;
+                    break;
+                }
+                if (!IsRegionRestricted(r)) {
+                    throw az.Failure(
+                        "server", args, r,
+                        "fix the cause az reports and re-run; regions are only retried when az says "
+                        "the location is restricted");
+                }
+                out.restricted_locations.push_back(location);
+                log.Warn(
+                    fmt::format("server: location {} is restricted for flexible servers in this subscription",
+                                location),
+                    {{"step", "server"}, {"location", location}});
+            }
+            if (created_in.empty()) {
+                std::string tried;
+                for (const auto& l : out.restricted_locations) {
+                    tried += (tried.empty() ? "" : ", ") + l;
+                }
+                throw Error(
+                    ExitCode::Failure,
+                    fmt::format("step 'server': every location tried is restricted for flexible servers in "
+                                "this subscription: {}",
+                                tried),
+                    "add regions with --location-fallback a,b,c; check one with 'az postgres "
+                    "flexible-server list-skus -l REGION --query \"[0].reason\" -o tsv' (empty means "
+                    "allowed)");
+            }
+            out.server_created = true;
+            server = az.Call("server", ServerShow(o), "the server was created; re-run to continue").json;
+        }
+        out.fqdn = JsonString(server, "fullyQualifiedDomainName");
+        out.location = JsonString(server, "location");
+        out.state = JsonString(server, "state");
+        out.version = JsonString(server, "version");
+        if (server.is_object() && server.contains("sku") && server["sku"].is_object()) {
+            out.sku = JsonString(server["sku"], "name");
+            out.tier = JsonString(server["sku"], "tier");
+        }
+        if (out.fqdn.empty()) {
+            throw Error(
+                ExitCode::Failure,
+                "step 'server': az postgres flexible-server show returned no fullyQualifiedDomainName",
+                "run the show command with --verbose and check the az version (az version)");
+        }
+        if (!out.state.empty() && out.state != "Ready") {
+            log.Warn(fmt::format("server {} is in state {}, not Ready; the database steps may fail",
+                                 o.server_name, out.state),
+                     {{"step", "server"}, {"state", out.state}});
+        }
+        if (out.server_created) {
+            std::string note;
+            if (!out.restricted_locations.empty()) {
+                note = fmt::format(" ({} restricted)",
+                                   out.restricted_locations.size() == 1
+                                       ? out.restricted_locations[0]
+                                       : std::to_string(out.restricted_locations.size()) + " locations");
+            }
+            t.Done(fmt::format("{} created in {}{}", o.server_name, created_in, note));
+        } else {
+            t.Done(fmt::format("{} exists ({}, state {})", o.server_name, out.location, out.state));
+        }
+    }
+    if (out.server_created && secrets.admin_generated && !o.emit_secrets) {
+        log.Warn("the admin password was generated and is not shown without --emit-secrets; it is not stored "
+                 "anywhere: reset it with 'az postgres flexible-server update --admin-password' or set "
+                 "PGSPLIT_ADMIN_PASSWORD before creating",
+                 {{"step", "server"}});
+    }
+
+    // --- database ---
+    {
+        StepTimer t(log, out, "database");
+        auto show = az.Try("database", DbShow(o));
+        if (show.Ok()) {
+            t.Done(o.database + " exists");
+        } else if (IsNotFound(show)) {
+            az.Call("database", DbCreate(o), "");
+            out.database_created = true;
+            t.Done(o.database + " created");
+        } else {
+            throw az.Failure("database", DbShow(o), show, "");
+        }
+    }
+
+    // --- firewall rules ---
+    for (const auto& [rule, range] : FirewallRules(o)) {
+        std::string step = "firewall " + rule;
+        StepTimer t(log, out, step);
+        auto show = az.Try(step, RuleArgs(o, "show", rule));
+        FirewallOutcome f{rule, range, ""};
+        if (show.Ok()) {
+            if (JsonString(show.json, "startIpAddress") == range.start &&
+                JsonString(show.json, "endIpAddress") == range.end) {
+                f.action = "unchanged";
+            } else {
+                az.Call(step, RuleWrite(o, "update", rule, range), "");
+                f.action = "updated";
+            }
+        } else if (IsNotFound(show)) {
+            az.Call(step, RuleWrite(o, "create", rule, range), "");
+            f.action = "created";
+        } else {
+            throw az.Failure(step, RuleArgs(o, "show", rule), show, "");
+        }
+        out.firewall.push_back(f);
+        t.Done(fmt::format("{}-{} {}", range.start, range.end, f.action));
+    }
+
+    // --- the database steps, as the admin ---
+    bool admin_password_known = !secrets.admin_generated || out.server_created;
+    std::string admin_dsn;
+    if (o.apply_migrations || o.create_app_users) {
+        if (o.admin_dsn) {
+            admin_dsn = *o.admin_dsn;
+            if (!DsnHasOption(admin_dsn, "password") && admin_password_known) {
+                admin_dsn = DsnWith(admin_dsn, "password", secrets.admin_password);
+            }
+            if (!DsnHasOption(admin_dsn, "dbname")) {
+                admin_dsn = DsnWith(admin_dsn, "dbname", o.database);
+            }
+        } else {
+            if (!admin_password_known) {
+                throw Error(
+                    ExitCode::Config,
+                    fmt::format("PGSPLIT_ADMIN_PASSWORD is needed to connect to the existing server {} as {}",
+                                o.server_name, out.admin_user),
+                    "export PGSPLIT_ADMIN_PASSWORD (a GitHub secret in CI), or pass --admin-dsn");
+            }
+            admin_dsn = ServerDsn(out.admin_user, secrets.admin_password, out.fqdn, o.database);
+        }
+    }
+    if (o.apply_migrations) {
+        StepTimer t(log, out, "migrations");
+        migrate::Options m;
+        m.dsn = admin_dsn;
+        m.application_name = "pgsplit provision";
+        migrate::Migrator migrator(log, m);
+        auto applied = migrator.Apply(false);
+        out.migrations_ran = true;
+        for (const auto& e : applied.applied) {
+            out.migrations_applied.push_back(e.version);
+        }
+        for (const auto& e : migrator.Status()) {
+            if (e.state == migrate::State::Applied || e.state == migrate::State::Baseline) {
+                out.schema_version = e.version;
+            }
+        }
+        t.Done(out.migrations_applied.empty()
+                   ? fmt::format("up to date (version {})", out.schema_version)
+                   : fmt::format("applied {} migration(s), now at version {}", out.migrations_applied.size(),
+                                 out.schema_version));
+    }
+    if (o.create_app_users) {
+        StepTimer t(log, out, "app roles");
+        auto conn = pg::Connection::Open(admin_dsn, "pgsplit provision");
+        out.roles = EnsureAppRoles(conn, secrets.app_roles, log);
+        std::string summary;
+        for (const auto& r : out.roles) {
+            summary += (summary.empty() ? "" : ", ") + r.name + " " + r.action;
+        }
+        t.Done(summary);
+    }
+
+    out.dsns.push_back(
+        {out.admin_user, ServerDsn(out.admin_user, admin_password_known ? secrets.admin_password : "",
+                                   out.fqdn, o.database)});
+    for (const auto& r : secrets.app_roles) {
+        out.dsns.push_back({r.name, ServerDsn(r.name, r.password, out.fqdn, o.database)});
+    }
+    return out;
+}
+
+} // namespace pgsplit::provision
