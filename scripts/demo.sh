@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A first look at pgsplit on a fresh Debian 12 machine: installs what is missing, builds, starts a
-# throwaway local PostgreSQL, and runs the phase-1 job (migrate) against it, showing each step.
+# throwaway local PostgreSQL, and runs the phase jobs against it, showing each step: migrate (phase 1),
+# sync-signals for sample months from sample Delta tables (phase 2; the tables are written by DuckDB
+# through scripts/fixtures.sh, never by pgsplit), then the counts and the sync ledger.
 # The cluster is removed at the end (PGSPLIT_DEMO_KEEP=1 keeps it running and prints its DSN).
 set -euo pipefail
 
@@ -12,6 +14,10 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 
 step "Installing build dependencies (quiet when present)"
 scripts/deps.sh
+
+step "Writing the sample Delta tables (DuckDB)"
+scripts/fixtures.sh >/dev/null
+sample="$root/tests/fixtures/out/sync/basic"
 
 step "Building pgsplit"
 build=${PGSPLIT_BUILD_DIR:-$root/build}
@@ -46,6 +52,21 @@ run "$pgsplit" migrate status
 
 step "What the schema looks like"
 psql_su -d asset_allocation -c "\dt+ ranking.*" -c "\dt+ backtest.*"
+
+step "Phase 2: replicate two months of signals from Delta"
+export PGSPLIT_SIGNALS_TABLE="$sample/ranking_signal"
+export PGSPLIT_COMPOSITE_TABLE="$sample/composite_signal_daily"
+run "$pgsplit" inspect delta "$PGSPLIT_SIGNALS_TABLE"
+run "$pgsplit" sync-signals --from 2024-01 --to 2024-02
+
+step "Counts per month and the sync ledger"
+psql_su -d asset_allocation \
+  -c "SELECT year_month, count(*) AS rows FROM ranking.ranking_signal GROUP BY 1 ORDER BY 1" \
+  -c "SELECT year_month, count(*) AS rows FROM ranking.composite_signal_daily GROUP BY 1 ORDER BY 1" \
+  -c "SELECT year_month, status, signals_rows, composite_rows, signals_delta_version, strategy, duration_ms FROM ranking.signal_sync_state ORDER BY 1"
+
+step "Re-running a month replaces it atomically (partition swap)"
+run "$pgsplit" sync-signals --month 2024-01
 
 if [[ "${PGSPLIT_DEMO_KEEP:-0}" == "1" ]]; then
   step "The cluster keeps running"

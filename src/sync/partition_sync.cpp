@@ -305,6 +305,21 @@ void Swap(const Logger& log, pg::Connection& conn, Prepared& p, const std::strin
                 conn.Exec("DROP TABLE " + *old);
             }
             conn.Exec("ALTER TABLE " + p.stage_quoted + " RENAME TO " + pg::QuoteIdent(conn, canonical));
+            // Index (and key constraint) names follow the partition's name, so no "stage" name outlives
+            // the swap and the next sync of the month can reuse the stage names.
+            pg::Result idx =
+                conn.Exec("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                          "WHERE i.indrelid = to_regclass($1)",
+                          {pg::QuoteIdent(conn, t.schema) + "." + pg::QuoteIdent(conn, canonical)});
+            for (int i = 0; i < idx.Rows(); ++i) {
+                std::string name = idx.Get(i, 0);
+                if (name.rfind(p.stage, 0) != 0) {
+                    continue;
+                }
+                std::string renamed = (canonical + name.substr(p.stage.size())).substr(0, 63);
+                conn.Exec("ALTER INDEX " + pg::QuoteIdent(conn, t.schema) + "." + pg::QuoteIdent(conn, name) +
+                          " RENAME TO " + pg::QuoteIdent(conn, renamed));
+            }
             conn.Exec("RELEASE SAVEPOINT pgsplit_swap");
             conn.Exec("SET LOCAL lock_timeout = DEFAULT");
             return;
