@@ -54,6 +54,9 @@ std::string RenderTable(const std::vector<std::vector<std::string>>& rows, const
                 line += std::string(width[i] - r[i].size() + 2, ' ');
             }
         }
+        while (!line.empty() && line.back() == ' ') {
+            line.pop_back();
+        }
         out += line + "\n";
     }
     return out;
