@@ -28,6 +28,7 @@ Runner SetupMigrate(CLI::App& app);
 Runner SetupInspect(CLI::App& app); // adds "parquet" and "delta" subcommands
 Runner SetupProvision(CLI::App& app);
 Runner SetupSyncSignals(CLI::App& app);
+Runner SetupSync(CLI::App& app);
 Runner SetupRuns(CLI::App& app);
 
 // Used by SetupInspect; defined in commands/inspect_parquet.cpp and commands/inspect_delta.cpp.

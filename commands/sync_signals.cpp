@@ -7,13 +7,11 @@
 #include "pg/connection.h"
 #include "sync/months.h"
 #include "sync/partition_sync.h"
+#include "sync/runner.h"
 #include "sync/signal_state.h"
 
-#include <atomic>
 #include <fmt/format.h>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 namespace pgsplit {
 namespace {
@@ -29,13 +27,6 @@ struct SyncSignalsOpts {
     int jobs = 1;
     std::string swap_lock_timeout = "2s";
     int swap_retries = 5;
-};
-
-struct MonthOutcome {
-    std::string month;
-    std::optional<sync::PartitionResult> result;
-    std::optional<Error> error;
-    std::string record_error; // failure to record the failure
 };
 
 std::string SourceFor(const Context& ctx, const std::string& flag_value, const char* flag, const char* env,
@@ -60,16 +51,8 @@ sync::Strategy ParseStrategy(const std::string& s) {
     return sync::Strategy::Auto;
 }
 
-std::string Rows(int64_t n) {
-    std::string s = std::to_string(n);
-    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) {
-        s.insert(static_cast<size_t>(i), ",");
-    }
-    return s;
-}
-
-nlohmann::json OutcomeJson(const MonthOutcome& o) {
-    nlohmann::json j = {{"month", o.month}, {"ok", o.result.has_value()}};
+nlohmann::json OutcomeJson(const sync::PartitionOutcome& o) {
+    nlohmann::json j = {{"month", o.value}, {"ok", o.result.has_value()}};
     if (o.result) {
         const auto* s = o.result->Find(sync::kSignalsLabel);
         const auto* c = o.result->Find(sync::kCompositeLabel);
@@ -170,78 +153,13 @@ Runner SetupSyncSignals(CLI::App& app) {
              "ranking.composite_signal_daily", "year_month"},
         };
 
-        std::vector<MonthOutcome> outcomes(months.size());
-        std::atomic<size_t> next{0};
-        std::mutex mu;
-        auto worker = [&]() {
-            std::optional<pg::Connection> conn;
-            while (true) {
-                size_t i = next.fetch_add(1);
-                if (i >= months.size() || InterruptSignal() != 0) {
-                    return;
-                }
-                MonthOutcome& out = outcomes[i];
-                out.month = months[i];
-                try {
-                    if (!conn || !conn->Ok()) {
-                        conn.emplace(pg::Connection::Open(dsn, "pgsplit sync-signals"));
-                    }
-                    ctx.log.Info(fmt::format("syncing {}", out.month), {{"month", out.month}});
-                    out.result = sync::SyncPartition(ctx.config, ctx.log, *conn, jobs, out.month, options,
-                                                     sync::RecordSignalSuccess);
-                    const auto* s = out.result->Find(sync::kSignalsLabel);
-                    const auto* c = out.result->Find(sync::kCompositeLabel);
-                    ctx.log.Info(fmt::format("synced {}: {} {} rows, {} {} rows ({}) in {}", out.month,
-                                             s->label, Rows(s->rows), c->label, Rows(c->rows),
-                                             sync::StrategyName(s->strategy),
-                                             HumanDuration(out.result->seconds * 1000)),
-                                 {{"month", out.month},
-                                  {"signals_rows", s->rows},
-                                  {"composite_rows", c->rows},
-                                  {"skipped_rows", s->skipped + c->skipped},
-                                  {"signals_delta_version", s->delta_version},
-                                  {"composite_delta_version", c->delta_version},
-                                  {"strategy", sync::StrategyName(s->strategy)},
-                                  {"duration_ms", static_cast<int64_t>(out.result->seconds * 1000)}});
-                    if (s->skipped + c->skipped > 0) {
-                        ctx.log.Warn(fmt::format("{}: {} invalid row(s) skipped and recorded", out.month,
-                                                 s->skipped + c->skipped));
-                    }
-                } catch (const Error& e) {
-                    out.error = e;
-                    ctx.log.Error(fmt::format("sync of {} failed: {}", out.month, e.what()),
-                                  {{"month", out.month}, {"exit_code", ToInt(e.code())}});
-                    // The failure is recorded in its own transaction, on a fresh connection if needed.
-                    try {
-                        if (!conn || !conn->Ok()) {
-                            conn.emplace(pg::Connection::Open(dsn, "pgsplit sync-signals"));
-                        }
-                        out.record_error = sync::RecordSignalFailure(*conn, out.month, e.what());
-                    } catch (const std::exception& re) {
-                        out.record_error = re.what();
-                    }
-                    if (!out.record_error.empty()) {
-                        ctx.log.Warn(fmt::format("could not record the failure of {}: {}", out.month,
-                                                 out.record_error));
-                    }
-                }
-                std::lock_guard<std::mutex> lock(mu);
-            }
-        };
-        int threads = std::min<int>(o->jobs, static_cast<int>(months.size()));
-        if (threads <= 1) {
-            worker();
-        } else {
-            std::vector<std::thread> pool;
-            for (int t = 0; t < threads; ++t) {
-                pool.emplace_back(worker);
-            }
-            for (auto& t : pool) {
-                t.join();
-            }
-        }
+        sync::RunnerHooks hooks;
+        hooks.before_commit = sync::RecordSignalSuccess;
+        hooks.record_failure = sync::RecordSignalFailure;
+        hooks.application_name = "pgsplit sync-signals";
+        auto outcomes = sync::RunPartitions(ctx.config, ctx.log, dsn, jobs, months, options, o->jobs, hooks);
 
-        const MonthOutcome* first_failure = nullptr;
+        const sync::PartitionOutcome* first_failure = nullptr;
         int synced = 0;
         for (const auto& oc : outcomes) {
             if (oc.error && !first_failure) {
@@ -252,7 +170,7 @@ Runner SetupSyncSignals(CLI::App& app) {
         if (ctx.config.json) {
             nlohmann::json out = {{"ok", first_failure == nullptr}, {"months", nlohmann::json::array()}};
             for (const auto& oc : outcomes) {
-                if (!oc.month.empty()) {
+                if (!oc.value.empty()) {
                     out["months"].push_back(OutcomeJson(oc));
                 }
             }
@@ -260,20 +178,20 @@ Runner SetupSyncSignals(CLI::App& app) {
         } else {
             TextTable t({"MONTH", "SIGNALS", "COMPOSITE", "SKIPPED", "STRATEGY", "DURATION", "RESULT"});
             for (const auto& oc : outcomes) {
-                if (oc.month.empty()) {
+                if (oc.value.empty()) {
                     continue;
                 }
                 if (oc.result) {
                     const auto* s = oc.result->Find(sync::kSignalsLabel);
                     const auto* c = oc.result->Find(sync::kCompositeLabel);
-                    t.AddRow({oc.month, Rows(s->rows), Rows(c->rows), Rows(s->skipped + c->skipped),
-                              sync::StrategyName(s->strategy), HumanDuration(oc.result->seconds * 1000),
-                              "ok"},
+                    t.AddRow({oc.value, sync::GroupDigits(s->rows), sync::GroupDigits(c->rows),
+                              sync::GroupDigits(s->skipped + c->skipped), sync::StrategyName(s->strategy),
+                              HumanDuration(oc.result->seconds * 1000), "ok"},
                              {TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,
                               TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,
                               TextTable::Tone::Good});
                 } else {
-                    t.AddRow({oc.month, "", "", "", "", "",
+                    t.AddRow({oc.value, "", "", "", "", "",
                               fmt::format("failed (exit {})", ToInt(oc.error->code()))},
                              {TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,
                               TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,

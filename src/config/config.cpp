@@ -31,6 +31,7 @@ Config Config::Load(const GlobalFlags& flags, char** environ) {
         }
     }
     c.stdout_tty = ::isatty(STDOUT_FILENO) == 1;
+    c.stderr_tty = ::isatty(STDERR_FILENO) == 1;
     c.Resolve(flags, true);
     return c;
 }

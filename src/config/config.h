@@ -38,6 +38,7 @@ public:
     LogLevel log_level = LogLevel::Info;
     bool color = false; // colour on stderr/stdout (TTY, NO_COLOR, --color)
     bool stdout_tty = false;
+    bool stderr_tty = false;
     std::string config_path; // the file that was loaded, or empty
 
     // CI / platform detection.

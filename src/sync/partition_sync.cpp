@@ -177,6 +177,7 @@ void CopyRows(const Logger& log, pg::Connection& conn, Prepared& p, const std::s
     };
 
     conn.CopyStart(copy_sql);
+    int64_t sent = 0;
     try {
         delta::ScanBatch batch;
         while (scan.Next(batch)) {
@@ -197,9 +198,13 @@ void CopyRows(const Logger& log, pg::Connection& conn, Prepared& p, const std::s
                     "and recorded)");
             }
             done += static_cast<int64_t>(batch.size);
+            sent += written;
             if (buf.Size() >= options.flush_bytes) {
                 conn.CopyData(buf.Data(), buf.Size());
                 buf.Clear();
+                if (options.on_progress) {
+                    options.on_progress(p.job->label, sent);
+                }
             }
         }
         CopyEncoder::AppendTrailer(buf);

@@ -45,6 +45,8 @@ struct SyncOptions {
     std::chrono::milliseconds swap_backoff{250};
     size_t batch_rows = 8192;
     size_t flush_bytes = 1 << 20;
+    // Called from the COPY loop after each flush with the rows sent so far for one table (progress).
+    std::function<void(const std::string& label, int64_t rows)> on_progress;
 };
 
 struct TableResult {

@@ -349,3 +349,32 @@ TEST_SUITE("sync") {
         MESSAGE("longest single read during the sync: " << longest_ms.load() << " ms");
     }
 }
+
+TEST_SUITE("sync") {
+    TEST_CASE("pgsplit sync NAME replicates a table declared in pgsplit.yaml with the same swap") {
+        TestDatabase db;
+        Migrate(db);
+        db.Connect().Exec(
+            "CREATE TABLE monitoring.composite_copy (date DATE NOT NULL, year_month TEXT NOT NULL, symbol "
+            "TEXT, "
+            "composite_rank INTEGER, PRIMARY KEY (date, symbol, year_month)) PARTITION BY LIST (year_month)");
+        pgsplit::test::ScratchDir dir;
+        pgsplit::test::WriteText(
+            dir / "pgsplit.yaml",
+            "tables:\n  composite_copy:\n    source: " +
+                (Scenario("basic") / "composite_signal_daily").string() +
+                "\n    target: monitoring.composite_copy\n    partition_column: year_month\n");
+        auto r = RunPgsplit(
+            {"--config", dir / "pgsplit.yaml", "sync", "composite_copy", "--partition", "2024-02", "--json"},
+            {{"POSTGRES_DSN", db.Dsn()}});
+        REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+        CHECK(nlohmann::json::parse(r.out)["partitions"][0]["strategy"] == "swap");
+        CHECK(db.Value("SELECT count(*) FROM monitoring.composite_copy WHERE year_month = '2024-02'") ==
+              Json(Expected("basic")["composite_signal_daily"]["latest"]["2024-02"]));
+        auto missing =
+            RunPgsplit({"--config", dir / "pgsplit.yaml", "sync", "nope", "--partition", "2024-02"},
+                       {{"POSTGRES_DSN", db.Dsn()}});
+        CHECK(missing.exit_code == 3);
+        CHECK(missing.err.find("tables:") != std::string::npos);
+    }
+}

@@ -1,0 +1,129 @@
+// pgsplit sync NAME --partition VALUE: the sync-signals mechanism for any table declared in
+// pgsplit.yaml (same stage + swap or delete strategy, same one-transaction guarantee, no ledger).
+#include "commands/command.h"
+#include "core/duration.h"
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "output/table.h"
+#include "sync/partition_sync.h"
+#include "sync/runner.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace pgsplit {
+namespace {
+
+struct SyncOpts {
+    std::string name;
+    std::vector<std::string> partitions;
+    std::string strategy = "auto";
+    bool skip_invalid = false;
+    bool truncate_timestamps = false;
+    int64_t delta_version = -1;
+    int jobs = 1;
+    std::string swap_lock_timeout = "2s";
+    int swap_retries = 5;
+};
+
+std::string Required(const Context& ctx, const std::string& name, const char* key) {
+    YAML::Node node = ctx.config.File("tables." + name + "." + key);
+    if (!node || !node.IsScalar() || node.as<std::string>().empty()) {
+        throw Error(ExitCode::Config,
+                    fmt::format("table '{}' has no '{}' in {}", name, key,
+                                ctx.config.config_path.empty() ? "the config (no pgsplit.yaml found)"
+                                                               : ctx.config.config_path),
+                    fmt::format("declare it:\n  tables:\n    {}:\n      source: <Delta URI>\n      target: "
+                                "schema.table\n      partition_column: year_month",
+                                name));
+    }
+    return node.as<std::string>();
+}
+
+} // namespace
+
+Runner SetupSync(CLI::App& app) {
+    auto o = std::make_shared<SyncOpts>();
+    app.footer(
+        "Replicates partitions of a Delta table declared in pgsplit.yaml:\n\n"
+        "  tables:\n"
+        "    prices:\n"
+        "      source: abfss://gold@acct.dfs.core.windows.net/prices\n"
+        "      target: gold.prices\n"
+        "      partition_column: year_month\n\n"
+        "Each value is replaced in one transaction (stage + partition swap when the target is LIST-\n"
+        "partitioned by the column, else DELETE + COPY), exactly as sync-signals does; no ledger row is\n"
+        "written.\n\n"
+        "Examples:\n"
+        "  pgsplit sync prices --partition 2024-03\n"
+        "  pgsplit sync prices --partition 2024-01 --partition 2024-02 --jobs 2\n");
+    app.add_option("name", o->name, "table name under 'tables:' in pgsplit.yaml")->required();
+    app.add_option("--partition", o->partitions, "partition value to replace (repeatable)")->required();
+    app.add_option("--strategy", o->strategy, "swap, delete or auto")
+        ->check(CLI::IsMember({"auto", "swap", "delete"}));
+    app.add_flag("--skip-invalid", o->skip_invalid, "drop rows Postgres cannot store; count them");
+    app.add_flag("--truncate-timestamps", o->truncate_timestamps, "keep the date of non-midnight timestamps");
+    app.add_option("--delta-version", o->delta_version, "read this Delta version")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--jobs", o->jobs, "partitions in parallel (default 1)")->check(CLI::Range(1, 32));
+    app.add_option("--swap-lock-timeout", o->swap_lock_timeout, "lock_timeout of each swap attempt")
+        ->type_name("DURATION");
+    app.add_option("--swap-retries", o->swap_retries, "swap attempts after the first")
+        ->check(CLI::Range(0, 50));
+
+    return [o](Context& ctx) {
+        sync::TableJob job{o->name, Required(ctx, o->name, "source"), Required(ctx, o->name, "target"),
+                           Required(ctx, o->name, "partition_column")};
+        std::string dsn = ctx.config.RequireDsn("sync");
+        sync::SyncOptions options;
+        options.strategy = o->strategy == "swap"     ? sync::Strategy::Swap
+                           : o->strategy == "delete" ? sync::Strategy::Delete
+                                                     : sync::Strategy::Auto;
+        options.skip_invalid = o->skip_invalid;
+        options.truncate_timestamps = o->truncate_timestamps;
+        options.verify_counts = ctx.config.EnvBool("POSTGRES_SIGNALS_VERIFY_COUNTS", false);
+        options.swap_lock_timeout = RequireDuration("--swap-lock-timeout", o->swap_lock_timeout);
+        options.swap_retries = o->swap_retries;
+        if (o->delta_version >= 0) {
+            options.delta_version = o->delta_version;
+        }
+        sync::RunnerHooks hooks;
+        hooks.application_name = "pgsplit sync";
+        auto outcomes =
+            sync::RunPartitions(ctx.config, ctx.log, dsn, {job}, o->partitions, options, o->jobs, hooks);
+
+        const sync::PartitionOutcome* failed = nullptr;
+        nlohmann::json out = {{"table", o->name}, {"partitions", nlohmann::json::array()}};
+        TextTable t({"PARTITION", "ROWS", "SKIPPED", "STRATEGY", "DURATION", "RESULT"});
+        for (const auto& oc : outcomes) {
+            if (oc.value.empty()) {
+                continue;
+            }
+            if (oc.result && !oc.result->tables.empty()) {
+                const auto& r = oc.result->tables.front();
+                t.AddRow({oc.value, sync::GroupDigits(r.rows), sync::GroupDigits(r.skipped),
+                          sync::StrategyName(r.strategy), HumanDuration(oc.result->seconds * 1000), "ok"});
+                out["partitions"].push_back({{"partition", oc.value},
+                                             {"ok", true},
+                                             {"rows", r.rows},
+                                             {"skipped_rows", r.skipped},
+                                             {"delta_version", r.delta_version},
+                                             {"strategy", sync::StrategyName(r.strategy)}});
+            } else {
+                failed = failed ? failed : &oc;
+                t.AddRow(
+                    {oc.value, "", "", "", "", fmt::format("failed (exit {})", ToInt(oc.error->code()))});
+                out["partitions"].push_back(
+                    {{"partition", oc.value}, {"ok", false}, {"error", oc.error->what()}});
+            }
+        }
+        out["ok"] = failed == nullptr;
+        ctx.Print(ctx.config.json ? out.dump(2) + "\n" : t.Render(ctx.config.color && ctx.config.stdout_tty));
+        if (int code = InterruptExitCode()) {
+            return code;
+        }
+        return failed ? ToInt(failed->error->code()) : 0;
+    };
+}
+
+} // namespace pgsplit
