@@ -2,13 +2,13 @@
 
 #include "config/config.h"
 #include "core/error.h"
+#include "storage/azure/blob_storage.h"
 
 #include <fmt/format.h>
 
 namespace pgsplit::storage {
 
 std::unique_ptr<Storage> OpenStorage(const std::string& uri, const Config& config) {
-    (void)config; // the Azure back-end will take its credentials from here
     if (uri.empty()) {
         throw Error(ExitCode::Usage, "empty table location",
                     "give a local path, file://, abfss:// or https:// URI");
@@ -18,12 +18,9 @@ std::unique_ptr<Storage> OpenStorage(const std::string& uri, const Config& confi
         return OpenLocalStorage(uri);
     }
     std::string scheme = uri.substr(0, scheme_end);
-    if (scheme == "abfss" || scheme == "abfs" || scheme == "https") {
-        throw Error(
-            ExitCode::Config,
-            fmt::format("table location '{}': the {} storage back-end is not built into this pgsplit yet",
-                        uri, scheme),
-            "copy the table to local disk and pass its path, or use a build with ADLS support");
+    if (scheme == "abfss" || scheme == "abfs" || scheme == "https" || scheme == "http") {
+        // http:// only makes sense for an emulator's path-style URL; the parser says so otherwise.
+        return azure::OpenAzureStorage(uri, config);
     }
     throw Error(
         ExitCode::Usage, fmt::format("table location '{}': unknown scheme '{}'", uri, scheme),

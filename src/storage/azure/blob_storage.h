@@ -1,0 +1,78 @@
+#pragma once
+
+// The Azure back-end of storage::Storage: a table folder in a Blob container (or an ADLS Gen2 file
+// system, read through the Blob REST API, which hierarchical-namespace accounts also serve).
+//
+// Requests per Parquet file: Open fetches the first window (default 4 MiB) with one ranged Get Blob,
+// which also gives the size from Content-Range; a file smaller than that is then read from memory. A
+// larger file costs one more request for its tail (footer) and then one per read-ahead window
+// (default 8 MiB) of column chunks that are not already held. Memory per open file is bounded by the
+// three windows (head, tail, current), whatever the file's size; a single read larger than the
+// read-ahead goes straight into the caller's buffer.
+
+#include "storage/azure/credentials.h"
+#include "storage/azure/http.h"
+#include "storage/azure/uri.h"
+#include "storage/storage.h"
+
+#include <memory>
+#include <string>
+
+namespace pgsplit::storage::azure {
+
+struct BlobOptions {
+    RetryPolicy retry;
+    uint64_t first_window = 4u << 20;
+    uint64_t tail_window = 1u << 20;
+    uint64_t read_ahead = 8u << 20;
+};
+
+class BlobStorage final : public Storage {
+public:
+    // `uri` as given by the operator; credentials and the endpoint override come from `config`.
+    BlobStorage(const std::string& uri, const Config& config, BlobOptions options = {});
+
+    const std::string& Root() const override { return shown_root_; }
+    std::vector<FileEntry> List(const std::string& dir) override;
+    std::unique_ptr<ByteSource> Open(const std::string& path) override;
+    std::optional<std::string> ReadIfExists(const std::string& path) override;
+    std::string Describe(const std::string& path) const override;
+
+    // HTTP requests sent so far (all attempts), for tests and diagnostics.
+    uint64_t RequestCount() const { return http_->RequestCount(); }
+    const Credential& GetCredential() const { return *credential_; }
+    const BlobLocation& Location() const { return loc_; }
+
+    // --- used by the byte source ---
+    // Get Blob for `blob` (a name inside the container), with an inclusive byte range when
+    // `length` > 0. Returns the response (200/206/404/416); throws for authorisation and service
+    // failures.
+    HttpResponse GetBlob(const std::string& blob, uint64_t offset, uint64_t length, const std::string& what);
+    // Throws the Error a failed response deserves (401/403 Connect with hint, 404 Source, ...).
+    [[noreturn]] void Fail(const HttpResponse& resp, const std::string& what, const std::string& shown);
+    const BlobOptions& Options() const { return options_; }
+
+private:
+    std::string BlobName(const std::string& path) const;
+    std::string ContainerUrl() const;
+    HttpResponse Send(const std::string& url, uint64_t offset, uint64_t length, const std::string& what);
+
+    BlobLocation loc_;
+    std::string shown_root_; // the URI with any SAS signature masked
+    BlobOptions options_;
+    std::shared_ptr<HttpClient> http_; // shared with the managed-identity credential
+    std::unique_ptr<Credential> credential_;
+};
+
+// Parses one page of a List Blobs answer: the blobs (name and size, folders of hierarchical
+// namespaces skipped) and the NextMarker (empty on the last page). Exposed for tests.
+struct ListPage {
+    std::vector<FileEntry> blobs; // names as Azure returns them (full blob names)
+    std::string next_marker;
+};
+ListPage ParseListBlobs(const std::string& xml);
+
+// What storage::OpenStorage calls for abfss://, abfs://, https:// and http:// locations.
+std::unique_ptr<Storage> OpenAzureStorage(const std::string& uri, const Config& config);
+
+} // namespace pgsplit::storage::azure
