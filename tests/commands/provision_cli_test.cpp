@@ -1,0 +1,589 @@
+// pgsplit provision as operators and CI run it: the built binary against a fake az (tests/provision/
+// fake_az/az, first on PATH) that records every argv and plays a scripted scenario, and against the
+// throwaway PostgreSQL for --apply-migrations / --create-app-users (issue 8).
+#include "support/paths.h"
+#include "support/pg_cluster.h"
+#include "support/process.h"
+
+#include <cstdlib>
+#include <doctest/doctest.h>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+using pgsplit::test::ProcResult;
+using pgsplit::test::ReadText;
+using pgsplit::test::RunPgsplit;
+using pgsplit::test::ScratchDir;
+using pgsplit::test::SourceDir;
+using pgsplit::test::TcpDsn;
+using pgsplit::test::TestDatabase;
+
+namespace {
+
+// Canary passwords: each must show up only where the issue allows it.
+constexpr const char* kAdminPw = "Adm1n-Canary-4f9c2e";
+constexpr const char* kWriterPw = "Writer-Canary-8d1e7a";
+constexpr const char* kApiPw = "Api-Canary-2b6c9f";
+constexpr const char* kBacktestPw = "Backtest-Canary-5a0d3b";
+
+size_t Count(const std::string& haystack, const std::string& needle) {
+    size_t n = 0;
+    for (size_t pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) {
+        ++n;
+    }
+    return n;
+}
+
+bool Has(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+// One fake az world: a log of calls and a state directory that persists across runs.
+class FakeAz {
+public:
+    explicit FakeAz(std::string scenario) : scenario_(std::move(scenario)) {}
+
+    std::string LogPath() const { return dir_ / "az.log"; }
+    std::string Dir() const { return (SourceDir() / "tests" / "provision" / "fake_az").string(); }
+
+    std::map<std::string, std::string> Env(std::map<std::string, std::string> extra = {}) const {
+        std::map<std::string, std::string> env = {
+            {"PATH", Dir() + ":" + (std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin")},
+            {"FAKE_AZ_LOG", LogPath()},
+            {"FAKE_AZ_SCENARIO", scenario_},
+            {"FAKE_AZ_STATE", dir_ / "state"},
+        };
+        for (auto& [k, v] : extra) {
+            env[k] = v;
+        }
+        return env;
+    }
+
+    std::string RawLog() const { return ReadText(LogPath()); }
+
+    // Every recorded argv, in order.
+    std::vector<std::vector<std::string>> Calls() const {
+        std::vector<std::vector<std::string>> calls;
+        std::string log = RawLog();
+        size_t start = 0;
+        while (start < log.size()) {
+            size_t end = log.find('\n', start);
+            if (end == std::string::npos) {
+                end = log.size();
+            }
+            if (end > start) {
+                calls.push_back(
+                    nlohmann::json::parse(log.substr(start, end - start)).get<std::vector<std::string>>());
+            }
+            start = end + 1;
+        }
+        return calls;
+    }
+
+    // Calls whose command words are exactly `words` ("postgres flexible-server create").
+    std::vector<std::vector<std::string>> CallsOf(const std::string& words) const {
+        std::vector<std::vector<std::string>> out;
+        for (const auto& c : Calls()) {
+            if (Words(c) == words) {
+                out.push_back(c);
+            }
+        }
+        return out;
+    }
+
+    static std::string Words(const std::vector<std::string>& argv) {
+        std::string w;
+        for (const auto& a : argv) {
+            if (a.rfind("-", 0) == 0) {
+                break;
+            }
+            w += (w.empty() ? "" : " ") + a;
+        }
+        return w;
+    }
+
+    static std::string Option(const std::vector<std::string>& argv, const std::string& flag) {
+        for (size_t i = 0; i + 1 < argv.size(); ++i) {
+            if (argv[i] == flag) {
+                return argv[i + 1];
+            }
+        }
+        return {};
+    }
+
+private:
+    std::string scenario_;
+    ScratchDir dir_;
+};
+
+std::vector<std::string> Args(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"provision",     "--resource-group",    "rg-assets",
+                                     "--server-name", "assets-pg",           "--location",
+                                     "eastus",        "--location-fallback", "eastus2,centralus"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+// Calls that change something in Azure.
+size_t MutatingCalls(const FakeAz& az) {
+    size_t n = 0;
+    for (const auto& c : az.Calls()) {
+        std::string w = FakeAz::Words(c);
+        if (Has(w, "create") || Has(w, "update") || Has(w, "delete") || Has(w, " set")) {
+            ++n;
+        }
+    }
+    return n;
+}
+
+void CheckNoPasswords(const ProcResult& r, std::initializer_list<const char*> passwords) {
+    for (const char* pw : passwords) {
+        INFO("password " << pw);
+        CHECK_FALSE(Has(r.out, pw));
+        CHECK_FALSE(Has(r.err, pw));
+    }
+}
+
+// The throwaway cluster's server log (log_statement = 'all'): the cluster dir holds sock/ and server.log.
+std::string ServerLog() {
+    auto dir = std::filesystem::path(pgsplit::test::Cluster().socket_dir).parent_path();
+    return ReadText((dir / "server.log").string());
+}
+
+bool CanLogIn(const std::string& role, const std::string& password, const std::string& db) {
+    try {
+        pgsplit::pg::Connection::Open(TcpDsn(role, password, db), "pgsplit-test", 5);
+        return true;
+    } catch (const pgsplit::Error&) {
+        return false;
+    }
+}
+
+// Removes the app roles so a test can watch them being created. The roles own nothing: every test
+// database that granted them something has been dropped.
+void DropAppRoles() {
+    auto c = pgsplit::pg::Connection::Open(pgsplit::test::SuperuserDsn(), "pgsplit-test");
+    for (const char* role : {"ranking_writer", "api_service", "backtest_service"}) {
+        c.Exec(std::string("DROP ROLE IF EXISTS ") + role);
+    }
+}
+
+} // namespace
+
+TEST_SUITE("provision-cli") {
+    TEST_CASE("fresh subscription: group, server, database and rules are created; the admin password reaches "
+              "az only in the one create call") {
+        FakeAz az("fresh");
+        auto r = RunPgsplit(Args({"--allow-azure-services", "--allow-ip-range", "203.0.113.10-203.0.113.20"}),
+                            az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(az.CallsOf("group create").size() == 1);
+        auto creates = az.CallsOf("postgres flexible-server create");
+        REQUIRE(creates.size() == 1);
+        const auto& create = creates[0];
+        CHECK(FakeAz::Option(create, "--location") == "eastus");
+        CHECK(FakeAz::Option(create, "--sku-name") == "Standard_B1ms");
+        CHECK(FakeAz::Option(create, "--tier") == "Burstable");
+        CHECK(FakeAz::Option(create, "--public-access") == "None");
+        CHECK(FakeAz::Option(create, "--admin-user") == "pgsplitadmin");
+        CHECK(std::count(create.begin(), create.end(), std::string("--admin-password=") + kAdminPw) == 1);
+        CHECK(az.CallsOf("postgres flexible-server db create").size() == 1);
+        CHECK(az.CallsOf("postgres flexible-server firewall-rule create").size() == 2);
+        // Every call: no shell, the common flags, pinned to the subscription account show reported.
+        for (const auto& c : az.Calls()) {
+            CHECK(std::count(c.begin(), c.end(), "--only-show-errors") == 1);
+            CHECK(FakeAz::Option(c, "-o") == "json");
+            if (FakeAz::Words(c) != "account show") {
+                CHECK(FakeAz::Option(c, "--subscription") == "00000000-0000-4000-8000-000000000001");
+            }
+        }
+        CHECK(Count(az.RawLog(), kAdminPw) == 1);
+        CheckNoPasswords(r, {kAdminPw});
+        CHECK(Has(r.out, "assets-pg.postgres.database.azure.com"));
+        CHECK(Has(r.out, "pgsplitadmin:***@assets-pg.postgres.database.azure.com:5432/asset_allocation"));
+        CHECK(Has(r.out, "sslmode=verify-full"));
+        CHECK(Has(r.err, "server: assets-pg created in eastus"));
+
+        // A second run in the same world finds everything and creates nothing.
+        auto again =
+            RunPgsplit(Args({"--allow-azure-services", "--allow-ip-range", "203.0.113.10-203.0.113.20"}),
+                       az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        CHECK(again.exit_code == 0);
+        CHECK(MutatingCalls(az) == 5); // the five of the first run, none added
+        CHECK(Count(az.RawLog(), kAdminPw) == 1);
+        CHECK(Has(again.err, "assets-pg exists"));
+        CHECK(Has(again.err, "0.0.0.0-0.0.0.0 unchanged"));
+    }
+
+    TEST_CASE("everything already exists: only show calls, no create or update at all") {
+        FakeAz az("exists");
+        auto r = RunPgsplit(
+            Args({"--allow-azure-services", "--allow-ip-range", "203.0.113.10-203.0.113.20", "--json"}),
+            az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(MutatingCalls(az) == 0);
+        CHECK(az.Calls().size() == 6); // account, group, server, db, two rules
+        CHECK_FALSE(Has(az.RawLog(), kAdminPw));
+        auto j = nlohmann::json::parse(r.out);
+        CHECK(j["ok"] == true);
+        CHECK(j["server"]["created"] == false);
+        CHECK(j["server"]["fqdn"] == "assets-pg.postgres.database.azure.com");
+        CHECK(j["database"]["created"] == false);
+        CHECK(j["firewall_rules"][0]["action"] == "unchanged");
+        CHECK(j["firewall_rules"][1]["action"] == "unchanged");
+        CHECK(j["dsns"]["pgsplitadmin"].get<std::string>().find(":***@") != std::string::npos);
+        CheckNoPasswords(r, {kAdminPw});
+    }
+
+    TEST_CASE("a firewall rule with another range is updated in place, under its fixed name") {
+        FakeAz az("exists");
+        auto r = RunPgsplit(Args({"--allow-ip-range", "198.51.100.7"}), az.Env());
+        REQUIRE(r.exit_code == 0);
+        auto updates = az.CallsOf("postgres flexible-server firewall-rule update");
+        REQUIRE(updates.size() == 1);
+        CHECK(FakeAz::Option(updates[0], "--rule-name") == "allow-ip-range");
+        CHECK(FakeAz::Option(updates[0], "--start-ip-address") == "198.51.100.7");
+        CHECK(FakeAz::Option(updates[0], "--end-ip-address") == "198.51.100.7");
+        CHECK(az.CallsOf("postgres flexible-server firewall-rule create").empty());
+    }
+
+    TEST_CASE("first region restricted: the next fallback region is tried and used") {
+        FakeAz az("restricted-first");
+        auto r = RunPgsplit(Args(), az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        auto creates = az.CallsOf("postgres flexible-server create");
+        REQUIRE(creates.size() == 2);
+        CHECK(FakeAz::Option(creates[0], "--location") == "eastus");
+        CHECK(FakeAz::Option(creates[1], "--location") == "eastus2");
+        CHECK(Has(r.err, "location eastus is restricted"));
+        CHECK(Has(r.out, "created in eastus2 (eastus restricted)"));
+        // The admin password is in the create calls and nowhere else.
+        CHECK(Count(az.RawLog(), kAdminPw) == 2);
+        CheckNoPasswords(r, {kAdminPw});
+    }
+
+    TEST_CASE("every region restricted: exit 1 naming all regions tried") {
+        FakeAz az("all-restricted");
+        auto r = RunPgsplit(Args({"--json"}), az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        CHECK(r.exit_code == 1);
+        CHECK(az.CallsOf("postgres flexible-server create").size() == 3);
+        CHECK(Has(r.err, "every location tried is restricted"));
+        CHECK(Has(r.err, "eastus, eastus2, centralus"));
+        CHECK(Has(r.err, "hint: add regions with --location-fallback"));
+        auto j = nlohmann::json::parse(r.out);
+        CHECK(j["ok"] == false);
+        CHECK(j["error"]["exit_code"] == 1);
+        CHECK(az.CallsOf("postgres flexible-server db show").empty());
+        CheckNoPasswords(r, {kAdminPw});
+    }
+
+    TEST_CASE("a create failure that is not about the region stops at once with az's message") {
+        FakeAz az("quota");
+        auto r = RunPgsplit(Args(), az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        CHECK(r.exit_code == 1);
+        CHECK(az.CallsOf("postgres flexible-server create").size() == 1);
+        CHECK(Has(r.err, "step 'server': az postgres flexible-server create failed (exit 1)"));
+        CHECK(Has(r.err, "QuotaExceeded"));
+        CheckNoPasswords(r, {kAdminPw});
+    }
+
+    TEST_CASE(
+        "database missing: ResourceNotFound from db show leads to db create, the server is left alone") {
+        FakeAz az("db-missing");
+        auto r = RunPgsplit(Args({"--database", "asset_allocation"}), az.Env());
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(az.CallsOf("postgres flexible-server create").empty());
+        auto creates = az.CallsOf("postgres flexible-server db create");
+        REQUIRE(creates.size() == 1);
+        CHECK(FakeAz::Option(creates[0], "--database-name") == "asset_allocation");
+        CHECK(FakeAz::Option(creates[0], "--server-name") == "assets-pg");
+        CHECK(Has(r.err, "database: asset_allocation created"));
+    }
+
+    TEST_CASE("az not logged in: exit 4 with the login hint, after one call") {
+        FakeAz az("not-logged-in");
+        auto r = RunPgsplit(Args(), az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        CHECK(r.exit_code == 4);
+        CHECK(az.Calls().size() == 1);
+        CHECK(Has(r.err, "step 'login'"));
+        CHECK(Has(r.err, "Please run 'az login'"));
+        CHECK(Has(r.err, "hint: log in first"));
+    }
+
+    TEST_CASE("az missing: exit 3 before anything runs") {
+        ScratchDir empty;
+        SUBCASE("not on PATH") {
+            auto r = RunPgsplit(Args(), {{"PATH", empty.Path()}});
+            CHECK(r.exit_code == 3);
+            CHECK(Has(r.err, "the Azure CLI (az) was not found on PATH"));
+            CHECK(Has(r.err, "hint: install it"));
+        }
+        SUBCASE("--az names nothing executable") {
+            auto r = RunPgsplit(Args({"--az", empty / "az"}), {});
+            CHECK(r.exit_code == 3);
+            CHECK(Has(r.err, "not an executable file"));
+        }
+    }
+
+    TEST_CASE("--az runs the given program even when PATH has none") {
+        FakeAz az("exists");
+        auto env = az.Env();
+        env["PATH"] = "/usr/bin:/bin";
+        auto r = RunPgsplit(Args({"--az", az.Dir() + "/az"}), env);
+        CHECK(r.exit_code == 0);
+        CHECK(az.Calls().size() == 4);
+    }
+
+    TEST_CASE("az printing garbage instead of JSON: exit 1 naming the step") {
+        FakeAz az("garbage-json");
+        auto r = RunPgsplit(Args(), az.Env());
+        CHECK(r.exit_code == 1);
+        CHECK(Has(r.err, "step 'server'"));
+        CHECK(Has(r.err, "not JSON"));
+        CHECK(Has(r.err, "502 Bad Gateway"));
+        CHECK(MutatingCalls(az) == 0);
+    }
+
+    TEST_CASE("--dry-run prints each az command with the password masked and runs nothing") {
+        FakeAz az("fresh");
+        auto r = RunPgsplit(Args({"--dry-run", "--subscription", "sub-123", "--allow-azure-services",
+                                  "--apply-migrations", "--create-app-users"}),
+                            az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw},
+                                    {"PGSPLIT_RANKING_WRITER_PASSWORD", kWriterPw},
+                                    {"PGSPLIT_API_SERVICE_PASSWORD", kApiPw}}));
+        INFO(r.out);
+        CHECK(r.exit_code == 0);
+        CHECK_FALSE(std::filesystem::exists(az.LogPath()));
+        CHECK(Has(r.out, "dry run: nothing was executed"));
+        CHECK(Has(r.out, "az account show --subscription sub-123 --only-show-errors -o json"));
+        CHECK(Has(r.out, "az postgres flexible-server create --resource-group rg-assets --name assets-pg "
+                         "--location eastus --admin-user pgsplitadmin --admin-password=*** --sku-name "
+                         "Standard_B1ms --tier Burstable"));
+        CHECK(Has(r.out, "[if missing and eastus is restricted] az postgres flexible-server create"));
+        CHECK(Has(r.out, "--location centralus"));
+        CHECK(Has(r.out, "firewall-rule create"));
+        CHECK(Has(r.out, "ranking_writer, api_service"));
+        CheckNoPasswords(r, {kAdminPw, kWriterPw, kApiPw});
+
+        auto j = RunPgsplit(Args({"--dry-run", "--json"}), az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        CHECK(j.exit_code == 0);
+        auto doc = nlohmann::json::parse(j.out);
+        CHECK(doc["dry_run"] == true);
+        CHECK(doc["plan"].size() > 5);
+        CHECK_FALSE(std::filesystem::exists(az.LogPath()));
+        CheckNoPasswords(j, {kAdminPw});
+    }
+
+    TEST_CASE("a Burstable SKU with another tier is a usage error before any az call") {
+        FakeAz az("fresh");
+        auto r = RunPgsplit(Args({"--sku-name", "Standard_B1ms", "--tier", "GeneralPurpose"}), az.Env());
+        CHECK(r.exit_code == 2);
+        CHECK(Has(r.err, "--sku-name Standard_B1ms is a Burstable SKU, but --tier is GeneralPurpose"));
+        CHECK_FALSE(std::filesystem::exists(az.LogPath()));
+        auto bad_ip = RunPgsplit(Args({"--allow-ip-range", "300.1.1.1"}), az.Env());
+        CHECK(bad_ip.exit_code == 2);
+        auto bad_name = RunPgsplit(
+            {"provision", "--resource-group", "rg", "--server-name", "Bad_Name", "--location", "eastus"},
+            az.Env());
+        CHECK(bad_name.exit_code == 2);
+        auto missing = RunPgsplit({"provision", "--server-name", "assets-pg"}, az.Env());
+        CHECK(missing.exit_code == 2);
+        CHECK_FALSE(std::filesystem::exists(az.LogPath()));
+    }
+
+    TEST_CASE("the SKU is sent with Azure's casing and the tier derived from it") {
+        FakeAz az("fresh");
+        auto r =
+            RunPgsplit(Args({"--sku-name", "standard_d2ds_v5", "--version", "15", "--storage-size", "64"}),
+                       az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        REQUIRE(r.exit_code == 0);
+        auto create = az.CallsOf("postgres flexible-server create").at(0);
+        CHECK(FakeAz::Option(create, "--sku-name") == "Standard_D2ds_v5");
+        CHECK(FakeAz::Option(create, "--tier") == "GeneralPurpose");
+        CHECK(FakeAz::Option(create, "--version") == "15");
+        CHECK(FakeAz::Option(create, "--storage-size") == "64");
+    }
+
+    TEST_CASE("an admin password Azure would refuse is a configuration error before any az call") {
+        FakeAz az("fresh");
+        auto r = RunPgsplit(Args(), az.Env({{"PGSPLIT_ADMIN_PASSWORD", "short"}}));
+        CHECK(r.exit_code == 3);
+        CHECK(Has(r.err, "PGSPLIT_ADMIN_PASSWORD"));
+        CHECK_FALSE(Has(r.err, "short\n"));
+        CHECK_FALSE(std::filesystem::exists(az.LogPath()));
+    }
+
+    TEST_CASE("a generated admin password is strong, used once, and shown only with --emit-secrets") {
+        FakeAz az("fresh");
+        auto r = RunPgsplit(Args({"--json", "--emit-secrets"}), az.Env());
+        REQUIRE(r.exit_code == 0);
+        auto create = az.CallsOf("postgres flexible-server create").at(0);
+        std::string pw_arg;
+        for (const auto& a : create) {
+            if (a.rfind("--admin-password=", 0) == 0) {
+                pw_arg = a.substr(17);
+            }
+        }
+        CHECK(pw_arg.size() >= 32);
+        CHECK(pw_arg.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+              std::string::npos);
+        auto j = nlohmann::json::parse(r.out);
+        CHECK(j["dsns"]["pgsplitadmin"].get<std::string>().find(":" + pw_arg + "@") != std::string::npos);
+        CHECK(j["generated_passwords"][0] == "admin");
+        // Nowhere but the DSN on stdout: not in the log lines, not in the fake's create output.
+        CHECK_FALSE(Has(r.err, pw_arg));
+        CHECK(Count(r.out, pw_arg) == 1);
+    }
+
+    TEST_CASE("GitHub Actions: ::add-mask:: for every secret comes before any other line") {
+        FakeAz az("fresh");
+        auto r =
+            RunPgsplit(Args({"--emit-secrets", "--create-app-users", "--admin-dsn", "host=/nonexistent"}),
+                       az.Env({{"GITHUB_ACTIONS", "true"},
+                               {"PGSPLIT_ADMIN_PASSWORD", kAdminPw},
+                               {"PGSPLIT_RANKING_WRITER_PASSWORD", kWriterPw},
+                               {"PGSPLIT_API_SERVICE_PASSWORD", kApiPw}}));
+        // The database step cannot connect (exit 4), but the masks were registered first.
+        CHECK(r.exit_code == 4);
+        std::string expected = std::string("::add-mask::") + kAdminPw + "\n::add-mask::" + kWriterPw +
+                               "\n::add-mask::" + kApiPw + "\n";
+        CHECK(r.err.rfind(expected, 0) == 0);
+        CHECK(Has(r.err, "::error title=pgsplit::"));
+    }
+
+    TEST_CASE("an existing server needs PGSPLIT_ADMIN_PASSWORD for the database steps (exit 3)") {
+        FakeAz az("exists");
+        auto r = RunPgsplit(Args({"--apply-migrations"}), az.Env());
+        CHECK(r.exit_code == 3);
+        CHECK(Has(r.err, "PGSPLIT_ADMIN_PASSWORD is needed to connect to the existing server assets-pg"));
+    }
+
+    TEST_CASE("--apply-migrations and --create-app-users against PostgreSQL: roles created, privileges "
+              "granted, re-run rotates, no plaintext password in the server log") {
+        TestDatabase db;
+        DropAppRoles();
+        FakeAz az("exists");
+        auto env = az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw},
+                           {"PGSPLIT_RANKING_WRITER_PASSWORD", kWriterPw},
+                           {"PGSPLIT_API_SERVICE_PASSWORD", kApiPw},
+                           {"PGSPLIT_BACKTEST_SERVICE_PASSWORD", kBacktestPw}});
+        auto r = RunPgsplit(Args({"--database", db.Name(), "--admin-dsn", db.Dsn(), "--apply-migrations",
+                                  "--create-app-users", "--json"}),
+                            env);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        auto j = nlohmann::json::parse(r.out);
+        CHECK(j["migrations"]["version"] == "0004");
+        REQUIRE(j["roles"].size() == 2);
+        CHECK(j["roles"][0]["name"] == "ranking_writer");
+        CHECK(j["roles"][0]["action"] == "created");
+        CHECK(j["roles"][1]["name"] == "api_service");
+        CHECK(j["roles"][1]["action"] == "created");
+        CHECK(j["roles"][0]["skipped"].empty());
+        CHECK(j["dsns"]["ranking_writer"] ==
+              "postgresql://ranking_writer:***@assets-pg.postgres.database.azure.com:5432/" + db.Name() +
+                  "?sslmode=verify-full&sslrootcert=/etc/ssl/certs/ca-certificates.crt");
+        CHECK(db.Value("SELECT count(*) FROM pg_roles WHERE rolname = 'backtest_service'") == "0");
+
+        // Password login works, and the privileges are SPEC §8's: nothing more.
+        CHECK(CanLogIn("ranking_writer", kWriterPw, db.Name()));
+        CHECK(CanLogIn("api_service", kApiPw, db.Name()));
+        {
+            auto w = pgsplit::pg::Connection::Open(TcpDsn("ranking_writer", kWriterPw, db.Name()));
+            w.Exec(
+                "INSERT INTO ranking.signal_sync_state (year_month, status) VALUES ('2026-01', 'success')");
+            CHECK_THROWS(w.Exec("SELECT count(*) FROM backtest.runs"));
+            CHECK_THROWS(w.Exec("CREATE TABLE core.nope (a int)"));
+            auto api = pgsplit::pg::Connection::Open(TcpDsn("api_service", kApiPw, db.Name()));
+            CHECK(api.QueryValue("SELECT count(*) FROM ranking.signal_sync_state").value_or("") == "1");
+            api.Exec("INSERT INTO backtest.runs (run_id, status, config_json, effective_config_json) "
+                     "VALUES ('r1', 'queued', '{}', '{}')");
+            CHECK_THROWS(api.Exec("DELETE FROM ranking.signal_sync_state"));
+            CHECK_THROWS(api.Exec("CREATE TABLE ranking.nope (a int)"));
+        }
+        CHECK(db.Value("SELECT has_schema_privilege('api_service', 'ranking', 'CREATE')") == "f");
+        CHECK(db.Value("SELECT has_database_privilege('api_service', current_database(), 'CREATE')") == "f");
+        CHECK(db.Value("SELECT has_database_privilege('ranking_writer', current_database(), 'CREATE')") ==
+              "f");
+        CHECK(db.Value("SELECT rolcreatedb OR rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = "
+                       "'ranking_writer'") == "f");
+        CHECK(db.Value("SELECT pg_has_role('ranking_writer', 'ranking_owner', 'MEMBER')") == "t");
+
+        // Re-run with new passwords: the old ones stop working, the new ones work.
+        const std::string new_writer = "Writer-Rotated-71c4e0";
+        const std::string new_api = "Api-Rotated-93ab51";
+        env["PGSPLIT_RANKING_WRITER_PASSWORD"] = new_writer;
+        env["PGSPLIT_API_SERVICE_PASSWORD"] = new_api;
+        auto again = RunPgsplit(Args({"--database", db.Name(), "--admin-dsn", db.Dsn(), "--apply-migrations",
+                                      "--create-app-users", "--legacy-roles"}),
+                                env);
+        INFO(again.err);
+        REQUIRE(again.exit_code == 0);
+        CHECK(Has(again.out, "ranking_writer password rotated"));
+        CHECK(Has(again.out, "api_service password rotated"));
+        CHECK(Has(again.out, "backtest_service created"));
+        CHECK(Has(again.out, "up to date (version 0004)"));
+        CHECK_FALSE(CanLogIn("ranking_writer", kWriterPw, db.Name()));
+        CHECK_FALSE(CanLogIn("api_service", kApiPw, db.Name()));
+        CHECK(CanLogIn("ranking_writer", new_writer, db.Name()));
+        CHECK(CanLogIn("api_service", new_api, db.Name()));
+        CHECK(CanLogIn("backtest_service", kBacktestPw, db.Name()));
+        {
+            auto bt = pgsplit::pg::Connection::Open(TcpDsn("backtest_service", kBacktestPw, db.Name()));
+            CHECK(bt.QueryValue("SELECT count(*) FROM backtest.runs").value_or("") == "1");
+            CHECK_THROWS(bt.Exec("SELECT count(*) FROM ranking.ranking_signal"));
+        }
+
+        // The server logged the role statements (log_statement = 'all') with verifiers only.
+        std::string log = ServerLog();
+        REQUIRE((Has(log, "CREATE ROLE \"ranking_writer\"") || Has(log, "CREATE ROLE ranking_writer")));
+        CHECK(Has(log, "PASSWORD 'SCRAM-SHA-256$4096:"));
+        for (const std::string pw :
+             {kAdminPw, kWriterPw, kApiPw, kBacktestPw, new_writer.c_str(), new_api.c_str()}) {
+            INFO("password " << pw);
+            CHECK_FALSE(Has(log, pw));
+            CHECK_FALSE(Has(az.RawLog(), pw));
+            CHECK_FALSE(Has(r.All(), pw));
+            CHECK_FALSE(Has(again.All(), pw));
+        }
+    }
+
+    TEST_CASE("--create-app-users before the migrations: roles exist, schema grants are reported as skipped; "
+              "generated passwords work when emitted") {
+        TestDatabase db;
+        FakeAz az("exists");
+        auto r = RunPgsplit(Args({"--database", db.Name(), "--create-app-users", "--emit-secrets", "--json"}),
+                            az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}, {"PGSPLIT_ADMIN_DSN", db.Dsn()}}));
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        auto j = nlohmann::json::parse(r.out);
+        CHECK(j["generated_passwords"] == nlohmann::json::array({"ranking_writer", "api_service"}));
+        CHECK_FALSE(j["roles"][0]["skipped"].empty());
+        CHECK(Has(r.err, "grant(s) skipped"));
+        for (const char* role : {"ranking_writer", "api_service"}) {
+            std::string dsn = j["dsns"][role];
+            auto at = dsn.find('@');
+            auto colon = dsn.rfind(':', at);
+            std::string pw = dsn.substr(colon + 1, at - colon - 1);
+            CHECK(pw.size() >= 32);
+            CHECK(CanLogIn(role, pw, db.Name()));
+            CHECK_FALSE(Has(r.err, pw));
+            CHECK_FALSE(Has(az.RawLog(), pw));
+        }
+        CHECK(db.Value("SELECT has_database_privilege('api_service', current_database(), 'CONNECT')") == "t");
+    }
+
+    TEST_CASE("provision --help documents flags, passwords, exit codes and examples") {
+        auto r = RunPgsplit({"provision", "--help"});
+        CHECK(r.exit_code == 0);
+        for (const char* s : {"--location-fallback", "--admin-dsn", "--emit-secrets",
+                              "PGSPLIT_ADMIN_PASSWORD", "Exit codes", "Examples", "--dry-run"}) {
+            INFO(s);
+            CHECK(Has(r.out, s));
+        }
+    }
+}
