@@ -108,6 +108,7 @@ void ColumnChunkReader::LoadDictionary(const uint8_t* data, size_t size, int32_t
         Fail("corrupt dictionary page", e.what());
     }
     dictionary_->size = static_cast<size_t>(num_values);
+    dictionary_->bytes.resize(dictionary_->bytes.size() + kCopySlack, 0);
 }
 
 void ColumnChunkReader::StartDataPageV1(const uint8_t* data, size_t size, size_t uncompressed,
@@ -263,6 +264,54 @@ bool ColumnChunkReader::NextPage() {
             return true;
         }
     }
+}
+
+size_t ColumnChunkReader::ReadFlat(size_t n, uint8_t* defined, ColumnBatch& values) {
+    if (column_.max_def != 1 || column_.max_rep != 0) {
+        def_scratch_.resize(n);
+        size_t got = Read(n, def_scratch_.data(), nullptr, values);
+        const int16_t max_def = column_.max_def;
+        for (size_t i = 0; i < got; ++i) {
+            defined[i] = max_def == 0 || def_scratch_[i] == max_def;
+        }
+        return got;
+    }
+    // Optional top-level column: definition levels are 0 or 1, so they are the `defined` flags.
+    size_t got = 0;
+    while (got < n) {
+        if (page_left_ == 0) {
+            if (!NextPage()) {
+                break;
+            }
+            continue;
+        }
+        size_t k = std::min(n - got, page_left_);
+        size_t present = 0;
+        uint32_t worst = 0;
+        try {
+            if (def_.bit_packed) {
+                def_scratch_.resize(k);
+                def_.Decode(def_scratch_.data(), k);
+                for (size_t i = 0; i < k; ++i) {
+                    defined[got + i] = static_cast<uint8_t>(def_scratch_[i]);
+                    present += def_scratch_[i] == 1;
+                    worst = std::max<uint32_t>(worst, static_cast<uint16_t>(def_scratch_[i]));
+                }
+            } else {
+                def_.rle.DecodeCounted(defined + got, k, 1, present, worst);
+            }
+            if (worst > 1) {
+                throw DecodeError(fmt::format("definition level {} exceeds the maximum 1", worst));
+            }
+            decoder_->Decode(present, values);
+        } catch (const DecodeError& e) {
+            Fail("corrupt data page", e.what());
+        }
+        values.size += present;
+        page_left_ -= k;
+        got += k;
+    }
+    return got;
 }
 
 size_t ColumnChunkReader::Read(size_t n, int16_t* def, int16_t* rep, ColumnBatch& values) {

@@ -56,6 +56,10 @@ public:
     // number of entries read: less than `n` only at the end of the chunk.
     size_t Read(size_t n, int16_t* def, int16_t* rep, ColumnBatch& values);
 
+    // Flat columns (max_rep == 0): reads up to `n` rows, writing 1/0 per row to `defined` and
+    // appending the non-null values. The fast path for the common optional top-level column.
+    size_t ReadFlat(size_t n, uint8_t* defined, ColumnBatch& values);
+
     const Column& column() const { return column_; }
 
     // Throws Error(Source): "<stage> in 'file' (row group R, column 'c', page at offset O): detail".

@@ -120,19 +120,8 @@ public:
             const Column& col = r.column();
             ColumnBatch& b = out[c];
             ResetBatch(b, &col);
-            size_t got;
-            if (col.max_def == 0) {
-                got = r.Read(n, nullptr, nullptr, b);
-                b.defined.assign(n, 1);
-            } else {
-                def_.resize(n);
-                got = r.Read(n, def_.data(), nullptr, b);
-                b.defined.resize(n);
-                const int16_t max_def = col.max_def;
-                for (size_t i = 0; i < got; ++i) {
-                    b.defined[i] = def_[i] == max_def;
-                }
-            }
+            b.defined.resize(n);
+            size_t got = r.ReadFlat(n, b.defined.data(), b);
             if (got < n) {
                 r.Fail("truncated column chunk",
                        fmt::format("the column chunk ends {} rows before the row group's last row",

@@ -34,6 +34,9 @@ enum class Encoding {
 
 const char* EncodingName(int encoding);
 
+// Bytes of zero padding kept after a dictionary's values so short values can be copied in one move.
+constexpr size_t kCopySlack = 16;
+
 class ValueDecoder {
 public:
     virtual ~ValueDecoder() = default;

@@ -26,9 +26,10 @@ public:
 
     void Decode(size_t n, ColumnBatch& out) override {
         idx_.resize(n);
-        rle_.Decode(idx_.data(), n);
+        size_t unused = 0;
+        uint32_t max = 0;
+        rle_.DecodeCounted(idx_.data(), n, 0, unused, max);
         if (n > 0) {
-            uint32_t max = *std::max_element(idx_.begin(), idx_.end());
             if (max >= dict_.size) {
                 throw DecodeError("dictionary index " + std::to_string(max) +
                                   " is out of range (dictionary has " + std::to_string(dict_.size) +
@@ -60,17 +61,26 @@ public:
                 throw DecodeError("decoded byte arrays exceed 4 GiB in one batch");
             }
             size_t pos = out.bytes.size();
-            out.bytes.resize(pos + total);
+            // 16 bytes of slack let short values be copied with one fixed-size move; the dictionary
+            // keeps the same slack after its last value (see ColumnChunkReader::LoadDictionary).
+            out.bytes.resize(pos + total + kCopySlack);
             uint8_t* dst = out.bytes.data();
             uint32_t* off = AppendSlots(out.offsets, n);
             const uint8_t* src = dict_.bytes.data();
+            const uint32_t* doff = dict_.offsets.data();
+            const bool padded = dict_.bytes.size() >= static_cast<size_t>(doff[dict_.size]) + kCopySlack;
             for (size_t i = 0; i < n; ++i) {
-                uint32_t b = dict_.offsets[idx[i]];
-                uint32_t len = dict_.offsets[idx[i] + 1] - b;
-                std::memcpy(dst + pos, src + b, len);
+                uint32_t b = doff[idx[i]];
+                uint32_t len = doff[idx[i] + 1] - b;
+                if (padded && len <= kCopySlack) {
+                    std::memcpy(dst + pos, src + b, kCopySlack);
+                } else {
+                    std::memcpy(dst + pos, src + b, len);
+                }
                 pos += len;
                 off[i] = static_cast<uint32_t>(pos);
             }
+            out.bytes.resize(pos);
             return;
         }
         }

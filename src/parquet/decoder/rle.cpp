@@ -85,8 +85,8 @@ void RleBitPackedDecoder::NextRun() {
     packed_left_ = 0;
 }
 
-template <class T>
-void RleBitPackedDecoder::DecodeT(T* out, size_t n) {
+template <class T, bool kCount>
+void RleBitPackedDecoder::DecodeT(T* out, size_t n, uint32_t match, size_t& matches, uint32_t& max_seen) {
     while (n > 0) {
         if (rle_left_ == 0 && packed_left_ == 0) {
             NextRun();
@@ -95,6 +95,10 @@ void RleBitPackedDecoder::DecodeT(T* out, size_t n) {
         if (rle_left_ > 0) {
             size_t k = std::min(n, rle_left_);
             std::fill(out, out + k, static_cast<T>(rle_value_));
+            if constexpr (kCount) {
+                matches += rle_value_ == match ? k : 0;
+                max_seen = std::max(max_seen, rle_value_);
+            }
             out += k;
             n -= k;
             rle_left_ -= k;
@@ -103,13 +107,31 @@ void RleBitPackedDecoder::DecodeT(T* out, size_t n) {
         size_t k = std::min(n, packed_left_);
         if constexpr (std::is_same_v<T, uint32_t>) {
             UnpackBits32(packed_start_, packed_bytes_, packed_bit_, width_, out, k);
+            if constexpr (kCount) {
+                uint32_t mx = max_seen;
+                size_t m = 0;
+                for (size_t i = 0; i < k; ++i) {
+                    mx = std::max(mx, out[i]);
+                    m += out[i] == match;
+                }
+                max_seen = mx;
+                matches += m;
+            }
         } else {
             uint32_t tmp[256];
             k = std::min<size_t>(k, 256);
             UnpackBits32(packed_start_, packed_bytes_, packed_bit_, width_, tmp, k);
+            uint32_t mx = max_seen;
+            size_t m = 0;
             for (size_t i = 0; i < k; ++i) {
                 out[i] = static_cast<T>(tmp[i]);
+                if constexpr (kCount) {
+                    mx = std::max(mx, tmp[i]);
+                    m += tmp[i] == match;
+                }
             }
+            max_seen = mx;
+            matches += m;
         }
         packed_bit_ += k * static_cast<size_t>(width_);
         packed_left_ -= k;
@@ -119,13 +141,31 @@ void RleBitPackedDecoder::DecodeT(T* out, size_t n) {
 }
 
 void RleBitPackedDecoder::Decode(uint32_t* out, size_t n) {
-    DecodeT(out, n);
+    size_t m = 0;
+    uint32_t mx = 0;
+    DecodeT<uint32_t, false>(out, n, 0, m, mx);
 }
+
 void RleBitPackedDecoder::Decode(int16_t* out, size_t n) {
-    DecodeT(out, n);
+    size_t m = 0;
+    uint32_t mx = 0;
+    DecodeT<int16_t, false>(out, n, 0, m, mx);
 }
+
 void RleBitPackedDecoder::Decode(uint8_t* out, size_t n) {
-    DecodeT(out, n);
+    size_t m = 0;
+    uint32_t mx = 0;
+    DecodeT<uint8_t, false>(out, n, 0, m, mx);
+}
+
+void RleBitPackedDecoder::DecodeCounted(uint8_t* out, size_t n, uint32_t match, size_t& matches,
+                                        uint32_t& max_seen) {
+    DecodeT<uint8_t, true>(out, n, match, matches, max_seen);
+}
+
+void RleBitPackedDecoder::DecodeCounted(uint32_t* out, size_t n, uint32_t match, size_t& matches,
+                                        uint32_t& max_seen) {
+    DecodeT<uint32_t, true>(out, n, match, matches, max_seen);
 }
 
 size_t DecodeBitPackedLevels(const uint8_t* data, size_t size, int bit_width, int16_t* out, size_t n) {

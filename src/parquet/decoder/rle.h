@@ -25,9 +25,14 @@ public:
     void Decode(int16_t* out, size_t n);
     void Decode(uint8_t* out, size_t n);
 
+    // Decodes `n` values and also returns how many equal `match` and the largest value seen, counted
+    // run by run (an RLE run of a million levels costs one fill and one add).
+    void DecodeCounted(uint8_t* out, size_t n, uint32_t match, size_t& matches, uint32_t& max_seen);
+    void DecodeCounted(uint32_t* out, size_t n, uint32_t match, size_t& matches, uint32_t& max_seen);
+
 private:
-    template <class T>
-    void DecodeT(T* out, size_t n);
+    template <class T, bool kCount>
+    void DecodeT(T* out, size_t n, uint32_t match, size_t& matches, uint32_t& max_seen);
     void NextRun();
 
     const uint8_t* p_ = nullptr;
