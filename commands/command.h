@@ -30,6 +30,7 @@ Runner SetupProvision(CLI::App& app);
 Runner SetupSyncSignals(CLI::App& app);
 Runner SetupSync(CLI::App& app);
 Runner SetupRuns(CLI::App& app);
+Runner SetupVerify(CLI::App& app);
 
 // Used by SetupInspect; defined in commands/inspect_parquet.cpp and commands/inspect_delta.cpp.
 Runner SetupInspectParquet(CLI::App& app);

@@ -10,6 +10,7 @@ const std::vector<Command>& AllCommands() {
         {"sync", "replace partitions of a table declared in pgsplit.yaml (same mechanism)", SetupSync},
         {"provision", "create the Azure PostgreSQL server, database, firewall rules and app roles (az CLI)",
          SetupProvision},
+        {"verify", "Delta vs Postgres count parity and sync freshness (exit 5 on any problem)", SetupVerify},
         {"runs", "inspect the backtest run store (list, show, stats, stale, fail)", SetupRuns},
         {"inspect", "show what is in a Parquet file or a Delta table", SetupInspect},
     };

@@ -9,6 +9,7 @@
 #include "sync/partition_sync.h"
 #include "sync/runner.h"
 #include "sync/signal_state.h"
+#include "sync/sources.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -28,18 +29,6 @@ struct SyncSignalsOpts {
     std::string swap_lock_timeout = "2s";
     int swap_retries = 5;
 };
-
-std::string SourceFor(const Context& ctx, const std::string& flag_value, const char* flag, const char* env,
-                      const char* file_key) {
-    if (!flag_value.empty()) {
-        return flag_value;
-    }
-    if (auto v = ctx.config.Setting(env, file_key)) {
-        return *v;
-    }
-    throw Error(ExitCode::Config, fmt::format("no Delta table location for {}", flag),
-                fmt::format("pass {} URI, set {}, or set {} in pgsplit.yaml", flag, env, file_key));
-}
 
 sync::Strategy ParseStrategy(const std::string& s) {
     if (s == "swap") {
@@ -143,13 +132,9 @@ Runner SetupSyncSignals(CLI::App& app) {
         }
         std::string dsn = *ctx.config.dsn;
         std::vector<sync::TableJob> jobs = {
-            {sync::kSignalsLabel,
-             SourceFor(ctx, o->signals_table, "--signals-table", "PGSPLIT_SIGNALS_TABLE",
-                       "signals.signals_table"),
-             "ranking.ranking_signal", "year_month"},
-            {sync::kCompositeLabel,
-             SourceFor(ctx, o->composite_table, "--composite-table", "PGSPLIT_COMPOSITE_TABLE",
-                       "signals.composite_table"),
+            {sync::kSignalsLabel, sync::SignalsSource(ctx.config, o->signals_table), "ranking.ranking_signal",
+             "year_month"},
+            {sync::kCompositeLabel, sync::CompositeSource(ctx.config, o->composite_table),
              "ranking.composite_signal_daily", "year_month"},
         };
 

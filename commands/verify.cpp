@@ -1,0 +1,133 @@
+// pgsplit verify: Delta vs Postgres count parity and sync freshness (SPEC §7). Flags and wiring only;
+// the checks live in verify/verify.*, the rendering in verify/render.*.
+#include "verify/verify.h"
+
+#include "commands/command.h"
+#include "core/duration.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "pg/connection.h"
+#include "sync/months.h"
+#include "sync/sources.h"
+#include "verify/render.h"
+
+#include <fmt/format.h>
+#include <fstream>
+#include <unistd.h>
+
+namespace pgsplit {
+namespace {
+
+struct VerifyOpts {
+    std::vector<std::string> months;
+    std::string from, to;
+    int last = 0;
+    std::string max_age = "36h";
+    bool freshness_only = false;
+    std::string signals_table, composite_table;
+};
+
+// Appends to $GITHUB_STEP_SUMMARY; a summary that cannot be written is a warning, never a verdict.
+void AppendSummary(Context& ctx, const std::string& markdown) {
+    const std::string& path = ctx.config.github_step_summary;
+    if (path.empty()) {
+        return;
+    }
+    std::ofstream out(path, std::ios::app | std::ios::binary);
+    out << markdown;
+    if (!out.flush()) {
+        ctx.log.Warn(fmt::format("cannot append the verify summary to GITHUB_STEP_SUMMARY ({})", path));
+    }
+}
+
+} // namespace
+
+Runner SetupVerify(CLI::App& app) {
+    auto o = std::make_shared<VerifyOpts>();
+    app.description("Check that PostgreSQL holds what the Delta tables hold, month by month, and that the\n"
+                    "phase-2 signals sync ran recently. Every problem is listed; exit 5 when there is any.");
+    app.footer(
+        "Per month: Delta rows (stats.numRecords, else by reading the files) against count(*) in\n"
+        "ranking.ranking_signal and ranking.composite_signal_daily; the month's row in\n"
+        "ranking.signal_sync_state is present, 'success', records the same counts, and the Delta version it\n"
+        "read still holds the month (else \"Delta changed since the last sync\"). Months in Postgres that\n"
+        "Delta no longer has are reported too. Freshness: the newest successful sync is younger than\n"
+        "--max-age. --freshness-only reads Postgres alone (no Delta, no table locations needed).\n"
+        "In GitHub Actions a Markdown table goes to $GITHUB_STEP_SUMMARY and each failing month gets an\n"
+        "::error line.\n\n"
+        "Environment: POSTGRES_DSN, PGSPLIT_SIGNALS_TABLE, PGSPLIT_COMPOSITE_TABLE (or "
+        "signals.signals_table,\n"
+        "signals.composite_table in pgsplit.yaml).\n\n"
+        "Examples:\n"
+        "  pgsplit verify                                  every month in Delta\n"
+        "  pgsplit verify --last 3 --max-age 26h           the three newest months, daily job\n"
+        "  pgsplit verify --from 2023-01 --to 2023-12 --json\n"
+        "  pgsplit verify --freshness-only --max-age 36h   alerting without access to the lake\n\n"
+        "Exit codes: 0 all good; 2 usage; 3 configuration (no DSN, no table location, schema missing);\n"
+        "4 cannot connect; 5 verification failed; 7 unreadable Delta table.\n");
+    app.add_option("--month", o->months, "month to verify, YYYY-MM (repeatable)")->type_name("YYYY-MM");
+    app.add_option("--from", o->from, "first month of a range (with --to)")->type_name("YYYY-MM");
+    app.add_option("--to", o->to, "last month of a range (with --from)")->type_name("YYYY-MM");
+    app.add_option("--last", o->last, "the N newest months present in Delta")
+        ->check(CLI::PositiveNumber)
+        ->type_name("N");
+    app.add_option("--max-age", o->max_age, "the newest successful sync must be younger (default 36h)")
+        ->type_name("DURATION");
+    app.add_flag("--freshness-only", o->freshness_only,
+                 "check Postgres alone: the sync ledger and freshness");
+    app.add_option("--signals-table", o->signals_table, "Delta table of ranking signals")->type_name("URI");
+    app.add_option("--composite-table", o->composite_table, "Delta table of composite signals")
+        ->type_name("URI");
+
+    return [o](Context& ctx) {
+        // Usage and configuration first, so a typo never waits on the lake or the server.
+        verify::Options options;
+        bool explicit_months = !o->months.empty() || !o->from.empty() || !o->to.empty();
+        if (explicit_months && o->last > 0) {
+            throw Error(ExitCode::Usage, "--last does not go with --month or --from/--to",
+                        "pass one of them");
+        }
+        if (explicit_months) {
+            options.months = sync::ResolveMonths(o->months, o->from, o->to);
+        }
+        options.last = o->last;
+        options.max_age = RequireDuration("--max-age", o->max_age);
+        options.max_age_text = o->max_age;
+        options.freshness_only = o->freshness_only;
+        if (!o->freshness_only) {
+            options.signals_uri = sync::SignalsSource(ctx.config, o->signals_table);
+            options.composite_uri = sync::CompositeSource(ctx.config, o->composite_table);
+        }
+        auto conn = pg::Connection::Open(ctx.config.RequireDsn("verify"), "pgsplit verify");
+
+        verify::Report report = verify::Run(ctx.config, conn, options);
+
+        if (ctx.config.json) {
+            ctx.Print(verify::RenderJson(report).dump(2, ' ', false,
+                                                      nlohmann::ordered_json::error_handler_t::replace) +
+                      "\n");
+        } else {
+            ctx.Print(verify::RenderText(report, ctx.config.color && ctx.config.stdout_tty));
+        }
+        if (ctx.config.github_actions) {
+            AppendSummary(ctx, verify::RenderMarkdown(report));
+            // Annotations on stdout beside the table; with --json stdout is one document, so stderr.
+            WriteAll(ctx.config.json ? STDERR_FILENO : STDOUT_FILENO, verify::RenderAnnotations(report));
+        }
+        if (!report.Ok()) {
+            std::string msg =
+                fmt::format("verify failed: {} of {} month(s), freshness {}", report.FailedMonths(),
+                            report.months.size(), report.freshness.Ok() ? "ok" : "failed");
+            // In GitHub Actions each failing month already has its annotation; do not add one more.
+            if (ctx.config.github_actions) {
+                ctx.log.Info(msg);
+            } else {
+                ctx.log.Error(msg);
+            }
+            return ToInt(ExitCode::Verify);
+        }
+        return 0;
+    };
+}
+
+} // namespace pgsplit

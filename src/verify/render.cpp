@@ -1,0 +1,204 @@
+#include "verify/render.h"
+
+#include "output/github.h"
+#include "output/table.h"
+#include "sync/runner.h"
+
+#include <fmt/format.h>
+
+namespace pgsplit::verify {
+namespace {
+
+using nlohmann::ordered_json;
+
+constexpr const char* kNone = "-";
+
+ordered_json OptJson(const std::optional<std::string>& v) {
+    return v ? ordered_json(*v) : ordered_json(nullptr);
+}
+
+ordered_json OptJson(const std::optional<int64_t>& v) {
+    return v ? ordered_json(*v) : ordered_json(nullptr);
+}
+
+// "600 / 200": ranking_signal / composite_signal_daily.
+std::string DeltaCell(const MonthReport& m) {
+    if (!m.signals.delta_rows || !m.composite.delta_rows) {
+        return kNone;
+    }
+    return sync::GroupDigits(*m.signals.delta_rows) + " / " + sync::GroupDigits(*m.composite.delta_rows);
+}
+
+std::string PostgresCell(const MonthReport& m) {
+    return sync::GroupDigits(m.signals.postgres_rows) + " / " + sync::GroupDigits(m.composite.postgres_rows);
+}
+
+std::string Verdict(const MonthReport& m) {
+    if (m.Ok()) {
+        return "ok";
+    }
+    return m.problems.size() == 1 ? "FAIL (1 problem)" : fmt::format("FAIL ({} problems)", m.problems.size());
+}
+
+std::string FreshnessLine(const Freshness& f) {
+    if (f.problem) {
+        return "freshness: FAIL: " + *f.problem;
+    }
+    return fmt::format("freshness: ok: the newest successful sync ({}, {} ago) is within --max-age {}",
+                       f.newest_success.value_or(kNone),
+                       HumanDuration(static_cast<double>(f.age_seconds.value_or(0)) * 1000), f.max_age_text);
+}
+
+std::string Summary(const Report& r) {
+    if (r.Ok()) {
+        return fmt::format("verify: ok: {} month(s) checked{}", r.months.size(),
+                           r.freshness_only ? " (freshness only, Delta not read)" : "");
+    }
+    return fmt::format("verify: FAIL: {} of {} month(s) failed, freshness {}", r.FailedMonths(),
+                       r.months.size(), r.freshness.Ok() ? "ok" : "failed");
+}
+
+// A Markdown table cell: pipes escaped, line breaks flattened.
+std::string MdCell(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '|') {
+            out += "\\|";
+        } else if (c == '\n' || c == '\r') {
+            out += ' ';
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::string RenderText(const Report& report, bool color) {
+    using Tone = TextTable::Tone;
+    TextTable t({"MONTH", "DELTA ROWS", "POSTGRES ROWS", "STATE", "SYNCED AT", "VERDICT"});
+    for (const auto& m : report.months) {
+        Tone state = m.State() == "success" ? Tone::Plain : Tone::Bad;
+        t.AddRow({m.month, DeltaCell(m), PostgresCell(m), m.State(), m.synced_at.value_or(kNone), Verdict(m)},
+                 {Tone::Plain, Tone::Plain, Tone::Plain, state, Tone::Dim, m.Ok() ? Tone::Good : Tone::Bad});
+    }
+    std::string out;
+    if (report.months.empty()) {
+        out += "no month to verify\n";
+    } else {
+        out += t.Render(color);
+        out += report.freshness_only ? "(rows: ranking_signal / composite_signal_daily; Delta not read)\n"
+                                     : "(rows: ranking_signal / composite_signal_daily)\n";
+    }
+    auto paint = [&](const std::string& s, const char* code) {
+        return color ? std::string(code) + s + "\x1b[0m" : s;
+    };
+    bool header = false;
+    for (const auto& m : report.months) {
+        for (const auto& p : m.problems) {
+            if (!header) {
+                out += "\nproblems:\n";
+                header = true;
+            }
+            out += "  " + m.month + ": " + paint(p, "\x1b[31m") + "\n";
+        }
+    }
+    out += "\n";
+    out += report.freshness.Ok() ? FreshnessLine(report.freshness) + "\n"
+                                 : paint(FreshnessLine(report.freshness), "\x1b[31m") + "\n";
+    out +=
+        report.Ok() ? paint(Summary(report), "\x1b[32m") + "\n" : paint(Summary(report), "\x1b[31m") + "\n";
+    return out;
+}
+
+ordered_json RenderJson(const Report& report) {
+    ordered_json doc;
+    doc["ok"] = report.Ok();
+    doc["freshness_only"] = report.freshness_only;
+    doc["delta_versions"] = {{"ranking_signal", OptJson(report.signals_version)},
+                             {"composite_signal_daily", OptJson(report.composite_version)}};
+    doc["months_checked"] = report.months.size();
+    doc["months_failed"] = report.FailedMonths();
+    ordered_json months = ordered_json::array();
+    for (const auto& m : report.months) {
+        ordered_json jm;
+        jm["month"] = m.month;
+        jm["ok"] = m.Ok();
+        jm["state"] = m.State();
+        jm["synced_at"] = OptJson(m.synced_at);
+        jm["error"] = OptJson(m.error);
+        if (!report.freshness_only) {
+            jm["in_delta"] = m.in_delta;
+        }
+        jm["in_postgres"] = m.in_postgres;
+        ordered_json tables = ordered_json::object();
+        for (const TableCounts* tc : {&m.signals, &m.composite}) {
+            ordered_json jt;
+            jt["delta_rows"] = OptJson(tc->delta_rows);
+            jt["postgres_rows"] = tc->postgres_rows;
+            jt["synced_rows"] = OptJson(tc->ledger_rows);
+            jt["synced_version"] = OptJson(tc->synced_version);
+            jt["current_version"] = OptJson(tc->current_version);
+            tables[tc->name] = jt;
+        }
+        jm["tables"] = tables;
+        jm["problems"] = m.problems;
+        jm["notes"] = m.notes;
+        months.push_back(jm);
+    }
+    doc["months"] = months;
+    const Freshness& f = report.freshness;
+    doc["freshness"] = {{"ok", f.Ok()},
+                        {"newest_success", OptJson(f.newest_success)},
+                        {"age_seconds", OptJson(f.age_seconds)},
+                        {"max_age", f.max_age_text},
+                        {"max_age_seconds", f.max_age_seconds},
+                        {"problem", OptJson(f.problem)}};
+    doc["problems"] = report.AllProblems();
+    return doc;
+}
+
+std::string RenderMarkdown(const Report& report) {
+    std::string out = fmt::format("### pgsplit verify: {}\n\n", report.Ok() ? "ok" : "FAILED");
+    if (!report.months.empty()) {
+        out += "| month | Delta rows | Postgres rows | state | synced at | verdict |\n"
+               "|---|---:|---:|---|---|---|\n";
+        for (const auto& m : report.months) {
+            std::string verdict = m.Ok() ? "ok" : "**FAIL**: " + m.problems.front();
+            for (size_t i = 1; i < m.problems.size(); ++i) {
+                verdict += "<br>" + m.problems[i];
+            }
+            out +=
+                fmt::format("| {} | {} | {} | {} | {} | {} |\n", MdCell(m.month), DeltaCell(m),
+                            PostgresCell(m), MdCell(m.State()), m.synced_at.value_or(kNone), MdCell(verdict));
+        }
+        out += "\nRows are ranking_signal / composite_signal_daily.\n";
+    } else {
+        out += "No month to verify.\n";
+    }
+    out += "\n" + MdCell(FreshnessLine(report.freshness)) + "\n\n" + Summary(report) + "\n\n";
+    return out;
+}
+
+std::string RenderAnnotations(const Report& report) {
+    std::string out;
+    for (const auto& m : report.months) {
+        if (m.Ok()) {
+            continue;
+        }
+        std::string message;
+        for (const auto& p : m.problems) {
+            message += (message.empty() ? "" : "; ") + p;
+        }
+        out += "::error title=" + GithubEscapeProperty("pgsplit verify " + m.month) +
+               "::" + GithubEscapeData(message) + "\n";
+    }
+    if (report.freshness.problem) {
+        out += "::error title=" + GithubEscapeProperty("pgsplit verify freshness") +
+               "::" + GithubEscapeData(*report.freshness.problem) + "\n";
+    }
+    return out;
+}
+
+} // namespace pgsplit::verify

@@ -1,0 +1,26 @@
+#pragma once
+
+// The ways a verify Report is shown: a text table (colour optional), one JSON document, a Markdown
+// table for the GitHub step summary, and GitHub ::error annotations.
+
+#include "verify/verify.h"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace pgsplit::verify {
+
+// One line per month (month, Delta rows, Postgres rows, state, synced at, verdict), then every
+// problem, the freshness line and a one-line summary.
+std::string RenderText(const Report& report, bool color);
+
+// Every month with its counts, versions and problems, the freshness and `ok`.
+nlohmann::ordered_json RenderJson(const Report& report);
+
+// The step-summary Markdown: a heading, the month table, freshness and the problems.
+std::string RenderMarkdown(const Report& report);
+
+// One "::error title=...::..." line per failing month, and one for freshness when it fails.
+std::string RenderAnnotations(const Report& report);
+
+} // namespace pgsplit::verify

@@ -1,0 +1,417 @@
+#include "verify/verify.h"
+
+#include "core/error.h"
+#include "delta/scan.h"
+#include "delta/table.h"
+#include "output/table.h"
+#include "storage/storage.h"
+#include "sync/signal_state.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+#include <memory>
+#include <set>
+
+namespace pgsplit::verify {
+namespace {
+
+constexpr const char* kMonthColumn = "year_month";
+
+// One Delta source at its latest version, with its active files grouped by month.
+class DeltaSource {
+public:
+    DeltaSource(std::string label, const std::string& uri, const Config& config)
+        : label_(std::move(label)), table_(storage::OpenStorage(uri, config)), snap_(table_.LoadSnapshot()) {
+        if (!snap_.IsPartitionColumn(kMonthColumn)) {
+            throw Error(ExitCode::Source,
+                        fmt::format("Delta table {} is not partitioned by {}", table_.Name(), kMonthColumn),
+                        "verify counts months from the partition values; check --signals-table / "
+                        "--composite-table");
+        }
+        for (const auto& file : snap_.Files()) {
+            if (auto month = file.PartitionValue(kMonthColumn)) {
+                by_month_[*month].push_back(&file);
+            }
+        }
+    }
+
+    int64_t Version() const { return snap_.Version(); }
+    bool Has(const std::string& month) const { return by_month_.count(month) > 0; }
+    void AddMonthsTo(std::set<std::string>& out) const {
+        for (const auto& [month, files] : by_month_) {
+            out.insert(month);
+        }
+    }
+
+    // Rows of `month`: the sum of stats.numRecords, or by reading the files when a file lacks stats.
+    int64_t CountRows(const std::string& month) {
+        auto it = by_month_.find(month);
+        if (it == by_month_.end()) {
+            return 0;
+        }
+        if (auto counted = delta::Snapshot::CountRecords(it->second)) {
+            return *counted;
+        }
+        delta::ScanOptions options;
+        options.columns = {kMonthColumn};
+        options.predicate = delta::Predicate{kMonthColumn, month};
+        delta::Scan scan(snap_, table_.GetStorage(), options);
+        delta::ScanBatch batch;
+        int64_t rows = 0;
+        while (scan.Next(batch)) {
+            rows += static_cast<int64_t>(batch.size);
+        }
+        return rows;
+    }
+
+    // Whether `month` changed between `version` and now. Every add carries the commit it came from, so
+    // a month whose files all predate `version` is unchanged (a remove-only commit changes the count,
+    // which the caller compares anyway). An add from a checkpoint carries the checkpoint's version, so
+    // a newer add is confirmed against the old snapshot's file list; when that version can no longer
+    // be loaded (log cleaned up), the month is reported as changed.
+    bool ChangedSince(const std::string& month, int64_t version) {
+        if (version == snap_.Version()) {
+            return false;
+        }
+        if (version > snap_.Version()) {
+            return true; // the table was recreated after the sync
+        }
+        auto it = by_month_.find(month);
+        std::vector<const delta::AddFile*> now =
+            it == by_month_.end() ? std::vector<const delta::AddFile*>{} : it->second;
+        bool newer = std::any_of(now.begin(), now.end(), [&](const auto* f) { return f->version > version; });
+        if (!newer) {
+            return false;
+        }
+        const delta::Snapshot* old = Old(version);
+        if (!old) {
+            return true;
+        }
+        std::set<std::pair<std::string, std::string>> before, after;
+        for (const auto& file : old->Files()) {
+            if (file.PartitionValue(kMonthColumn) == month) {
+                before.emplace(file.path, file.dv_id);
+            }
+        }
+        for (const auto* file : now) {
+            after.emplace(file->path, file->dv_id);
+        }
+        return before != after;
+    }
+
+private:
+    const delta::Snapshot* Old(int64_t version) {
+        auto it = old_.find(version);
+        if (it == old_.end()) {
+            std::unique_ptr<delta::Snapshot> loaded;
+            try {
+                loaded = std::make_unique<delta::Snapshot>(table_.LoadSnapshot(version));
+            } catch (const Error&) {
+                loaded = nullptr;
+            }
+            it = old_.emplace(version, std::move(loaded)).first;
+        }
+        return it->second.get();
+    }
+
+    std::string label_;
+    delta::Table table_;
+    delta::Snapshot snap_;
+    std::map<std::string, std::vector<const delta::AddFile*>> by_month_;
+    std::map<int64_t, std::unique_ptr<delta::Snapshot>> old_;
+};
+
+struct LedgerRow {
+    std::optional<std::string> status, synced_at, error;
+    std::optional<int64_t> signals_rows, composite_rows, signals_version, composite_version;
+};
+
+std::optional<int64_t> OptInt(const pg::Result& r, int row, int col) {
+    if (r.IsNull(row, col)) {
+        return std::nullopt;
+    }
+    return r.GetInt(row, col);
+}
+
+// A text[] literal; months from Delta partition values are quoted so any text is safe.
+std::string ArrayLiteral(const std::vector<std::string>& values) {
+    std::string out = "{";
+    for (size_t i = 0; i < values.size(); ++i) {
+        out += i ? ",\"" : "\"";
+        for (char c : values[i]) {
+            if (c == '"' || c == '\\') {
+                out += '\\';
+            }
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+// Runs a read against the ranking schema, turning a missing table into a configuration error.
+pg::Result Query(pg::Connection& conn, const std::string& sql, const pg::Params& params) {
+    try {
+        return conn.Exec(sql, params);
+    } catch (const pg::SqlError& e) {
+        // 42P01 undefined table, 3F000 the ranking schema itself is missing.
+        if (e.sqlstate() == pg::kUndefinedTable || e.sqlstate() == "3F000") {
+            throw Error(ExitCode::Config,
+                        fmt::format("the signal tables are missing: {}", e.server_message()),
+                        "run 'pgsplit migrate' against this database first");
+        }
+        throw;
+    }
+}
+
+// Months filtered by `months` when given, else every month.
+std::map<std::string, int64_t> PostgresCounts(pg::Connection& conn, const std::string& table,
+                                              const std::optional<std::vector<std::string>>& months) {
+    std::string sql = fmt::format("SELECT year_month, count(*) FROM ranking.{}", table);
+    pg::Params params;
+    if (months) {
+        sql += " WHERE year_month = ANY($1::text[])";
+        params.push_back(ArrayLiteral(*months));
+    }
+    sql += " GROUP BY 1";
+    auto r = Query(conn, sql, params);
+    std::map<std::string, int64_t> out;
+    for (int i = 0; i < r.Rows(); ++i) {
+        out[r.Get(i, 0)] = r.GetInt(i, 1);
+    }
+    return out;
+}
+
+std::map<std::string, LedgerRow> Ledger(pg::Connection& conn,
+                                        const std::optional<std::vector<std::string>>& months) {
+    std::string sql =
+        "SELECT year_month, status, to_char(synced_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "error, signals_rows, composite_rows, signals_delta_version, composite_delta_version "
+        "FROM ranking.signal_sync_state";
+    pg::Params params;
+    if (months) {
+        sql += " WHERE year_month = ANY($1::text[])";
+        params.push_back(ArrayLiteral(*months));
+    }
+    auto r = Query(conn, sql, params);
+    std::map<std::string, LedgerRow> out;
+    for (int i = 0; i < r.Rows(); ++i) {
+        LedgerRow row;
+        row.status = r.GetOpt(i, 1);
+        row.synced_at = r.GetOpt(i, 2);
+        row.error = r.GetOpt(i, 3);
+        row.signals_rows = OptInt(r, i, 4);
+        row.composite_rows = OptInt(r, i, 5);
+        row.signals_version = OptInt(r, i, 6);
+        row.composite_version = OptInt(r, i, 7);
+        out[r.Get(i, 0)] = row;
+    }
+    return out;
+}
+
+Freshness CheckFreshness(pg::Connection& conn, const Options& options) {
+    Freshness f;
+    f.max_age_seconds = std::chrono::duration_cast<std::chrono::seconds>(options.max_age).count();
+    f.max_age_text = options.max_age_text;
+    auto r = Query(conn,
+                   "SELECT to_char(max(synced_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                   "floor(extract(epoch FROM now() - max(synced_at)))::bigint "
+                   "FROM ranking.signal_sync_state WHERE status = 'success' AND synced_at IS NOT NULL",
+                   {});
+    f.newest_success = r.GetOpt(0, 0);
+    f.age_seconds = OptInt(r, 0, 1);
+    if (!f.newest_success || !f.age_seconds) {
+        f.problem = "no successful sync is recorded in ranking.signal_sync_state";
+    } else if (*f.age_seconds * 1000 > options.max_age.count()) {
+        f.problem = fmt::format("the newest successful sync ({}, {} ago) is older than --max-age {}",
+                                *f.newest_success, HumanDuration(static_cast<double>(*f.age_seconds) * 1000),
+                                options.max_age_text);
+    }
+    return f;
+}
+
+void CheckLedger(MonthReport& m, bool compare_delta) {
+    if (!m.ledger_present) {
+        m.problems.push_back("never synced: no row in ranking.signal_sync_state");
+        return;
+    }
+    if (m.status != "success") {
+        if (m.status == "failed") {
+            m.problems.push_back(
+                fmt::format("the last sync failed: {}", m.error.value_or("no error recorded")));
+        } else {
+            m.problems.push_back(
+                fmt::format("the last sync is in state '{}', not success", m.status.value_or("")));
+        }
+    }
+    for (TableCounts* t : {&m.signals, &m.composite}) {
+        if (!t->ledger_rows) {
+            if (m.status == "success") {
+                m.problems.push_back(fmt::format("{}: the sync recorded no row count", t->name));
+            }
+            continue;
+        }
+        bool delta_differs = compare_delta && t->delta_rows && *t->delta_rows != t->postgres_rows;
+        if (delta_differs) {
+            continue; // already reported, with the recorded count
+        }
+        if (*t->ledger_rows != t->postgres_rows) {
+            m.problems.push_back(fmt::format("{}: the sync recorded {} rows, Postgres has {}", t->name,
+                                             *t->ledger_rows, t->postgres_rows));
+        }
+    }
+}
+
+} // namespace
+
+std::string MonthReport::State() const {
+    return ledger_present ? status.value_or("unknown") : "missing";
+}
+
+bool Report::Ok() const {
+    return freshness.Ok() && FailedMonths() == 0;
+}
+
+size_t Report::FailedMonths() const {
+    return static_cast<size_t>(
+        std::count_if(months.begin(), months.end(), [](const auto& m) { return !m.Ok(); }));
+}
+
+std::vector<std::string> Report::AllProblems() const {
+    std::vector<std::string> out;
+    for (const auto& m : months) {
+        for (const auto& p : m.problems) {
+            out.push_back(m.month + ": " + p);
+        }
+    }
+    if (freshness.problem) {
+        out.push_back("freshness: " + *freshness.problem);
+    }
+    return out;
+}
+
+Report Run(const Config& config, pg::Connection& conn, const Options& options) {
+    Report report;
+    report.freshness_only = options.freshness_only;
+
+    // Delta first: an unreachable lake fails before any query.
+    std::unique_ptr<DeltaSource> signals, composite;
+    std::set<std::string> delta_months;
+    if (!options.freshness_only) {
+        signals = std::make_unique<DeltaSource>(sync::kSignalsLabel, options.signals_uri, config);
+        composite = std::make_unique<DeltaSource>(sync::kCompositeLabel, options.composite_uri, config);
+        signals->AddMonthsTo(delta_months);
+        composite->AddMonthsTo(delta_months);
+        report.signals_version = signals->Version();
+        report.composite_version = composite->Version();
+    }
+
+    // Which months, and whether Postgres is asked about those only (explicit or --last) or about all
+    // (the default, so that months Delta no longer has show up).
+    std::optional<std::vector<std::string>> filter;
+    if (!options.months.empty()) {
+        filter = options.months;
+    } else if (options.last > 0 && !options.freshness_only) {
+        std::vector<std::string> all(delta_months.begin(), delta_months.end());
+        size_t keep = std::min(all.size(), static_cast<size_t>(options.last));
+        filter = std::vector<std::string>(all.end() - static_cast<std::ptrdiff_t>(keep), all.end());
+    }
+    auto pg_signals = PostgresCounts(conn, sync::kSignalsLabel, filter);
+    auto pg_composite = PostgresCounts(conn, sync::kCompositeLabel, filter);
+    auto ledger = Ledger(conn, filter);
+
+    std::set<std::string> months;
+    if (filter) {
+        months.insert(filter->begin(), filter->end());
+    } else {
+        months = delta_months;
+        for (const auto* counts : {&pg_signals, &pg_composite}) {
+            for (const auto& [month, rows] : *counts) {
+                months.insert(month);
+            }
+        }
+        if (options.freshness_only) {
+            for (const auto& [month, row] : ledger) {
+                months.insert(month);
+            }
+        }
+    }
+    if (options.freshness_only && options.last > 0 && options.months.empty() &&
+        months.size() > static_cast<size_t>(options.last)) {
+        months.erase(months.begin(),
+                     std::next(months.begin(), static_cast<std::ptrdiff_t>(months.size()) - options.last));
+    }
+
+    for (const auto& month : months) {
+        MonthReport m;
+        m.month = month;
+        m.signals.name = sync::kSignalsLabel;
+        m.composite.name = sync::kCompositeLabel;
+        m.signals.postgres_rows = pg_signals.count(month) ? pg_signals[month] : 0;
+        m.composite.postgres_rows = pg_composite.count(month) ? pg_composite[month] : 0;
+        m.in_postgres = m.signals.postgres_rows > 0 || m.composite.postgres_rows > 0;
+        if (auto it = ledger.find(month); it != ledger.end()) {
+            const LedgerRow& row = it->second;
+            m.ledger_present = true;
+            m.status = row.status;
+            m.synced_at = row.synced_at;
+            m.error = row.error;
+            m.signals.ledger_rows = row.signals_rows;
+            m.composite.ledger_rows = row.composite_rows;
+            m.signals.synced_version = row.signals_version;
+            m.composite.synced_version = row.composite_version;
+        }
+
+        if (options.freshness_only) {
+            CheckLedger(m, false);
+            report.months.push_back(std::move(m));
+            continue;
+        }
+
+        m.in_delta = delta_months.count(month) > 0;
+        if (!m.in_delta) {
+            if (m.in_postgres) {
+                m.problems.push_back(fmt::format("present in Postgres ({} + {} rows) but no longer in Delta",
+                                                 m.signals.postgres_rows, m.composite.postgres_rows));
+            } else {
+                m.problems.push_back("not present in Delta (nor in Postgres)");
+            }
+            report.months.push_back(std::move(m));
+            continue;
+        }
+
+        for (auto [t, source] :
+             {std::pair{&m.signals, signals.get()}, std::pair{&m.composite, composite.get()}}) {
+            t->delta_rows = source->CountRows(month);
+            t->current_version = source->Version();
+            if (*t->delta_rows != t->postgres_rows) {
+                std::string recorded =
+                    t->ledger_rows ? fmt::format(" (the sync recorded {})", *t->ledger_rows) : "";
+                m.problems.push_back(fmt::format("{}: Delta has {} rows, Postgres has {}{}", t->name,
+                                                 *t->delta_rows, t->postgres_rows, recorded));
+            }
+        }
+        CheckLedger(m, true);
+        if (m.ledger_present) {
+            for (auto [t, source] :
+                 {std::pair{&m.signals, signals.get()}, std::pair{&m.composite, composite.get()}}) {
+                if (!t->synced_version) {
+                    m.notes.push_back(fmt::format("{}: the sync recorded no Delta version", t->name));
+                    continue;
+                }
+                if (source->ChangedSince(month, *t->synced_version)) {
+                    m.problems.push_back(
+                        fmt::format("{}: Delta changed since the last sync (synced v{}, now v{})", t->name,
+                                    *t->synced_version, source->Version()));
+                }
+            }
+        }
+        report.months.push_back(std::move(m));
+    }
+
+    report.freshness = CheckFreshness(conn, options);
+    return report;
+}
+
+} // namespace pgsplit::verify

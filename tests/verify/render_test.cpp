@@ -1,0 +1,85 @@
+// The renderings of a verify report built by hand: escaping in annotations and Markdown, colour only
+// when asked, JSON shape.
+#include "verify/render.h"
+
+#include <doctest/doctest.h>
+
+namespace {
+
+pgsplit::verify::Report Sample() {
+    pgsplit::verify::Report r;
+    r.signals_version = 7;
+    r.composite_version = 5;
+    pgsplit::verify::MonthReport good;
+    good.month = "2024-01";
+    good.in_delta = good.in_postgres = good.ledger_present = true;
+    good.status = "success";
+    good.synced_at = "2024-02-01T03:00:00Z";
+    good.signals = {"ranking_signal", 1200, 1200, 1200, 7, 7};
+    good.composite = {"composite_signal_daily", 300, 300, 300, 5, 5};
+    pgsplit::verify::MonthReport bad = good;
+    bad.month = "2024-02";
+    bad.status = "failed";
+    bad.error = "COPY failed | 100% of disk\nsecond line";
+    bad.problems = {"the last sync failed: COPY failed | 100% of disk\nsecond line",
+                    "ranking_signal: Delta has 1200 rows, Postgres has 1199"};
+    r.months = {good, bad};
+    r.freshness.newest_success = "2024-02-01T03:00:00Z";
+    r.freshness.age_seconds = 3600;
+    r.freshness.max_age_seconds = 36 * 3600;
+    r.freshness.max_age_text = "36h";
+    return r;
+}
+
+bool Has(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+} // namespace
+
+TEST_SUITE("verify") {
+    TEST_CASE("annotations: one line per failing month, data and title escaped") {
+        auto r = Sample();
+        std::string lines = pgsplit::verify::RenderAnnotations(r);
+        CHECK(lines == "::error title=pgsplit verify 2024-02::the last sync failed: COPY failed | 100%25 of "
+                       "disk%0Asecond line; ranking_signal: Delta has 1200 rows, Postgres has 1199\n");
+        r.freshness.problem = "the newest successful sync (x, 3d ago) is older than --max-age 36h";
+        lines = pgsplit::verify::RenderAnnotations(r);
+        CHECK(Has(lines, "::error title=pgsplit verify freshness::the newest successful sync (x, 3d ago)"));
+        r.months[0].month = "odd:month,name";
+        r.months[0].problems = {"p"};
+        CHECK(Has(pgsplit::verify::RenderAnnotations(r),
+                  "::error title=pgsplit verify odd%3Amonth%2Cname::p\n"));
+    }
+
+    TEST_CASE("markdown: pipes and line breaks cannot break the table") {
+        std::string md = pgsplit::verify::RenderMarkdown(Sample());
+        CHECK(Has(md, "### pgsplit verify: FAILED"));
+        CHECK(Has(md, "| 2024-01 | 1,200 / 300 | 1,200 / 300 | success | 2024-02-01T03:00:00Z | ok |"));
+        CHECK(Has(
+            md, "| 2024-02 | 1,200 / 300 | 1,200 / 300 | failed | 2024-02-01T03:00:00Z | **FAIL**: the last "
+                "sync failed: COPY failed \\| 100% of disk second line<br>ranking_signal: Delta has 1200 "
+                "rows, Postgres has 1199 |"));
+    }
+
+    TEST_CASE("text: colour only when asked, every problem listed, a summary line") {
+        auto r = Sample();
+        std::string plain = pgsplit::verify::RenderText(r, false);
+        CHECK_FALSE(Has(plain, "\x1b["));
+        CHECK(Has(plain, "2024-02: ranking_signal: Delta has 1200 rows, Postgres has 1199"));
+        CHECK(Has(plain, "FAIL (2 problems)"));
+        CHECK(Has(plain, "verify: FAIL: 1 of 2 month(s) failed, freshness ok"));
+        CHECK(Has(pgsplit::verify::RenderText(r, true), "\x1b[31m"));
+    }
+
+    TEST_CASE("json: counts, versions, problems and freshness") {
+        auto doc = pgsplit::verify::RenderJson(Sample());
+        CHECK(doc["ok"] == false);
+        CHECK(doc["delta_versions"]["ranking_signal"] == 7);
+        CHECK(doc["months"][1]["tables"]["ranking_signal"]["synced_version"] == 7);
+        CHECK(doc["months"][1]["problems"].size() == 2);
+        CHECK(doc["problems"][0] == "2024-02: the last sync failed: COPY failed | 100% of disk\nsecond line");
+        CHECK(doc["freshness"]["ok"] == true);
+        CHECK(doc["freshness"]["max_age_seconds"] == 36 * 3600);
+    }
+}
