@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "delta/scan.h"
 #include "delta/table.h"
+#include "output/rows.h"
 #include "storage/storage.h"
 
 #include <fmt/format.h>
@@ -83,46 +84,19 @@ struct PartitionSummary {
     bool records_known = true;
 };
 
-std::string CsvCell(const nlohmann::ordered_json& v) {
-    if (v.is_null()) {
-        return "";
-    }
-    std::string s = v.is_string() ? v.get<std::string>() : v.dump();
-    if (s.empty() || s.find_first_of(",\"\n\r") != std::string::npos) {
-        std::string q = "\"";
-        for (char c : s) {
-            q += c == '"' ? std::string("\"\"") : std::string(1, c);
-        }
-        return q + "\"";
-    }
-    return s;
-}
-
 int RunRows(Context& ctx, delta::Table& table, const delta::Snapshot& snap,
             const std::vector<const delta::AddFile*>& files, const std::optional<delta::Predicate>& predicate,
             const InspectDeltaOptions& opts) {
-    std::string out;
-    bool csv = opts.format == "csv";
-    if (csv) {
-        std::string header;
-        for (const auto& f : snap.GetSchema().fields) {
-            header += (header.empty() ? "" : ",") + CsvCell(f.name);
-        }
-        out += header + "\n";
+    // Same rendering as `inspect parquet --rows` (SPEC §6b), so both commands print values alike.
+    std::vector<std::string> names;
+    for (const auto& f : snap.GetSchema().fields) {
+        names.push_back(f.name);
     }
+    RowWriter writer(ParseRowFormat(opts.format), names);
+    std::string out = writer.Header();
     int64_t count = 0;
     delta::ReadRows(snap, table.GetStorage(), files, predicate, [&](nlohmann::ordered_json& row) {
-        if (csv) {
-            std::string line;
-            bool first = true;
-            for (const auto& [k, v] : row.items()) {
-                line += (first ? "" : ",") + CsvCell(v);
-                first = false;
-            }
-            out += line + "\n";
-        } else {
-            out += row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-        }
+        writer.AddRecord(row, out);
         ++count;
         if (out.size() > (1 << 20)) {
             ctx.Print(out);

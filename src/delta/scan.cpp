@@ -489,6 +489,11 @@ bool Scan::OpenNextRowGroup() {
             }
         }
         ++counters_.row_groups_read;
+        row_group_first_row_ = 0;
+        for (int g = 0; g < rg; ++g) {
+            row_group_first_row_ += groups[static_cast<size_t>(g)].num_rows;
+        }
+        row_group_consumed_ = 0;
         if (read_leaves_.empty()) {
             // Only partition / absent columns wanted: the row count comes from the footer.
             remaining_only_count_ = groups[static_cast<size_t>(rg)].num_rows;
@@ -549,6 +554,9 @@ bool Scan::Next(ScanBatch& out) {
         }
         counters_.rows_read += static_cast<int64_t>(rows);
         FillBatch(out, read_, rows);
+        out.first_row = row_group_first_row_ + row_group_consumed_;
+        out.row_numbers.clear();
+        row_group_consumed_ += static_cast<int64_t>(rows);
         if (filter_column_ >= 0) {
             const auto& col = columns_[static_cast<size_t>(filter_column_)];
             size_t kept = MatchRows(out.columns[static_cast<size_t>(filter_column_)], *col.field,
@@ -561,6 +569,13 @@ bool Scan::Next(ScanBatch& out) {
                 for (auto& b : out.columns) {
                     Compact(b, keep_, kept);
                 }
+                out.row_numbers.reserve(kept);
+                for (size_t i = 0; i < rows; ++i) {
+                    if (keep_[i]) {
+                        out.row_numbers.push_back(out.first_row + static_cast<int64_t>(i));
+                    }
+                }
+                out.first_row = out.row_numbers.front();
                 out.size = kept;
             }
         }

@@ -47,6 +47,14 @@ struct ScanBatch {
     const AddFile* file = nullptr;
     size_t size = 0;
     std::vector<parquet::ColumnBatch> columns;
+    // Where the rows sit in the data file (0-based), for error messages that name a row: the first
+    // row is first_row; when the row filter dropped rows, row_numbers holds each row's number.
+    int64_t first_row = 0;
+    std::vector<int64_t> row_numbers;
+
+    int64_t RowNumber(size_t i) const {
+        return row_numbers.empty() ? first_row + static_cast<int64_t>(i) : row_numbers[i];
+    }
 };
 
 struct ScanCounters {
@@ -97,7 +105,10 @@ private:
     std::unique_ptr<parquet::RowGroupCursor> cursor_;
     std::vector<parquet::ColumnBatch> read_;
     std::vector<uint8_t> keep_;
-    int64_t remaining_only_count_ = 0; // rows left when no leaf is read (partition/absent columns only)
+    int64_t remaining_only_count_ = 0;
+    int64_t row_group_first_row_ = 0; // file row number of the current row group's first row
+    int64_t row_group_consumed_ = 0;  // rows of the current row group handed to batches so far // rows left
+                                      // when no leaf is read (partition/absent columns only)
     ScanCounters counters_;
 };
 

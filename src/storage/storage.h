@@ -47,8 +47,8 @@ public:
     virtual std::string Describe(const std::string& path) const = 0;
 };
 
-// The back-end for a table URI: a local path or file:// URI. abfss:// and https:// are recognised and
-// rejected with Error(Config) until the Azure back-end lands; anything else is a usage error.
+// The back-end for a table URI, chosen here and nowhere else: a local path or file:// URI (local
+// directory), abfss:// or an https:// blob URL (storage/azure). Another scheme is Error(Usage).
 std::unique_ptr<Storage> OpenStorage(const std::string& uri, const Config& config);
 
 // A local directory as storage (also used by tests).

@@ -113,6 +113,10 @@ TEST_SUITE("delta") {
         while (scan.Next(batch)) {
             REQUIRE(batch.columns.size() == 2); // the filter column is read but not handed out
             rows += static_cast<int64_t>(batch.size);
+            // n counts rows across files of 6000 rows, so a row's number in its file is n % 6000.
+            for (size_t i = 0; i < batch.size; ++i) {
+                CHECK(batch.RowNumber(i) == batch.columns[1].i64[i] % 6000);
+            }
         }
         CHECK(rows == 6000); // 3000 rows of the month in each of the two files
         CHECK(scan.Counters().files_opened == 2);
