@@ -221,7 +221,23 @@ std::string MakeAccountSas(const std::string& account, const std::string& key_ba
 ManagedIdentityCredential::ManagedIdentityCredential(std::string endpoint, std::string header_secret,
                                                      std::string client_id, std::shared_ptr<HttpClient> http)
     : endpoint_(std::move(endpoint)), header_secret_(std::move(header_secret)),
-      client_id_(std::move(client_id)), http_(std::move(http)) {}
+      client_id_(std::move(client_id)), http_(std::move(http)) {
+    // Process-wide on purpose (see TokenCache): the identity endpoint throttles, and a token is valid
+    // for every table of the accounts the identity can read.
+    static std::mutex registry_mutex;
+    static std::map<std::string, std::shared_ptr<TokenCache>> registry;
+    std::lock_guard lock(registry_mutex);
+    auto& slot = registry[endpoint_ + "\n" + client_id_];
+    if (!slot) {
+        slot = std::make_shared<TokenCache>();
+    }
+    cache_ = slot;
+}
+
+int ManagedIdentityCredential::TokenRequests() const {
+    std::lock_guard lock(cache_->mutex);
+    return cache_->requests;
+}
 
 std::string ManagedIdentityCredential::Describe() const {
     return client_id_.empty()
