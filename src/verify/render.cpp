@@ -44,9 +44,10 @@ std::string FreshnessLine(const Freshness& f) {
     if (f.problem) {
         return "freshness: FAIL: " + *f.problem;
     }
-    return fmt::format("freshness: ok: the newest successful sync ({}, {} ago) is within --max-age {}",
-                       f.newest_success.value_or(kNone),
-                       HumanDuration(static_cast<double>(f.age_seconds.value_or(0)) * 1000), f.max_age_text);
+    int64_t age = f.age_seconds.value_or(0);
+    std::string ago = age < 1 ? "just now" : HumanDuration(static_cast<double>(age) * 1000) + " ago";
+    return fmt::format("freshness: ok: the newest successful sync ({}, {}) is within --max-age {}",
+                       f.newest_success.value_or(kNone), ago, f.max_age_text);
 }
 
 std::string Summary(const Report& r) {
