@@ -129,9 +129,11 @@ Runner SetupProvision(CLI::App& app) {
         provision::Secrets secrets = provision::ResolveSecrets(opts, ctx.config);
         if (ctx.config.github_actions) {
             // Registered before any step can log: the runner then masks these values in every later line.
-            // Written to stderr, like the ::error:: annotations, so a --json result on stdout stays
-            // parseable; the runner reads workflow commands from both streams.
-            WriteAll(STDERR_FILENO, provision::AddMaskCommands(secrets.mask));
+            // stdout is the channel GitHub documents for workflow commands; when stdout carries JSON (--json,
+            // JSON logs) they go to stderr instead, which the runner reads for commands too.
+            bool stdout_is_json = ctx.config.json || ctx.log.Format() == LogFormat::Json;
+            WriteAll(stdout_is_json ? STDERR_FILENO : STDOUT_FILENO,
+                     provision::AddMaskCommands(secrets.mask));
         }
         if (opts.dry_run) {
             auto plan = provision::Plan(opts, secrets, ctx.config);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <optional>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -124,7 +125,10 @@ ProcessOutput RunProcess(const std::string& path, const std::vector<std::string>
     sigemptyset(&empty);
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setsigmask(&attr, &empty);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    // Its own process group, so an interrupt can stop az together with anything it started (a child
+    // holding the pipes open would otherwise keep pgsplit waiting after az itself is gone).
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
 
     auto args = CStrings(argv);
     auto envp = CStrings(env);
@@ -140,16 +144,23 @@ ProcessOutput RunProcess(const std::string& path, const std::vector<std::string>
     err_w.Close();
 
     ProcessOutput result;
-    bool forwarded = false;
+    std::optional<std::chrono::steady_clock::time_point> terminated_at;
     pollfd fds[2] = {{out_r.fd, POLLIN, 0}, {err_r.fd, POLLIN, 0}};
     std::string* sinks[2] = {&result.out, &result.err};
     int open_streams = 2;
     while (open_streams > 0) {
         int n = ::poll(fds, 2, 200);
-        if (InterruptSignal() != 0 && !forwarded) {
-            // Stop az too: a half-finished pgsplit must not leave a create running unattended.
-            ::kill(pid, SIGTERM);
-            forwarded = true;
+        if (InterruptSignal() != 0) {
+            auto now = std::chrono::steady_clock::now();
+            if (!terminated_at) {
+                // Stop az too: pgsplit must not exit while a create keeps running unattended.
+                ::kill(-pid, SIGTERM);
+                terminated_at = now;
+            } else if (now - *terminated_at > std::chrono::seconds(5)) {
+                // SIGTERM ignored: the exit promised within seconds of a signal matters more.
+                ::kill(-pid, SIGKILL);
+                break;
+            }
         }
         if (n < 0) {
             if (errno == EINTR) {

@@ -25,8 +25,9 @@ struct ProcessOutput {
 };
 
 // Runs `path` with `argv` (argv[0] included) and exactly `env`, stdin from /dev/null, capturing both
-// streams. On SIGINT/SIGTERM to pgsplit the child is sent SIGTERM, reaped, and Error(Interrupt or
-// Terminate) is thrown. A program that cannot be started throws Error(Config).
+// streams. The child runs in its own process group: on SIGINT/SIGTERM to pgsplit the group gets
+// SIGTERM (SIGKILL 5 s later if it is still holding the pipes), the child is reaped, and
+// Error(Interrupt or Terminate) is thrown. A program that cannot be started throws Error(Config).
 ProcessOutput RunProcess(const std::string& path, const std::vector<std::string>& argv,
                          const std::vector<std::string>& env);
 

@@ -356,6 +356,18 @@ Secrets ResolveSecrets(const Options& o, const Config& config) {
             s.app_roles.push_back({role, pw});
         }
     }
+    if (!s.generated_roles.empty() && !o.emit_secrets) {
+        // Rotating an existing role to a password nobody will ever see locks its application out.
+        std::string vars;
+        for (const auto& role : s.generated_roles) {
+            vars += (vars.empty() ? "" : ", ") + PasswordVariable(role);
+        }
+        throw Error(
+            ExitCode::Usage,
+            "--create-app-users would set generated passwords that are never shown (" + vars + " unset)",
+            "set those variables (GitHub secrets in CI), or add --emit-secrets to print the generated "
+            "passwords once");
+    }
     // A password inside the admin DSN is a secret too.
     if (o.admin_dsn) {
         char* err = nullptr;
@@ -381,6 +393,10 @@ std::vector<PlannedCommand> Plan(const Options& o, const Secrets& secrets, const
     std::string admin_user = o.admin_user.empty() ? kDefaultAdminUser : o.admin_user;
     std::vector<PlannedCommand> plan;
     plan.push_back({"login", "always", az.Render({"account", "show"})});
+    if (o.subscription.empty()) {
+        // A run pins every later call to the subscription account show reports.
+        az.SetSubscription("<id from account show>");
+    }
     plan.push_back({"resource group", "always", az.Render(GroupShow(o))});
     plan.push_back({"resource group", "if missing", az.Render(GroupCreate(o))});
     plan.push_back({"server", "always", az.Render(ServerShow(o))});

@@ -74,6 +74,8 @@ struct Secrets {
 // Reads PGSPLIT_ADMIN_PASSWORD, PGSPLIT_RANKING_WRITER_PASSWORD, PGSPLIT_API_SERVICE_PASSWORD and
 // PGSPLIT_BACKTEST_SERVICE_PASSWORD (through Config), generating what is missing. An admin password from
 // the environment that Azure would refuse is a configuration error (exit 3) raised before any az call.
+// Generating an app role password without --emit-secrets is a usage error (exit 2): the role would get
+// a password nobody knows, and a re-run would lock the application that uses it out.
 Secrets ResolveSecrets(const Options& o, const Config& config);
 
 // The environment variable holding a role's password ("ranking_writer" -> PGSPLIT_RANKING_WRITER_PASSWORD).

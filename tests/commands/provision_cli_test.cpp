@@ -5,10 +5,13 @@
 #include "support/pg_cluster.h"
 #include "support/process.h"
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <doctest/doctest.h>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 using pgsplit::test::ProcResult;
 using pgsplit::test::ReadText;
@@ -348,6 +351,26 @@ TEST_SUITE("provision-cli") {
         CHECK(MutatingCalls(az) == 0);
     }
 
+    TEST_CASE("SIGTERM during a long az call stops az too and exits 143 within seconds") {
+        FakeAz az("slow-create");
+        pgsplit::test::Process p({pgsplit::test::BinaryPath().string(), "provision", "--resource-group",
+                                  "rg-assets", "--server-name", "assets-pg", "--location", "eastus"},
+                                 az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        for (int i = 0; i < 200 && !Has(p.StderrSoFar(), "this takes several minutes"); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        REQUIRE(Has(p.StderrSoFar(), "this takes several minutes"));
+        std::this_thread::sleep_for(std::chrono::milliseconds(300)); // az is inside its sleep now
+        auto t0 = std::chrono::steady_clock::now();
+        p.Signal(SIGTERM);
+        auto r = p.Wait(30);
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        CHECK(r.exit_code == 143);
+        CHECK(secs < 10);
+        CHECK(az.CallsOf("postgres flexible-server db show").empty());
+        CheckNoPasswords(r, {kAdminPw});
+    }
+
     TEST_CASE("--dry-run prints each az command with the password masked and runs nothing") {
         FakeAz az("fresh");
         auto r = RunPgsplit(Args({"--dry-run", "--subscription", "sub-123", "--allow-azure-services",
@@ -451,8 +474,32 @@ TEST_SUITE("provision-cli") {
         CHECK(r.exit_code == 4);
         std::string expected = std::string("::add-mask::") + kAdminPw + "\n::add-mask::" + kWriterPw +
                                "\n::add-mask::" + kApiPw + "\n";
-        CHECK(r.err.rfind(expected, 0) == 0);
-        CHECK(Has(r.err, "::error title=pgsplit::"));
+        CHECK(r.out.rfind(expected, 0) == 0);
+        CHECK(Has(r.All(), "::error title=pgsplit::"));
+
+        // With --json, stdout is the JSON document alone and the masks lead stderr.
+        FakeAz again("exists");
+        auto j = RunPgsplit(
+            Args({"--json", "--emit-secrets", "--create-app-users", "--admin-dsn", "host=/nonexistent"}),
+            again.Env({{"GITHUB_ACTIONS", "true"},
+                       {"PGSPLIT_ADMIN_PASSWORD", kAdminPw},
+                       {"PGSPLIT_RANKING_WRITER_PASSWORD", kWriterPw},
+                       {"PGSPLIT_API_SERVICE_PASSWORD", kApiPw}}));
+        CHECK(j.exit_code == 4);
+        CHECK(j.err.rfind(expected, 0) == 0);
+        CHECK(nlohmann::json::parse(j.out.substr(0, j.out.find('\n')))["ok"] == false);
+    }
+
+    TEST_CASE(
+        "--create-app-users refuses to set generated passwords it would not show (exit 2, no az call)") {
+        FakeAz az("exists");
+        auto r = RunPgsplit(Args({"--create-app-users"}), az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw},
+                                                                  {"PGSPLIT_API_SERVICE_PASSWORD", kApiPw}}));
+        CHECK(r.exit_code == 2);
+        CHECK(Has(r.err, "PGSPLIT_RANKING_WRITER_PASSWORD unset"));
+        CHECK_FALSE(Has(r.err, "PGSPLIT_API_SERVICE_PASSWORD"));
+        CHECK(Has(r.err, "hint: set those variables"));
+        CHECK_FALSE(std::filesystem::exists(az.LogPath()));
     }
 
     TEST_CASE("an existing server needs PGSPLIT_ADMIN_PASSWORD for the database steps (exit 3)") {

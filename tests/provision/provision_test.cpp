@@ -167,6 +167,9 @@ TEST_SUITE("provision") {
         auto o = BaseOptions();
         o.create_app_users = true;
         o.legacy_roles = true;
+        auto env = EmptyConfig({{"PGSPLIT_ADMIN_PASSWORD", "Env-Admin-Pw-1"}});
+        CHECK(CodeOf([&] { prov::ResolveSecrets(o, env); }) == ExitCode::Usage); // generated, never shown
+        o.emit_secrets = true;
         auto s = prov::ResolveSecrets(o, EmptyConfig({{"PGSPLIT_ADMIN_PASSWORD", "Env-Admin-Pw-1"},
                                                       {"PGSPLIT_API_SERVICE_PASSWORD", "api-from-env"}}));
         CHECK(s.admin_password == "Env-Admin-Pw-1");
