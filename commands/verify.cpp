@@ -68,7 +68,8 @@ Runner SetupVerify(CLI::App& app) {
     app.add_option("--month", o->months, "month to verify, YYYY-MM (repeatable)")->type_name("YYYY-MM");
     app.add_option("--from", o->from, "first month of a range (with --to)")->type_name("YYYY-MM");
     app.add_option("--to", o->to, "last month of a range (with --from)")->type_name("YYYY-MM");
-    app.add_option("--last", o->last, "the N newest months present in Delta")
+    app.add_option("--last", o->last,
+                   "the N newest months present in Delta (in the ledger with --freshness-only)")
         ->check(CLI::PositiveNumber)
         ->type_name("N");
     app.add_option("--max-age", o->max_age, "the newest successful sync must be younger (default 36h)")
