@@ -3,6 +3,8 @@
 // optional here on purpose: the reader checks presence itself and reports a missing field with the
 // file and stage named, rather than letting the generated code throw a bare protocol error.
 // Fields and structs pgsplit does not use are left out; the compact protocol skips them.
+// Enum-valued fields are declared i32 (the same bytes on the wire): a hostile file can hold any
+// number there, and as a plain integer it is data to validate rather than an out-of-range enum.
 
 namespace cpp pgsplit.parquet.format
 
@@ -139,12 +141,12 @@ union LogicalType {
 }
 
 struct SchemaElement {
-  1: optional Type type
+  1: optional i32 type
   2: optional i32 type_length
-  3: optional FieldRepetitionType repetition_type
+  3: optional i32 repetition_type
   4: optional string name
   5: optional i32 num_children
-  6: optional ConvertedType converted_type
+  6: optional i32 converted_type
   7: optional i32 scale
   8: optional i32 precision
   9: optional i32 field_id
@@ -153,14 +155,14 @@ struct SchemaElement {
 
 struct DataPageHeader {
   1: optional i32 num_values
-  2: optional Encoding encoding
-  3: optional Encoding definition_level_encoding
-  4: optional Encoding repetition_level_encoding
+  2: optional i32 encoding
+  3: optional i32 definition_level_encoding
+  4: optional i32 repetition_level_encoding
 }
 
 struct DictionaryPageHeader {
   1: optional i32 num_values
-  2: optional Encoding encoding
+  2: optional i32 encoding
   3: optional bool is_sorted
 }
 
@@ -168,14 +170,14 @@ struct DataPageHeaderV2 {
   1: optional i32 num_values
   2: optional i32 num_nulls
   3: optional i32 num_rows
-  4: optional Encoding encoding
+  4: optional i32 encoding
   5: optional i32 definition_levels_byte_length
   6: optional i32 repetition_levels_byte_length
   7: optional bool is_compressed = true
 }
 
 struct PageHeader {
-  1: optional PageType type
+  1: optional i32 type
   2: optional i32 uncompressed_page_size
   3: optional i32 compressed_page_size
   4: optional i32 crc
@@ -190,10 +192,10 @@ struct KeyValue {
 }
 
 struct ColumnMetaData {
-  1: optional Type type
-  2: optional list<Encoding> encodings
+  1: optional i32 type
+  2: optional list<i32> encodings
   3: optional list<string> path_in_schema
-  4: optional CompressionCodec codec
+  4: optional i32 codec
   5: optional i64 num_values
   6: optional i64 total_uncompressed_size
   7: optional i64 total_compressed_size

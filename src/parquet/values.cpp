@@ -23,14 +23,6 @@ void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
     y += m <= 2;
 }
 
-int64_t FloorDiv(int64_t a, int64_t b) {
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) {
-        --q;
-    }
-    return q;
-}
-
 void AppendDate(std::string& out, int64_t days) {
     int64_t y;
     unsigned m, d;
@@ -80,17 +72,25 @@ std::string DigitsOfMagnitude(std::vector<uint8_t> mag) {
     return {digits.rbegin(), digits.rend()};
 }
 
-std::string PlaceScale(bool negative, std::string digits, int scale) {
+std::string PlaceScale(bool negative, const std::string& digits, int scale) {
+    // Built by appending (std::string::insert trips a GCC 12 -Wrestrict false positive).
+    std::string out;
+    std::string padded = digits;
+    if (scale > 0 && padded.size() <= static_cast<size_t>(scale)) {
+        padded = std::string(static_cast<size_t>(scale) + 1 - padded.size(), '0') + padded;
+    }
+    if (negative && padded.find_first_not_of('0') != std::string::npos) {
+        out.push_back('-');
+    }
     if (scale > 0) {
-        if (digits.size() <= static_cast<size_t>(scale)) {
-            digits.insert(0, static_cast<size_t>(scale) + 1 - digits.size(), '0');
-        }
-        digits.insert(digits.size() - static_cast<size_t>(scale), 1, '.');
+        size_t int_len = padded.size() - static_cast<size_t>(scale);
+        out.append(padded, 0, int_len);
+        out.push_back('.');
+        out.append(padded, int_len, std::string::npos);
+    } else {
+        out += padded;
     }
-    if (negative && digits.find_first_not_of("0.") != std::string::npos) {
-        digits.insert(0, 1, '-');
-    }
-    return digits;
+    return out;
 }
 
 } // namespace
@@ -104,8 +104,13 @@ std::string FormatDate(int64_t days) {
 std::string FormatTimestamp(int64_t value, TimeUnit unit, bool utc) {
     const int64_t per_second = PerSecond(unit);
     const int64_t per_day = per_second * 86400;
-    int64_t days = FloorDiv(value, per_day);
-    int64_t rest = value - days * per_day;
+    // Split without multiplying back, which could overflow at the ends of the int64 range.
+    int64_t days = value / per_day;
+    int64_t rest = value % per_day;
+    if (rest < 0) {
+        rest += per_day;
+        --days;
+    }
     std::string s;
     AppendDate(s, days);
     s.push_back('T');

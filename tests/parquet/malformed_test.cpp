@@ -75,6 +75,24 @@ struct FileOptions {
     std::optional<int64_t> data_page_offset; // default: right after the magic (or the dictionary)
 };
 
+FileOptions Rows(int64_t rows) {
+    FileOptions o;
+    o.rows = rows;
+    return o;
+}
+
+FileOptions Codec(fmt_::CompressionCodec::type codec) {
+    FileOptions o;
+    o.codec = codec;
+    return o;
+}
+
+FileOptions DataPageAt(int64_t offset) {
+    FileOptions o;
+    o.data_page_offset = offset;
+    return o;
+}
+
 // One required INT32 column "x", one row group, the given pages in order.
 std::string BuildFile(const std::vector<Page>& pages, const FileOptions& o = {}) {
     std::string file = "PAR1";
@@ -175,7 +193,7 @@ TEST_SUITE("parquet") {
     }
 
     TEST_CASE("a page claiming more values than it holds is refused naming file, column and page") {
-        auto msg = SourceError([] { ReadInts(BuildFile({DataPage(5, Int32s({1, 2, 3}))}, {.rows = 5})); });
+        auto msg = SourceError([] { ReadInts(BuildFile({DataPage(5, Int32s({1, 2, 3}))}, Rows(5))); });
         CHECK(msg.find("crafted.parquet") != std::string::npos);
         CHECK(msg.find("row group 0, column 'x', page at offset 4") != std::string::npos);
         CHECK(msg.find("fewer PLAIN values") != std::string::npos);
@@ -201,7 +219,7 @@ TEST_SUITE("parquet") {
 
     TEST_CASE("a column chunk pointing outside the file is refused") {
         auto msg = SourceError([] {
-            ReadInts(BuildFile({DataPage(3, Int32s({1, 2, 3}))}, {.data_page_offset = 1 << 20}));
+            ReadInts(BuildFile({DataPage(3, Int32s({1, 2, 3}))}, DataPageAt(1 << 20)));
         });
         CHECK(msg.find("column chunk outside the file") != std::string::npos);
     }
@@ -213,7 +231,7 @@ TEST_SUITE("parquet") {
               std::string::npos);
         Page huge = DataPage(3, Int32s({1, 2, 3}));
         huge.header.__set_uncompressed_page_size(2000000000);
-        FileOptions snappy{.codec = fmt_::CompressionCodec::SNAPPY};
+        FileOptions snappy = Codec(fmt_::CompressionCodec::SNAPPY);
         CHECK(SourceError([&] { ReadInts(BuildFile({huge}, snappy)); }).find("MiB limit") !=
               std::string::npos);
         Page past = DataPage(3, Int32s({1, 2, 3}));
@@ -228,7 +246,7 @@ TEST_SUITE("parquet") {
             CAPTURE(static_cast<int>(codec));
             Page p = DataPage(3, "\xff\xfe\xfd\xfc garbage that is not compressed");
             p.header.__set_uncompressed_page_size(12);
-            auto msg = SourceError([&] { ReadInts(BuildFile({p}, {.codec = codec})); });
+            auto msg = SourceError([&] { ReadInts(BuildFile({p}, Codec(codec))); });
             CHECK(msg.find("decompression failed") != std::string::npos);
         }
     }
