@@ -35,6 +35,7 @@ Runner SetupProvision(CLI::App& app) {
         "  PGSPLIT_ADMIN_PASSWORD            server admin (needed to connect to an existing server)\n"
         "  PGSPLIT_RANKING_WRITER_PASSWORD   PGSPLIT_API_SERVICE_PASSWORD   "
         "PGSPLIT_BACKTEST_SERVICE_PASSWORD\n"
+        "  (app role passwords are generated only with --emit-secrets, which prints them once)\n"
         "App role passwords are set as SCRAM verifiers computed locally: the plaintext never reaches the\n"
         "server or its log. The admin password goes to az once, in 'flexible-server create'.\n"
         "DSNs are printed redacted unless --emit-secrets; in GitHub Actions every secret is registered\n"
