@@ -2,8 +2,8 @@
 
 #include "commands/command.h"
 #include "core/error.h"
+#include "core/github_annotations.h"
 #include "core/interrupt.h"
-#include "output/github.h"
 #include "pgsplit_version.h"
 
 #include <fmt/format.h>
@@ -47,10 +47,10 @@ void ReportError(const Context* ctx, const Error& e, bool json_result) {
     if (!e.hint().empty()) {
         line += fmt::format("hint: {}\n", e.hint());
     }
-    if (ctx && ctx->config.github_actions) {
-        line += fmt::format("::error title=pgsplit::{}\n", GithubEscapeData(msg));
-    }
     WriteAll(2, line);
+    if (ctx && ctx->config.github_actions) {
+        WriteAll(1, GithubAnnotation("error", "pgsplit", e.hint().empty() ? msg : msg + "\n" + e.hint()));
+    }
 }
 
 } // namespace
@@ -118,11 +118,16 @@ int RunCli(int argc, char** argv, char** environ) {
         ctx = std::make_unique<Context>();
         ctx->config = Config::Load(flags, environ);
         ctx->log = Logger(ctx->config.log_format, ctx->config.log_level, ctx->config.color);
+        if (ctx->config.github_actions) {
+            ctx->log.EnableGithubAnnotations();
+        }
         InstallInterruptHandlers();
         for (auto& [sub, run] : runners) {
             if (sub->parsed()) {
                 ctx->log.SetCommand(sub->get_name());
-                return run(*ctx);
+                int code = run(*ctx);
+                ctx->log.FinishAnnotations();
+                return code;
             }
         }
         return ToInt(ExitCode::Usage);

@@ -4,6 +4,7 @@
 #include "core/duration.h"
 #include "core/error.h"
 #include "migrate/migrator.h"
+#include "output/github.h"
 #include "output/table.h"
 
 #include <fmt/format.h>
@@ -110,9 +111,9 @@ int RunStatus(Context& ctx, migrate::Migrator& m) {
     }
     TextTable t({"VERSION", "DESCRIPTION", "STATE", "APPLIED AT", "DURATION"});
     for (const auto& e : entries) {
-        t.AddRow({e.version, e.description, migrate::StateName(e.state), TimeCell(e.applied_at),
-                  DurationCell(e)},
-                 {TextTable::Tone::Plain, TextTable::Tone::Plain, StateTone(e.state)});
+        t.AddRow(
+            {e.version, e.description, migrate::StateName(e.state), TimeCell(e.applied_at), DurationCell(e)},
+            {TextTable::Tone::Plain, TextTable::Tone::Plain, StateTone(e.state)});
         if (e.state == migrate::State::MissingFile) {
             ctx.log.Warn(
                 fmt::format("version {} is recorded as applied but has no migration file", e.version));
@@ -122,8 +123,32 @@ int RunStatus(Context& ctx, migrate::Migrator& m) {
     return 0;
 }
 
+void ReportToGithub(const Context& ctx, const migrate::ApplyResult& result) {
+    std::string md = result.dry_run ? "### pgsplit migrate (plan)\n\n" : "### pgsplit migrate\n\n";
+    const auto& rows = result.dry_run ? result.pending : result.applied;
+    if (rows.empty()) {
+        md += "Nothing to apply: the database is up to date.\n\n";
+    } else {
+        md += "| version | file | duration |\n|---|---|---|\n";
+        for (const auto& e : rows) {
+            md += fmt::format("| {} | `{}` | {} |\n", e.version, e.name,
+                              result.dry_run ? "pending" : DurationCell(e));
+        }
+        md += "\n";
+    }
+    AppendStepSummary(ctx.config.github_step_summary, md);
+    SetStepOutput(ctx.config.github_output, "applied", std::to_string(result.applied.size()));
+    SetStepOutput(ctx.config.github_output, "pending", std::to_string(result.pending.size()));
+    if (!result.applied.empty()) {
+        SetStepOutput(ctx.config.github_output, "schema_version", result.applied.back().version);
+    }
+}
+
 int RunApply(Context& ctx, migrate::Migrator& m, bool dry_run) {
     auto result = m.Apply(dry_run);
+    if (ctx.config.github_actions) {
+        ReportToGithub(ctx, result);
+    }
     if (ctx.config.json) {
         nlohmann::json out = {{"ok", true},
                               {"dry_run", dry_run},

@@ -3,6 +3,7 @@
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "output/github.h"
 #include "output/table.h"
 #include "pg/connection.h"
 #include "sync/months.h"
@@ -184,6 +185,30 @@ Runner SetupSyncSignals(CLI::App& app) {
                 }
             }
             ctx.Print(t.Render(ctx.config.color && ctx.config.stdout_tty));
+        }
+        if (ctx.config.github_actions) {
+            std::string md =
+                "### pgsplit sync-signals\n\n| month | ranking_signal | composite_signal_daily | skipped | "
+                "strategy | duration | result |\n|---|---:|---:|---:|---|---:|---|\n";
+            for (const auto& oc : outcomes) {
+                if (oc.value.empty()) {
+                    continue;
+                }
+                if (oc.result) {
+                    const auto* s = oc.result->Find(sync::kSignalsLabel);
+                    const auto* c = oc.result->Find(sync::kCompositeLabel);
+                    md += fmt::format("| {} | {} | {} | {} | {} | {} | ok |\n", oc.value, s->rows, c->rows,
+                                      s->skipped + c->skipped, sync::StrategyName(s->strategy),
+                                      HumanDuration(oc.result->seconds * 1000));
+                } else {
+                    md += fmt::format("| {} | | | | | | failed (exit {}) |\n", oc.value,
+                                      ToInt(oc.error->code()));
+                }
+            }
+            AppendStepSummary(ctx.config.github_step_summary, md + "\n");
+            SetStepOutput(ctx.config.github_output, "months_synced", std::to_string(synced));
+            SetStepOutput(ctx.config.github_output, "months_failed",
+                          std::to_string(outcomes.size() - static_cast<size_t>(synced)));
         }
         if (int code = InterruptExitCode()) {
             return code;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command. Installs what is missing, builds, starts what the tests need (a
-# throwaway PostgreSQL cluster), runs the whole suite, and stops everything on every exit path.
+# throwaway PostgreSQL cluster and Azurite for the ADLS tests), runs the whole suite, and stops
+# everything on every exit path.
 #
 #   scripts/test.sh                 the whole suite (plus an ASan/UBSan pass, see below)
 #   scripts/test.sh -ts='migrate*'  extra arguments go to the doctest binary
@@ -27,6 +28,7 @@ cmake --build "$build" -j"$jobs"
 work=$(mktemp -d /tmp/pgsplit-test-XXXXXX)
 chmod 755 "$work"
 cleanup() {
+  "$root/scripts/azurite.sh" stop "$work/azurite" >/dev/null 2>&1 || true
   "$root/scripts/pg-cluster.sh" destroy "$work/pg" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -37,6 +39,9 @@ trap 'exit 143' TERM
 read -r PGSPLIT_TEST_PGHOST PGSPLIT_TEST_PGPORT < <("$root/scripts/pg-cluster.sh" start "$work/pg")
 export PGSPLIT_TEST_PGHOST PGSPLIT_TEST_PGPORT
 echo "test: PostgreSQL on port $PGSPLIT_TEST_PGPORT (socket $PGSPLIT_TEST_PGHOST)"
+PGSPLIT_TEST_AZURITE_PORT=$("$root/scripts/azurite.sh" start "$work/azurite")
+export PGSPLIT_TEST_AZURITE_PORT
+echo "test: Azurite (blob) on port $PGSPLIT_TEST_AZURITE_PORT"
 
 passed=0
 failed=0

@@ -1,5 +1,7 @@
 #include "core/log.h"
 
+#include "core/github_annotations.h"
+
 #include <cerrno>
 #include <chrono>
 #include <ctime>
@@ -112,11 +114,41 @@ std::string Logger::Render(LogLevel level, std::string_view msg, const nlohmann:
     return out;
 }
 
+constexpr int kMaxAnnotations = 10;
+
+void Logger::EnableGithubAnnotations() {
+    annotations_ = std::make_shared<AnnotationCounts>();
+}
+
+void Logger::FinishAnnotations() const {
+    if (!annotations_) {
+        return;
+    }
+    int w = annotations_->warnings.load() - kMaxAnnotations;
+    int e = annotations_->errors.load() - kMaxAnnotations;
+    if (w > 0 || e > 0) {
+        WriteAll(
+            STDOUT_FILENO,
+            GithubAnnotation("notice", "pgsplit",
+                             fmt::format("{} more warning(s) and {} more error(s) are in the log but not "
+                                         "annotated (GitHub shows at most 10 of each per step)",
+                                         std::max(w, 0), std::max(e, 0))));
+    }
+}
+
 void Logger::Log(LogLevel level, std::string_view msg, const nlohmann::json& fields) const {
     if (!Enabled(level)) {
         return;
     }
     WriteAll(format_ == LogFormat::Json ? STDOUT_FILENO : STDERR_FILENO, Render(level, msg, fields));
+    if (annotations_ && level >= LogLevel::Warn) {
+        auto& counter = level == LogLevel::Warn ? annotations_->warnings : annotations_->errors;
+        if (counter.fetch_add(1) < kMaxAnnotations) {
+            std::string title = command_.empty() ? "pgsplit" : "pgsplit " + command_;
+            WriteAll(STDOUT_FILENO,
+                     GithubAnnotation(level == LogLevel::Warn ? "warning" : "error", title, msg));
+        }
+    }
 }
 
 } // namespace pgsplit

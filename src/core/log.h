@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -20,6 +22,11 @@ public:
         : format_(format), min_(min_level), color_(color) {}
 
     void SetCommand(std::string command) { command_ = std::move(command); }
+    // In GitHub Actions, warnings and errors are also annotations on stdout (at most 10 of each;
+    // the rest are counted and reported by FinishAnnotations).
+    void EnableGithubAnnotations();
+    // Prints how many annotations were left out, if any.
+    void FinishAnnotations() const;
     LogFormat Format() const { return format_; }
     bool Enabled(LogLevel level) const { return level >= min_; }
     bool Color() const { return color_; }
@@ -46,6 +53,11 @@ private:
     LogLevel min_ = LogLevel::Info;
     bool color_ = false;
     std::string command_;
+    struct AnnotationCounts {
+        std::atomic<int> warnings{0};
+        std::atomic<int> errors{0};
+    };
+    std::shared_ptr<AnnotationCounts> annotations_; // shared by copies; null when not in GitHub Actions
 };
 
 const char* LogLevelName(LogLevel level);

@@ -261,3 +261,30 @@ TEST_SUITE("cli") {
         CHECK(lines >= 4);
     }
 }
+
+TEST_SUITE("cli") {
+    TEST_CASE("in GitHub Actions migrate writes a step summary, step outputs and annotates a failure") {
+        TestDatabase db;
+        ScratchDir dir;
+        std::string summary = dir / "summary.md";
+        std::string output = dir / "output";
+        auto env = DsnEnv(db);
+        env["GITHUB_ACTIONS"] = "true";
+        env["GITHUB_STEP_SUMMARY"] = summary;
+        env["GITHUB_OUTPUT"] = output;
+        auto r = RunPgsplit({"migrate"}, env);
+        REQUIRE(r.exit_code == 0);
+        auto md = pgsplit::test::ReadText(summary);
+        CHECK(md.find("### pgsplit migrate") != std::string::npos);
+        CHECK(md.find("| 0003 | `0003_ranking_signals.sql` |") != std::string::npos);
+        auto out = pgsplit::test::ReadText(output);
+        CHECK(out.find("applied=4\n") != std::string::npos);
+        CHECK(out.find("schema_version=0004\n") != std::string::npos);
+
+        env["POSTGRES_DSN"] = std::string("postgresql://u:") + kSecret + "@127.0.0.1:1/db?connect_timeout=2";
+        auto bad = RunPgsplit({"migrate"}, env);
+        CHECK(bad.exit_code == 4);
+        CHECK(bad.out.find("::error title=pgsplit::cannot connect") != std::string::npos);
+        CHECK(bad.All().find(kSecret) == std::string::npos);
+    }
+}
