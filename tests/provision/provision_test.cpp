@@ -222,6 +222,28 @@ TEST_SUITE("provision") {
         CHECK(argv.back() == "json");
     }
 
+    TEST_CASE("an az failure names the step and the command, masks secrets in az's stderr, and maps the "
+              "login error to exit 4") {
+        prov::SecretMask mask;
+        mask.Add("Leaky-Pw-1234");
+        pgsplit::Logger log;
+        auto config = EmptyConfig();
+        prov::AzCli az("az", config, mask, log);
+        auto e = az.Failure(
+            "server", {"postgres", "flexible-server", "create", "--admin-password=Leaky-Pw-1234"},
+            Failed(1, "ERROR: (InvalidPassword) 'Leaky-Pw-1234' contains the user name\nmore"), "the hint");
+        std::string msg = e.what();
+        CHECK(e.code() == ExitCode::Failure);
+        CHECK(msg.rfind("step 'server': az postgres flexible-server create failed (exit 1): ERROR: "
+                        "(InvalidPassword) '***' contains the user name",
+                        0) == 0);
+        CHECK(msg.find("Leaky-Pw-1234") == std::string::npos);
+        CHECK(e.hint() == "the hint");
+        auto login = az.Failure("login", {"account", "show"},
+                                Failed(1, "ERROR: Please run 'az login' to setup account."), "");
+        CHECK(login.code() == ExitCode::Connect);
+    }
+
     TEST_CASE("pgsplit's secret variables are not passed on to az") {
         CHECK(prov::IsPgsplitSecretVariable("PGSPLIT_ADMIN_PASSWORD"));
         CHECK(prov::IsPgsplitSecretVariable("PGSPLIT_RANKING_WRITER_PASSWORD"));
