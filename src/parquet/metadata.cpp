@@ -25,8 +25,11 @@ size_t DecodeThrift(const uint8_t* data, size_t size, T& out) {
     if (size > INT32_MAX) {
         throw std::runtime_error("metadata larger than 2 GiB");
     }
-    auto config = std::make_shared<TConfiguration>(INT32_MAX, TConfiguration::DEFAULT_MAX_FRAME_SIZE,
-                                                   TConfiguration::DEFAULT_RECURSION_DEPTH);
+    // Copied to locals: passing the static members by reference would odr-use them, and libthrift
+    // does not define them out of line (clang builds fail to link).
+    const int max_frame = TConfiguration::DEFAULT_MAX_FRAME_SIZE;
+    const int max_depth = TConfiguration::DEFAULT_RECURSION_DEPTH;
+    auto config = std::make_shared<TConfiguration>(INT32_MAX, max_frame, max_depth);
     auto buffer = std::make_shared<TMemoryBuffer>(const_cast<uint8_t*>(data), static_cast<uint32_t>(size),
                                                   TMemoryBuffer::OBSERVE, config);
     // Every string and list element takes at least one byte, so neither can be longer than the input.
