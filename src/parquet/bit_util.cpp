@@ -4,6 +4,9 @@ namespace pgsplit::parquet {
 
 void UnpackBits32(const uint8_t* in, size_t in_len, size_t first_bit, int width, uint32_t* out,
                   size_t count) {
+    if (count == 0) {
+        return; // `out` may be null
+    }
     if (width == 0) {
         std::memset(out, 0, count * sizeof(uint32_t));
         return;
@@ -27,6 +30,9 @@ void UnpackBits32(const uint8_t* in, size_t in_len, size_t first_bit, int width,
 }
 
 void UnpackBits64(const uint8_t* in, size_t in_len, int width, uint64_t* out, size_t count) {
+    if (count == 0) {
+        return;
+    }
     if (width == 0) {
         std::memset(out, 0, count * sizeof(uint64_t));
         return;

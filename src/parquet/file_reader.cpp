@@ -440,7 +440,9 @@ public:
                         fmt::format("read of {} bytes at offset {} is past the end of '{}' ({} bytes)",
                                     length, offset, name_, bytes_.size()));
         }
-        std::memcpy(out, bytes_.data() + offset, length);
+        if (length > 0) {
+            std::memcpy(out, bytes_.data() + offset, length);
+        }
     }
 
 private:

@@ -10,6 +10,9 @@ namespace {
 // Appends raw little-endian fixed-width values: PLAIN is the in-memory layout, so this is a memcpy.
 template <class T>
 void CopyFixed(std::vector<T>& dst, const uint8_t* src, size_t n) {
+    if (n == 0) {
+        return; // data() may be null, and memcpy must not see it even for zero bytes
+    }
     std::memcpy(AppendSlots(dst, n), src, n * sizeof(T));
 }
 
