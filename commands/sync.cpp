@@ -1,7 +1,7 @@
 // pgsplit sync NAME --partition VALUE: the sync-signals mechanism for any table declared in
 // pgsplit.yaml (same stage + swap or delete strategy, same one-transaction guarantee, no ledger).
 #include "commands/command.h"
-#include "core/duration.h"
+#include "commands/sync_flags.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "output/table.h"
@@ -17,13 +17,7 @@ namespace {
 struct SyncOpts {
     std::string name;
     std::vector<std::string> partitions;
-    std::string strategy = "auto";
-    bool skip_invalid = false;
-    bool truncate_timestamps = false;
-    int64_t delta_version = -1;
-    int jobs = 1;
-    std::string swap_lock_timeout = "2s";
-    int swap_retries = 5;
+    SyncFlags sync;
 };
 
 std::string Required(const Context& ctx, const std::string& name, const char* key) {
@@ -59,38 +53,17 @@ Runner SetupSync(CLI::App& app) {
         "  pgsplit sync prices --partition 2024-01 --partition 2024-02 --jobs 2\n");
     app.add_option("name", o->name, "table name under 'tables:' in pgsplit.yaml")->required();
     app.add_option("--partition", o->partitions, "partition value to replace (repeatable)")->required();
-    app.add_option("--strategy", o->strategy, "swap, delete or auto")
-        ->check(CLI::IsMember({"auto", "swap", "delete"}));
-    app.add_flag("--skip-invalid", o->skip_invalid, "drop rows Postgres cannot store; count them");
-    app.add_flag("--truncate-timestamps", o->truncate_timestamps, "keep the date of non-midnight timestamps");
-    app.add_option("--delta-version", o->delta_version, "read this Delta version")
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--jobs", o->jobs, "partitions in parallel (default 1)")->check(CLI::Range(1, 32));
-    app.add_option("--swap-lock-timeout", o->swap_lock_timeout, "lock_timeout of each swap attempt")
-        ->type_name("DURATION");
-    app.add_option("--swap-retries", o->swap_retries, "swap attempts after the first")
-        ->check(CLI::Range(0, 50));
+    AddSyncFlags(app, o->sync, "partitions");
 
     return [o](Context& ctx) {
         sync::TableJob job{o->name, Required(ctx, o->name, "source"), Required(ctx, o->name, "target"),
                            Required(ctx, o->name, "partition_column")};
         std::string dsn = ctx.config.RequireDsn("sync");
-        sync::SyncOptions options;
-        options.strategy = o->strategy == "swap"     ? sync::Strategy::Swap
-                           : o->strategy == "delete" ? sync::Strategy::Delete
-                                                     : sync::Strategy::Auto;
-        options.skip_invalid = o->skip_invalid;
-        options.truncate_timestamps = o->truncate_timestamps;
-        options.verify_counts = ctx.config.EnvBool("POSTGRES_SIGNALS_VERIFY_COUNTS", false);
-        options.swap_lock_timeout = RequireDuration("--swap-lock-timeout", o->swap_lock_timeout);
-        options.swap_retries = o->swap_retries;
-        if (o->delta_version >= 0) {
-            options.delta_version = o->delta_version;
-        }
+        sync::SyncOptions options = ToSyncOptions(ctx, o->sync);
         sync::RunnerHooks hooks;
         hooks.application_name = "pgsplit sync";
         auto outcomes =
-            sync::RunPartitions(ctx.config, ctx.log, dsn, {job}, o->partitions, options, o->jobs, hooks);
+            sync::RunPartitions(ctx.config, ctx.log, dsn, {job}, o->partitions, options, o->sync.jobs, hooks);
 
         const sync::PartitionOutcome* failed = nullptr;
         nlohmann::json out = {{"table", o->name}, {"partitions", nlohmann::json::array()}};

@@ -1,6 +1,6 @@
 // pgsplit sync-signals: replace months of the ranking signal tables in PostgreSQL from Delta (SPEC §6).
 #include "commands/command.h"
-#include "core/duration.h"
+#include "commands/sync_flags.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "output/github.h"
@@ -22,24 +22,8 @@ struct SyncSignalsOpts {
     std::vector<std::string> months;
     std::string from, to;
     std::string signals_table, composite_table;
-    std::string strategy = "auto";
-    bool skip_invalid = false;
-    bool truncate_timestamps = false;
-    int64_t delta_version = -1;
-    int jobs = 1;
-    std::string swap_lock_timeout = "2s";
-    int swap_retries = 5;
+    SyncFlags sync;
 };
-
-sync::Strategy ParseStrategy(const std::string& s) {
-    if (s == "swap") {
-        return sync::Strategy::Swap;
-    }
-    if (s == "delete") {
-        return sync::Strategy::Delete;
-    }
-    return sync::Strategy::Auto;
-}
 
 nlohmann::json OutcomeJson(const sync::PartitionOutcome& o) {
     nlohmann::json j = {{"month", o.value}, {"ok", o.result.has_value()}};
@@ -66,61 +50,36 @@ nlohmann::json OutcomeJson(const sync::PartitionOutcome& o) {
 Runner SetupSyncSignals(CLI::App& app) {
     auto o = std::make_shared<SyncSignalsOpts>();
     app.footer(
-        "Replaces each month of ranking.ranking_signal and ranking.composite_signal_daily with the rows of "
-        "the\n"
-        "Delta tables, in one transaction per month: the rows are COPYed (binary) into a stage table, "
-        "indexed,\n"
-        "then swapped in for the old partition. Readers see the old month until the commit. The month's row "
-        "in\n"
-        "ranking.signal_sync_state records counts, Delta versions, duration and the strategy used.\n\n"
-        "Environment: POSTGRES_DSN (unset = replication disabled, exit 0), POSTGRES_SIGNALS_WRITE_REQUIRED\n"
-        "(default true; false = a failure is logged and recorded but exits 0), "
-        "POSTGRES_SIGNALS_VERIFY_COUNTS\n"
-        "(default false; true = count the month in Postgres before commit), PGSPLIT_SIGNALS_TABLE,\n"
-        "PGSPLIT_COMPOSITE_TABLE.\n\n"
-        "Examples:\n"
-        "  pgsplit sync-signals --month 2024-03 \\\n"
-        "      --signals-table abfss://gold@acct.dfs.core.windows.net/ranking/signals \\\n"
-        "      --composite-table abfss://gold@acct.dfs.core.windows.net/ranking/composite\n"
-        "  pgsplit sync-signals --from 2023-01 --to 2023-12 --jobs 4      backfill a year, 4 months at a "
-        "time\n"
-        "  pgsplit sync-signals --month 2024-03 --skip-invalid            drop (and count) rows Postgres "
-        "rejects\n");
+        R"(Replaces each month of ranking.ranking_signal and ranking.composite_signal_daily with the rows
+of the Delta tables, in one transaction per month: the rows are COPYed (binary) into a stage table,
+indexed, then swapped in for the old partition. Readers see the old month until the commit. The
+month's row in ranking.signal_sync_state records counts, Delta versions, duration and strategy.
+
+Environment: POSTGRES_DSN (unset = replication disabled, exit 0), POSTGRES_SIGNALS_WRITE_REQUIRED
+(default true; false = a failure is logged and recorded but exits 0), POSTGRES_SIGNALS_VERIFY_COUNTS
+(default false; true = count the month in Postgres before commit), PGSPLIT_SIGNALS_TABLE,
+PGSPLIT_COMPOSITE_TABLE.
+
+Examples:
+  pgsplit sync-signals --month 2024-03 \
+      --signals-table abfss://gold@acct.dfs.core.windows.net/ranking/signals \
+      --composite-table abfss://gold@acct.dfs.core.windows.net/ranking/composite
+  pgsplit sync-signals --from 2023-01 --to 2023-12 --jobs 4     backfill a year, 4 months at a time
+  pgsplit sync-signals --month 2024-03 --skip-invalid           drop (and count) rows Postgres rejects
+)");
     app.add_option("--month", o->months, "month to replace, YYYY-MM (repeatable)")->type_name("YYYY-MM");
     app.add_option("--from", o->from, "first month of a range (with --to)")->type_name("YYYY-MM");
     app.add_option("--to", o->to, "last month of a range (with --from)")->type_name("YYYY-MM");
     app.add_option("--signals-table", o->signals_table, "Delta table of ranking signals")->type_name("URI");
     app.add_option("--composite-table", o->composite_table, "Delta table of composite signals")
         ->type_name("URI");
-    app.add_option("--strategy", o->strategy, "swap (stage + partition swap), delete (DELETE + COPY), auto")
-        ->check(CLI::IsMember({"auto", "swap", "delete"}));
-    app.add_flag("--skip-invalid", o->skip_invalid, "drop rows Postgres cannot store; count and record them");
-    app.add_flag("--truncate-timestamps", o->truncate_timestamps, "keep the date of non-midnight timestamps");
-    app.add_option("--delta-version", o->delta_version, "read this Delta version instead of the latest")
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--jobs", o->jobs, "months synced in parallel, each on its own connection (default 1)")
-        ->check(CLI::Range(1, 32));
-    app.add_option("--swap-lock-timeout", o->swap_lock_timeout,
-                   "lock_timeout of each swap attempt (default 2s)")
-        ->type_name("DURATION");
-    app.add_option("--swap-retries", o->swap_retries, "swap attempts after the first (default 5)")
-        ->check(CLI::Range(0, 50));
+    AddSyncFlags(app, o->sync, "months");
 
     return [o](Context& ctx) {
         // Configuration errors first, whatever else is set (exit 3).
         bool write_required = ctx.config.EnvBool("POSTGRES_SIGNALS_WRITE_REQUIRED", true);
-        bool verify_counts = ctx.config.EnvBool("POSTGRES_SIGNALS_VERIFY_COUNTS", false);
+        sync::SyncOptions options = ToSyncOptions(ctx, o->sync);
         auto months = sync::ResolveMonths(o->months, o->from, o->to);
-        sync::SyncOptions options;
-        options.strategy = ParseStrategy(o->strategy);
-        options.skip_invalid = o->skip_invalid;
-        options.truncate_timestamps = o->truncate_timestamps;
-        options.verify_counts = verify_counts;
-        options.swap_lock_timeout = RequireDuration("--swap-lock-timeout", o->swap_lock_timeout);
-        options.swap_retries = o->swap_retries;
-        if (o->delta_version >= 0) {
-            options.delta_version = o->delta_version;
-        }
         if (!ctx.config.dsn || ctx.config.dsn->empty()) {
             ctx.log.Info("POSTGRES_DSN is not set: replication to PostgreSQL is disabled, nothing to do");
             if (ctx.config.json) {
@@ -143,7 +102,8 @@ Runner SetupSyncSignals(CLI::App& app) {
         hooks.before_commit = sync::RecordSignalSuccess;
         hooks.record_failure = sync::RecordSignalFailure;
         hooks.application_name = "pgsplit sync-signals";
-        auto outcomes = sync::RunPartitions(ctx.config, ctx.log, dsn, jobs, months, options, o->jobs, hooks);
+        auto outcomes =
+            sync::RunPartitions(ctx.config, ctx.log, dsn, jobs, months, options, o->sync.jobs, hooks);
 
         const sync::PartitionOutcome* first_failure = nullptr;
         int synced = 0;

@@ -13,6 +13,17 @@ BEGIN
 END
 $$;
 
+-- On Azure the admin is not a superuser: to hand tables to ranking_owner (and for sync to manage
+-- partitions as it) the migrating role must be a member of it.
+DO $$
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+       AND NOT pg_has_role(current_user, 'ranking_owner', 'MEMBER') THEN
+        EXECUTE format('GRANT ranking_owner TO %I', current_user);
+    END IF;
+END
+$$;
+
 GRANT USAGE, CREATE ON SCHEMA ranking TO ranking_owner;
 
 DO $$

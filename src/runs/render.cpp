@@ -1,5 +1,6 @@
 #include "runs/render.h"
 
+#include "output/json_util.h"
 #include "output/table.h"
 
 #include <fmt/format.h>
@@ -10,14 +11,6 @@ namespace {
 using nlohmann::ordered_json;
 
 constexpr const char* kNone = "-";
-
-ordered_json OptJson(const std::optional<std::string>& v) {
-    return v ? ordered_json(*v) : ordered_json(nullptr);
-}
-
-ordered_json OptJson(const std::optional<int64_t>& v) {
-    return v ? ordered_json(*v) : ordered_json(nullptr);
-}
 
 std::string Duration(const std::optional<int64_t>& ms) {
     return ms ? HumanDuration(static_cast<double>(*ms)) : kNone;

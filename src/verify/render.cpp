@@ -1,6 +1,7 @@
 #include "verify/render.h"
 
 #include "output/github.h"
+#include "output/json_util.h"
 #include "output/table.h"
 #include "sync/runner.h"
 
@@ -12,14 +13,6 @@ namespace {
 using nlohmann::ordered_json;
 
 constexpr const char* kNone = "-";
-
-ordered_json OptJson(const std::optional<std::string>& v) {
-    return v ? ordered_json(*v) : ordered_json(nullptr);
-}
-
-ordered_json OptJson(const std::optional<int64_t>& v) {
-    return v ? ordered_json(*v) : ordered_json(nullptr);
-}
 
 // "600 / 200": ranking_signal / composite_signal_daily.
 std::string DeltaCell(const MonthReport& m) {
