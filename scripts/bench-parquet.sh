@@ -17,6 +17,7 @@ if [ -z "${PGSPLIT_BIN:-}" ]; then
     PGSPLIT_BIN="$work/pgsplit"
 fi
 
+PGSPLIT_BIN="$(realpath "$PGSPLIT_BIN")"
 cd "$root/tests/fixtures"
 if [ ! -d node_modules/@duckdb/node-api ]; then
     npm ci --no-audit --no-fund --loglevel=error 2> /dev/null || npm install --no-audit --no-fund --loglevel=error
