@@ -13,7 +13,6 @@
 
 namespace pgsplit::parquet {
 
-
 // Decode a struct from `size` bytes; return the bytes consumed. Throw std::exception (from Thrift) on
 // malformed input. Strings and containers are capped so a hostile length cannot allocate more than
 // the input could hold.
