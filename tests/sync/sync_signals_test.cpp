@@ -245,8 +245,20 @@ TEST_SUITE("sync") {
         TestDatabase db;
         Migrate(db);
         auto want = Expected("backfill");
+        auto t0 = std::chrono::steady_clock::now();
         auto r = Sync(db, "backfill", {"--from", "2023-01", "--to", "2023-12", "--jobs", "4", "--json"});
+        double parallel_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+        {
+            TestDatabase serial_db;
+            Migrate(serial_db);
+            auto t1 = std::chrono::steady_clock::now();
+            auto serial =
+                Sync(serial_db, "backfill", {"--from", "2023-01", "--to", "2023-12", "--jobs", "1"});
+            double serial_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+            CHECK(serial.exit_code == 0);
+            MESSAGE("12-month backfill: --jobs 4 " << parallel_s << " s, --jobs 1 " << serial_s << " s");
+        }
         auto j = nlohmann::json::parse(r.out);
         CHECK(j["months"].size() == 12);
         for (const auto& [month, n] : want["ranking_signal"]["latest"].items()) {
