@@ -6,7 +6,8 @@ const std::vector<Command>& AllCommands() {
     static const std::vector<Command> commands = {
         {"migrate", "apply the versioned schema (checksummed, locked, one transaction per file)",
          SetupMigrate},
-        {"sync-signals", "replace months of the ranking signal tables in PostgreSQL from Delta", SetupSyncSignals},
+        {"sync-signals", "replace months of the ranking signal tables in PostgreSQL from Delta",
+         SetupSyncSignals},
         {"sync", "replace partitions of a table declared in pgsplit.yaml (same mechanism)", SetupSync},
         {"provision", "create the Azure PostgreSQL server, database, firewall rules and app roles (az CLI)",
          SetupProvision},

@@ -3,4 +3,6 @@
 
 extern char** environ;
 
-int main(int argc, char** argv) { return pgsplit::RunCli(argc, argv, environ); }
+int main(int argc, char** argv) {
+    return pgsplit::RunCli(argc, argv, environ);
+}
