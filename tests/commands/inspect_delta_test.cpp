@@ -45,7 +45,9 @@ TEST_SUITE("delta") {
         CHECK(r.out.find("reader 3, writer 7") != std::string::npos);
         CHECK(r.out.find("timestampNtz") != std::string::npos);
         CHECK(r.out.find("timestamp_ntz") != std::string::npos);
-        for (const auto& [month, info] : Meta("overwrites")["months"].items()) {
+        // Keep the document alive for the loop: items() refers into it.
+        const auto meta = Meta("overwrites");
+        for (const auto& [month, info] : meta["months"].items()) {
             CHECK_MESSAGE(r.out.find(month) != std::string::npos, month);
         }
     }
