@@ -6,6 +6,7 @@
 #include "delta/scan.h"
 #include "delta/table.h"
 #include "output/rows.h"
+#include "output/table.h"
 #include "storage/storage.h"
 
 #include <fmt/format.h>
@@ -35,32 +36,6 @@ std::string TypeName(const delta::DataType& t) {
 
 std::string Plural(int64_t n, const char* one, const char* many) {
     return fmt::format("{} {}", n, n == 1 ? one : many);
-}
-
-// Aligned columns, two spaces apart; the header is the first row.
-std::string RenderTable(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
-    std::vector<size_t> width;
-    for (const auto& r : rows) {
-        width.resize(std::max(width.size(), r.size()));
-        for (size_t i = 0; i < r.size(); ++i) {
-            width[i] = std::max(width[i], r[i].size());
-        }
-    }
-    std::string out;
-    for (const auto& r : rows) {
-        std::string line = indent;
-        for (size_t i = 0; i < r.size(); ++i) {
-            line += r[i];
-            if (i + 1 < r.size()) {
-                line += std::string(width[i] - r[i].size() + 2, ' ');
-            }
-        }
-        while (!line.empty() && line.back() == ' ') {
-            line.pop_back();
-        }
-        out += line + "\n";
-    }
-    return out;
 }
 
 std::string PartitionLabel(const delta::Snapshot& snap, const delta::AddFile& f) {
@@ -244,7 +219,7 @@ int Run(Context& ctx, const InspectDeltaOptions& opts) {
         schema_rows.push_back({f.name, TypeName(f.type), f.nullable ? "yes" : "no",
                                snap.IsPartitionColumn(f.name) ? "yes" : ""});
     }
-    out += RenderTable(schema_rows, "  ");
+    out += RenderColumns(schema_rows, "  ");
     std::string by;
     for (const auto& c : snap.PartitionColumns()) {
         by += (by.empty() ? "" : ", ") + c;
@@ -263,7 +238,7 @@ int Run(Context& ctx, const InspectDeltaOptions& opts) {
         part_rows.push_back({label.empty() ? "(all)" : label, std::to_string(p.files),
                              p.records_known ? std::to_string(p.records) : "?", std::to_string(p.bytes)});
     }
-    out += RenderTable(part_rows, "  ");
+    out += RenderColumns(part_rows, "  ");
     if (!total.records_known) {
         out += "  (? = some files have no stats.numRecords; count them with --rows)\n";
     }
@@ -276,7 +251,7 @@ int Run(Context& ctx, const InspectDeltaOptions& opts) {
                                  f->num_records ? std::to_string(*f->num_records) : "?",
                                  std::to_string(f->size), std::to_string(f->version)});
         }
-        out += RenderTable(file_rows, "  ");
+        out += RenderColumns(file_rows, "  ");
     }
     ctx.Print(out);
     return 0;

@@ -5,6 +5,7 @@
 #include "commands/command.h"
 #include "core/error.h"
 #include "output/rows.h"
+#include "output/table.h"
 #include "parquet/metadata.h"
 #include "parquet/reader.h"
 #include "parquet/values.h"
@@ -57,31 +58,6 @@ std::string Join(const std::vector<std::string>& v, const char* sep) {
         s += x;
     }
     return s;
-}
-
-std::string RenderTable(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
-    std::vector<size_t> width;
-    for (const auto& r : rows) {
-        width.resize(std::max(width.size(), r.size()));
-        for (size_t i = 0; i < r.size(); ++i) {
-            width[i] = std::max(width[i], r[i].size());
-        }
-    }
-    std::string out;
-    for (const auto& r : rows) {
-        std::string line = indent;
-        for (size_t i = 0; i < r.size(); ++i) {
-            line += r[i];
-            if (i + 1 < r.size()) {
-                line += std::string(width[i] - r[i].size() + 2, ' ');
-            }
-        }
-        while (!line.empty() && line.back() == ' ') {
-            line.pop_back();
-        }
-        out += line + "\n";
-    }
-    return out;
 }
 
 void SchemaLines(const parquet::FileReader& r, const parquet::Field& f, int depth,
@@ -188,7 +164,7 @@ int Describe(Context& ctx, const parquet::FileReader& r) {
     out += "\nschema\n";
     std::vector<std::vector<std::string>> rows;
     SchemaLines(r, r.Root(), 0, rows);
-    out += RenderTable(rows, "  ");
+    out += RenderColumns(rows, "  ");
     for (size_t g = 0; g < info.row_groups.size(); ++g) {
         const auto& rg = info.row_groups[g];
         out += fmt::format("\nrow group {}: {} rows, {} bytes\n", g, rg.num_rows, rg.total_byte_size);
@@ -202,7 +178,7 @@ int Describe(Context& ctx, const parquet::FileReader& r) {
                          ch.stats.null_count ? std::to_string(*ch.stats.null_count) : "",
                          clip(StatText(col, ch.stats.min)), clip(StatText(col, ch.stats.max))});
         }
-        out += RenderTable(t, "  ");
+        out += RenderColumns(t, "  ");
     }
     ctx.Print(out);
     return 0;

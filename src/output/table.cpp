@@ -75,6 +75,31 @@ std::string TextTable::Render(bool color) const {
     return out;
 }
 
+std::string RenderColumns(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
+    std::vector<size_t> width;
+    for (const auto& r : rows) {
+        width.resize(std::max(width.size(), r.size()));
+        for (size_t i = 0; i < r.size(); ++i) {
+            width[i] = std::max(width[i], DisplayWidth(r[i]));
+        }
+    }
+    std::string out;
+    for (const auto& r : rows) {
+        std::string line = indent;
+        for (size_t i = 0; i < r.size(); ++i) {
+            line += r[i];
+            if (i + 1 < r.size()) {
+                line.append(width[i] - DisplayWidth(r[i]) + 2, ' ');
+            }
+        }
+        while (!line.empty() && line.back() == ' ') {
+            line.pop_back();
+        }
+        out += line + "\n";
+    }
+    return out;
+}
+
 std::string HumanDuration(double ms) {
     if (ms < 1000) {
         return fmt::format("{:.0f} ms", ms);

@@ -23,6 +23,10 @@ private:
     std::vector<std::vector<Tone>> tones_;
 };
 
+// Rows of cells aligned in columns (no header, no colour), each line prefixed with `indent` and
+// trailing spaces trimmed. Rows may have different lengths.
+std::string RenderColumns(const std::vector<std::vector<std::string>>& rows, const std::string& indent);
+
 // Display width of UTF-8 text (code points; no East Asian width handling).
 size_t DisplayWidth(const std::string& s);
 
