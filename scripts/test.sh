@@ -10,6 +10,10 @@
 #   PGSPLIT_BUILD_DIR        build directory (default build)
 #   PGSPLIT_TEST_SANITIZE    1 = also build and run the suite under ASan/UBSan (default 1 in CI, 0 otherwise)
 #   PGSPLIT_CORPUS           the shared conformance corpus (default ../shared/corpus)
+#   PGSPLIT_TEST_FAULTS      1 = run scripts/fault-matrix.sh small after the release suite (default 1)
+#
+# At the end, scripts/canary-scan.sh checks every captured output, the server log and the fake az
+# argv records for the test credentials.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,6 +31,9 @@ cmake --build "$build" -j"$jobs"
 
 work=$(mktemp -d /tmp/pgsplit-test-XXXXXX)
 chmod 755 "$work"
+# Every child process's stdout/stderr and every fake az argv land here for the canary scan.
+export PGSPLIT_TEST_CAPTURE_DIR="$work/captures"
+mkdir -p "$PGSPLIT_TEST_CAPTURE_DIR"
 cleanup() {
   "$root/scripts/azurite.sh" stop "$work/azurite" >/dev/null 2>&1 || true
   "$root/scripts/pg-cluster.sh" destroy "$work/pg" >/dev/null 2>&1 || true
@@ -66,6 +73,18 @@ run_suite() {
 
 run_suite release "$build/pgsplit_tests" "$@"
 
+# sync-signals under faults (backend kills, server stop, disk full, timeouts, signals), CI size.
+if [[ "${PGSPLIT_TEST_FAULTS:-1}" == "1" ]]; then
+  echo "test: fault matrix (scripts/fault-matrix.sh small)"
+  if PGSPLIT_BIN="$build/pgsplit" "$root/scripts/fault-matrix.sh" small >"$work/fault-matrix.log" 2>&1; then
+    grep -vE '^\{' "$work/fault-matrix.log" | tail -12
+  else
+    grep -vE '^\{' "$work/fault-matrix.log" | tail -40
+    echo "test: the fault matrix failed"
+    failed=$((failed + 1))
+  fi
+fi
+
 sanitize_default=0
 [[ "${CI:-}" == "true" ]] && sanitize_default=1
 if [[ "${PGSPLIT_TEST_SANITIZE:-$sanitize_default}" == "1" ]]; then
@@ -79,6 +98,10 @@ fi
 if [[ -x "$root/scripts/fuzz.sh" && "${PGSPLIT_TEST_FUZZ_SECONDS:-0}" != "0" ]]; then
   "$root/scripts/fuzz.sh" "$PGSPLIT_TEST_FUZZ_SECONDS" || failed=$((failed + 1))
 fi
+
+# Secret canary scan over everything the run printed or logged (see scripts/canary-scan.sh).
+"$root/scripts/canary-scan.sh" "$PGSPLIT_TEST_CAPTURE_DIR" "$work/pg/server.log" "$work"/*.log ||
+  failed=$((failed + 1))
 
 echo "${passed} passed, ${failed} failed"
 [[ $failed -eq 0 ]]

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <vector>
 
 namespace pgsplit {
 
@@ -109,6 +110,95 @@ std::string Config::RequireDsn(const std::string& what) const {
     return *dsn;
 }
 
+namespace {
+
+// Every key pgsplit.yaml may hold; "*" is a name the user chooses (tables.NAME). A key outside this
+// tree is refused by name: a misspelt key would otherwise be silently ignored.
+struct KeyTree {
+    const char* name;
+    std::vector<KeyTree> children; // empty: a scalar value
+};
+
+const KeyTree& KnownKeys() {
+    static const KeyTree root{
+        "",
+        {{"postgres", {{"dsn", {}}}},
+         {"log", {{"format", {}}}},
+         {"signals", {{"signals_table", {}}, {"composite_table", {}}}},
+         {"storage", {{"endpoint", {}}, {"sas_token", {}}, {"account_key", {}}, {"client_id", {}}}},
+         {"backtest", {{"run_store_mode", {}}}},
+         {"tables", {{"*", {{"source", {}}, {"target", {}}, {"partition_column", {}}}}}}}};
+    return root;
+}
+
+std::string Names(const KeyTree& tree) {
+    std::string out;
+    for (const auto& c : tree.children) {
+        out += (out.empty() ? "" : ", ") + std::string(c.name);
+    }
+    return out;
+}
+
+void CheckKeys(const YAML::Node& node, const KeyTree& tree, const std::string& prefix,
+               const std::string& path) {
+    if (tree.children.empty()) {
+        if (!node.IsScalar() && !node.IsNull()) {
+            throw Error(ExitCode::Config,
+                        fmt::format("config file '{}': '{}' must be a single value", path, prefix),
+                        "write it as  key: value");
+        }
+        return;
+    }
+    if (node.IsNull()) {
+        return;
+    }
+    if (!node.IsMap()) {
+        throw Error(ExitCode::Config,
+                    fmt::format("config file '{}': {} must be a mapping of keys", path,
+                                prefix.empty() ? "the file" : "'" + prefix + "'"),
+                    fmt::format("expected keys: {}", Names(tree)));
+    }
+    for (const auto& kv : node) {
+        std::string key = kv.first.as<std::string>();
+        std::string full = prefix.empty() ? key : prefix + "." + key;
+        const KeyTree* child = nullptr;
+        for (const auto& c : tree.children) {
+            if (key == c.name || std::string(c.name) == "*") {
+                child = &c;
+                break;
+            }
+        }
+        if (!child) {
+            throw Error(ExitCode::Config, fmt::format("config file '{}': unknown key '{}'", path, full),
+                        fmt::format("known keys{}: {}", prefix.empty() ? "" : " under '" + prefix + "'",
+                                    Names(tree)));
+        }
+        CheckKeys(kv.second, *child, full, path);
+    }
+}
+
+} // namespace
+
+void Config::LoadFile(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        throw Error(ExitCode::Config, fmt::format("config file '{}' is not a regular file", path),
+                    "point --config at a YAML file");
+    }
+    if (::access(path.c_str(), R_OK) != 0) {
+        throw Error(ExitCode::Config, fmt::format("config file '{}' cannot be read", path),
+                    "check the file's permissions");
+    }
+    try {
+        file_ = YAML::LoadFile(path);
+    } catch (const YAML::Exception& e) {
+        throw Error(ExitCode::Config, fmt::format("cannot parse config file '{}': {}", path, e.what()),
+                    "fix the YAML syntax at the line shown");
+    }
+    CheckKeys(file_, KnownKeys(), "", path);
+    config_path = path;
+}
+
 void Config::Resolve(const GlobalFlags& flags, bool allow_default_file) {
     // Config file.
     std::string path;
@@ -122,13 +212,7 @@ void Config::Resolve(const GlobalFlags& flags, bool allow_default_file) {
         path = "pgsplit.yaml";
     }
     if (!path.empty()) {
-        try {
-            file_ = YAML::LoadFile(path);
-        } catch (const YAML::Exception& e) {
-            throw Error(ExitCode::Config, fmt::format("cannot parse config file '{}': {}", path, e.what()),
-                        "fix the YAML syntax at the line shown");
-        }
-        config_path = path;
+        LoadFile(path);
     }
 
     // DSN: flag > env > file.
@@ -142,7 +226,8 @@ void Config::Resolve(const GlobalFlags& flags, bool allow_default_file) {
     github_actions = Env("GITHUB_ACTIONS").value_or("") == "true";
     github_step_summary = Env("GITHUB_STEP_SUMMARY").value_or("");
     github_output = Env("GITHUB_OUTPUT").value_or("");
-    aca_job = Env("CONTAINER_APP_JOB_NAME").has_value();
+    // An empty variable counts as unset, here as everywhere (README, Configuration).
+    aca_job = !Env("CONTAINER_APP_JOB_NAME").value_or("").empty();
 
     std::string fmt_name =
         flags.log_format.value_or(Setting("PGSPLIT_LOG_FORMAT", "log.format").value_or(""));
@@ -165,7 +250,7 @@ void Config::Resolve(const GlobalFlags& flags, bool allow_default_file) {
     } else if (color_mode == "never") {
         color = false;
     } else if (color_mode == "auto") {
-        color = ::isatty(STDERR_FILENO) == 1 && !Env("NO_COLOR").has_value() &&
+        color = ::isatty(STDERR_FILENO) == 1 && Env("NO_COLOR").value_or("").empty() &&
                 log_format == LogFormat::Text && Env("TERM").value_or("") != "dumb";
     } else {
         throw Error(ExitCode::Usage, fmt::format("--color '{}' is not known", color_mode),

@@ -66,6 +66,8 @@ private:
     std::map<std::string, std::string> env_;
     YAML::Node file_;
     void Resolve(const GlobalFlags& flags, bool allow_default_file);
+    // Loads and checks pgsplit.yaml: a regular, readable file, valid YAML, only known keys.
+    void LoadFile(const std::string& path);
 };
 
 // Parses the boolean spellings of SPEC §2; nullopt when `text` is not one of them.

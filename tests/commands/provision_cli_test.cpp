@@ -433,10 +433,10 @@ TEST_SUITE("provision-cli") {
 
     TEST_CASE("an admin password Azure would refuse is a configuration error before any az call") {
         FakeAz az("fresh");
-        auto r = RunPgsplit(Args(), az.Env({{"PGSPLIT_ADMIN_PASSWORD", "short"}}));
+        auto r = RunPgsplit(Args(), az.Env({{"PGSPLIT_ADMIN_PASSWORD", "Canary-"}}));
         CHECK(r.exit_code == 3);
         CHECK(Has(r.err, "PGSPLIT_ADMIN_PASSWORD"));
-        CHECK_FALSE(Has(r.err, "short\n"));
+        CHECK_FALSE(Has(r.err, "Canary-"));
         CHECK_FALSE(std::filesystem::exists(az.LogPath()));
     }
 
@@ -561,8 +561,8 @@ TEST_SUITE("provision-cli") {
         CHECK(db.Value("SELECT pg_has_role('ranking_writer', 'ranking_owner', 'MEMBER')") == "t");
 
         // Re-run with new passwords: the old ones stop working, the new ones work.
-        const std::string new_writer = "Writer-Rotated-71c4e0";
-        const std::string new_api = "Api-Rotated-93ab51";
+        const std::string new_writer = "Writer-Canary-Rotated-71c4e0";
+        const std::string new_api = "Api-Canary-Rotated-93ab51";
         env["PGSPLIT_RANKING_WRITER_PASSWORD"] = new_writer;
         env["PGSPLIT_API_SERVICE_PASSWORD"] = new_api;
         auto again = RunPgsplit(Args({"--database", db.Name(), "--admin-dsn", db.Dsn(), "--apply-migrations",

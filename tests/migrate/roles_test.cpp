@@ -25,8 +25,8 @@ std::string SqlStateOf(pgsplit::pg::Connection& c, const std::string& sql) {
 TEST_SUITE("migrate-pg") {
     TEST_CASE(
         "ranking_writer manages month partitions through ranking_owner and cannot touch backtest or core") {
-        EnsureRole("ranking_writer", "writer-test-pw");
-        EnsureRole("api_service", "api-test-pw");
+        EnsureRole("ranking_writer", "Writer-Canary-roles1");
+        EnsureRole("api_service", "Api-Canary-roles2");
         TestDatabase db;
         db.Connect().Exec("GRANT CONNECT ON DATABASE " + db.Name() + " TO ranking_writer, api_service");
         mig::Options o;
@@ -34,7 +34,7 @@ TEST_SUITE("migrate-pg") {
         pgsplit::Logger quiet(pgsplit::LogFormat::Text, pgsplit::LogLevel::Error, false);
         mig::Migrator(quiet, o).Apply(false);
 
-        auto w = pgsplit::pg::Connection::Open(TcpDsn("ranking_writer", "writer-test-pw", db.Name()));
+        auto w = pgsplit::pg::Connection::Open(TcpDsn("ranking_writer", "Writer-Canary-roles1", db.Name()));
         w.Exec("BEGIN");
         w.Exec("CREATE TABLE ranking.ranking_signal_stage (date DATE NOT NULL, year_month TEXT NOT NULL, "
                "symbol TEXT NOT NULL, "
@@ -59,7 +59,7 @@ TEST_SUITE("migrate-pg") {
         CHECK(SqlStateOf(w, "CREATE TABLE core.sneaky (a int)") == "42501");
         CHECK(SqlStateOf(w, "CREATE TABLE public.sneaky (a int)") == "42501");
 
-        auto api = pgsplit::pg::Connection::Open(TcpDsn("api_service", "api-test-pw", db.Name()));
+        auto api = pgsplit::pg::Connection::Open(TcpDsn("api_service", "Api-Canary-roles2", db.Name()));
         CHECK(api.QueryValue("SELECT count(*) FROM ranking.ranking_signal") == "0");
         CHECK(api.QueryValue("SELECT count(*) FROM ranking.signal_sync_state") == "0");
         CHECK(SqlStateOf(api, "INSERT INTO ranking.signal_sync_state (year_month) VALUES ('2024-01')") ==

@@ -167,23 +167,23 @@ TEST_SUITE("provision") {
         auto o = BaseOptions();
         o.create_app_users = true;
         o.legacy_roles = true;
-        auto env = EmptyConfig({{"PGSPLIT_ADMIN_PASSWORD", "Env-Admin-Pw-1"}});
+        auto env = EmptyConfig({{"PGSPLIT_ADMIN_PASSWORD", "Env-Admin-Canary-1"}});
         CHECK(CodeOf([&] { prov::ResolveSecrets(o, env); }) == ExitCode::Usage); // generated, never shown
         o.emit_secrets = true;
-        auto s = prov::ResolveSecrets(o, EmptyConfig({{"PGSPLIT_ADMIN_PASSWORD", "Env-Admin-Pw-1"},
-                                                      {"PGSPLIT_API_SERVICE_PASSWORD", "api-from-env"}}));
-        CHECK(s.admin_password == "Env-Admin-Pw-1");
+        auto s = prov::ResolveSecrets(o, EmptyConfig({{"PGSPLIT_ADMIN_PASSWORD", "Env-Admin-Canary-1"},
+                                                      {"PGSPLIT_API_SERVICE_PASSWORD", "Api-Canary-from-env"}}));
+        CHECK(s.admin_password == "Env-Admin-Canary-1");
         CHECK_FALSE(s.admin_generated);
         REQUIRE(s.app_roles.size() == 3);
         CHECK(s.app_roles[0].name == "ranking_writer");
         CHECK(s.app_roles[0].password.size() == 43);
-        CHECK(s.app_roles[1].password == "api-from-env");
+        CHECK(s.app_roles[1].password == "Api-Canary-from-env");
         CHECK(s.app_roles[2].name == "backtest_service");
         CHECK(s.generated_roles == std::vector<std::string>{"ranking_writer", "backtest_service"});
-        CHECK(s.mask.Apply("x api-from-env Env-Admin-Pw-1 " + s.app_roles[0].password) == "x *** *** ***");
+        CHECK(s.mask.Apply("x Api-Canary-from-env Env-Admin-Canary-1 " + s.app_roles[0].password) == "x *** *** ***");
         CHECK(prov::PasswordVariable("backtest_service") == "PGSPLIT_BACKTEST_SERVICE_PASSWORD");
         CHECK(CodeOf([&] {
-                  prov::ResolveSecrets(o, EmptyConfig({{"PGSPLIT_ADMIN_PASSWORD", "weak"}}));
+                  prov::ResolveSecrets(o, EmptyConfig({{"PGSPLIT_ADMIN_PASSWORD", "Canary-"}}));
               }) == ExitCode::Config);
     }
 
@@ -208,13 +208,13 @@ TEST_SUITE("provision") {
 
     TEST_CASE("rendered az commands are shell-quoted and hide the admin password even when unregistered") {
         prov::SecretMask mask;
-        mask.Add("registered-secret");
+        mask.Add("Registered-Canary-2");
         pgsplit::Logger log;
         auto config = EmptyConfig();
         prov::AzCli az("/opt/az/bin/az", config, mask, log);
         az.SetSubscription("sub 1");
-        CHECK(az.Render({"group", "show", "--name", "it's", "--admin-password=not-registered", "--tag",
-                         "registered-secret"}) ==
+        CHECK(az.Render({"group", "show", "--name", "it's", "--admin-password=Not-Registered-Canary-1", "--tag",
+                         "Registered-Canary-2"}) ==
               "az group show --name 'it'\\''s' --admin-password=*** --tag *** --subscription 'sub 1' "
               "--only-show-errors -o json");
         auto argv = az.Argv({"account", "show"});
@@ -225,19 +225,19 @@ TEST_SUITE("provision") {
     TEST_CASE("an az failure names the step and the command, masks secrets in az's stderr, and maps the "
               "login error to exit 4") {
         prov::SecretMask mask;
-        mask.Add("Leaky-Pw-1234");
+        mask.Add("Leaky-Canary-1234");
         pgsplit::Logger log;
         auto config = EmptyConfig();
         prov::AzCli az("az", config, mask, log);
         auto e = az.Failure(
-            "server", {"postgres", "flexible-server", "create", "--admin-password=Leaky-Pw-1234"},
-            Failed(1, "ERROR: (InvalidPassword) 'Leaky-Pw-1234' contains the user name\nmore"), "the hint");
+            "server", {"postgres", "flexible-server", "create", "--admin-password=Leaky-Canary-1234"},
+            Failed(1, "ERROR: (InvalidPassword) 'Leaky-Canary-1234' contains the user name\nmore"), "the hint");
         std::string msg = e.what();
         CHECK(e.code() == ExitCode::Failure);
         CHECK(msg.rfind("step 'server': az postgres flexible-server create failed (exit 1): ERROR: "
                         "(InvalidPassword) '***' contains the user name",
                         0) == 0);
-        CHECK(msg.find("Leaky-Pw-1234") == std::string::npos);
+        CHECK(msg.find("Leaky-Canary-1234") == std::string::npos);
         CHECK(e.hint() == "the hint");
         auto login = az.Failure("login", {"account", "show"},
                                 Failed(1, "ERROR: Please run 'az login' to setup account."), "");

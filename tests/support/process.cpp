@@ -2,6 +2,7 @@
 
 #include "support/paths.h"
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -44,14 +45,28 @@ ScratchDir::~ScratchDir() {
 }
 
 Process::Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
-    static int counter = 0;
-    std::string base = (std::filesystem::temp_directory_path() /
-                        ("pgsplit-proc-" + std::to_string(getpid()) + "-" + std::to_string(++counter)))
-                           .string();
+    static std::atomic<int> counter{0};
+    std::string name = "pgsplit-proc-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
+    // Under scripts/test.sh every child's stdout and stderr are kept in PGSPLIT_TEST_CAPTURE_DIR for the
+    // secret canary scan at the end of the run (scripts/canary-scan.sh); otherwise they are temp files.
+    const char* capture = std::getenv("PGSPLIT_TEST_CAPTURE_DIR");
+    keep_ = capture != nullptr && *capture != '\0';
+    std::filesystem::path dir =
+        keep_ ? std::filesystem::path(capture) : std::filesystem::temp_directory_path();
+    std::string base = (dir / name).string();
     out_path_ = base + ".out";
     err_path_ = base + ".err";
+    if (keep_) {
+        // The command line, for finding who printed a leak. Not scanned: tests pass secrets as input.
+        std::string line;
+        for (const auto& a : argv) {
+            line += (line.empty() ? "" : " ") + a;
+        }
+        WriteText(base + ".argv", line + "\n");
+    }
     std::map<std::string, std::string> full;
-    for (const char* keep : {"PATH", "HOME", "LANG", "TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS"}) {
+    for (const char* keep :
+         {"PATH", "HOME", "LANG", "TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PGSPLIT_TEST_CAPTURE_DIR"}) {
         if (const char* v = std::getenv(keep)) {
             full[keep] = v;
         }
@@ -94,8 +109,10 @@ Process::~Process() {
         kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
     }
-    unlink(out_path_.c_str());
-    unlink(err_path_.c_str());
+    if (!keep_) {
+        unlink(out_path_.c_str());
+        unlink(err_path_.c_str());
+    }
 }
 
 void Process::Signal(int sig) {

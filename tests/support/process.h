@@ -34,6 +34,7 @@ private:
     pid_t pid_ = -1;
     std::string out_path_, err_path_;
     bool waited_ = false;
+    bool keep_ = false; // captured output stays for the canary scan
     ProcResult result_;
 };
 

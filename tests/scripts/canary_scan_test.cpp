@@ -1,0 +1,111 @@
+// scripts/canary-scan.sh, the last step of scripts/test.sh: it must find every planted credential
+// (password canary, SAS signature, account key) in captured output, allow exactly the documented az
+// create argument, and never echo the secret it found.
+#include "support/paths.h"
+#include "support/process.h"
+
+#include <doctest/doctest.h>
+#include <filesystem>
+
+using pgsplit::test::Process;
+using pgsplit::test::ProcResult;
+using pgsplit::test::ScratchDir;
+using pgsplit::test::SourceDir;
+using pgsplit::test::WriteText;
+
+namespace {
+
+ProcResult Scan(const std::vector<std::string>& paths) {
+    std::vector<std::string> argv = {"/bin/bash", (SourceDir() / "scripts" / "canary-scan.sh").string()};
+    argv.insert(argv.end(), paths.begin(), paths.end());
+    Process p(argv, {});
+    return p.Wait(60);
+}
+
+bool Has(const std::string& text, const std::string& needle) {
+    return text.find(needle) != std::string::npos;
+}
+
+// Built from pieces so this source file is not itself a hit when someone scans the tree.
+const std::string kPassword = std::string("Planted-") + "Canary-" + "9e8d7c";
+const std::string kKey = std::string("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq") +
+                         "/K1SZFPTOtr/KBHBeksoGMGw==";
+
+} // namespace
+
+TEST_SUITE("canary-scan") {
+    TEST_CASE("a clean run passes and reports how many files and bytes were scanned") {
+        ScratchDir d;
+        std::string out = "pgsplit: migrated 4 files\n";
+        std::string err = "postgresql://writer:***@host/db and ?sv=2022&sig=***\n";
+        WriteText(d / "1.out", out);
+        WriteText(d / "1.err", err);
+        auto r = Scan({d.Path()});
+        CHECK(r.exit_code == 0);
+        CHECK(Has(r.out, "2 files, " + std::to_string(out.size() + err.size()) + " bytes scanned"));
+        CHECK(Has(r.out, "0 leak(s)"));
+    }
+
+    TEST_CASE("each kind of credential is found, named by file and line, and masked in the report") {
+        ScratchDir d;
+        WriteText(d / "pw.err", "line one\nconnecting to postgresql://u:" + kPassword + "@h/db\n");
+        WriteText(d / "sas.out",
+                  "GET https://a.blob.core.windows.net/c?sv=2022-11-02&sig=Ab12Cd34Ef56Gh78Ij90%2B\n");
+        WriteText(d / "key.log", "AccountKey=" + kKey + "\n");
+        auto r = Scan({d.Path()});
+        CHECK(r.exit_code == 1);
+        CHECK(Has(r.out, "3 leak(s)"));
+        CHECK(Has(r.out, "pw.err:2:"));
+        CHECK(Has(r.out, "sas.out:1:"));
+        CHECK(Has(r.out, "key.log:1:"));
+        CHECK_FALSE(Has(r.out + r.err, kPassword));
+        CHECK_FALSE(Has(r.out + r.err, "Ab12Cd34Ef56Gh78Ij90"));
+        CHECK_FALSE(Has(r.out + r.err, kKey.substr(0, 20)));
+    }
+
+    TEST_CASE("only the admin password argument of az flexible-server create is allowed") {
+        ScratchDir d;
+        WriteText(d / "az-argv.jsonl",
+                  "[\"group\",\"show\",\"--name\",\"rg\"]\n"
+                  "[\"postgres\",\"flexible-server\",\"create\",\"--name\",\"pg\",\"--admin-password=" +
+                      kPassword + "\"]\n");
+        auto ok = Scan({d.Path()});
+        CHECK(ok.exit_code == 0);
+        CHECK(Has(ok.out, "1 allowed"));
+
+        WriteText(d / "az-argv.jsonl",
+                  "[\"postgres\",\"flexible-server\",\"update\",\"--admin-password=" + kPassword +
+                      "\"]\n[\"postgres\",\"flexible-server\",\"create\",\"--tags\",\"" + kPassword +
+                      "\"]\n");
+        auto bad = Scan({d.Path()});
+        CHECK(bad.exit_code == 1);
+        CHECK(Has(bad.out, "2 leak(s)"));
+    }
+
+    TEST_CASE("a GitHub ::add-mask:: line is allowed, the same secret anywhere else is not") {
+        ScratchDir d;
+        WriteText(d / "gh.out", "::add-mask::" + kPassword + "\n::error title=pgsplit::cannot connect\n");
+        auto ok = Scan({d.Path()});
+        CHECK(ok.exit_code == 0);
+        CHECK(Has(ok.out, "1 ::add-mask:: line(s)"));
+        WriteText(d / "gh.out",
+                  "::add-mask::" + kPassword + "\n::error title=pgsplit::bad " + kPassword + "\n");
+        auto bad = Scan({d.Path()});
+        CHECK(bad.exit_code == 1);
+        CHECK(Has(bad.out, "gh.out:2:"));
+    }
+
+    TEST_CASE("command lines (.argv) are inputs and are not scanned") {
+        ScratchDir d;
+        WriteText(d / "7.argv", "pgsplit --dsn postgresql://u:" + kPassword + "@h/db migrate\n");
+        auto r = Scan({d.Path()});
+        CHECK(r.exit_code == 0);
+        CHECK(Has(r.out, "0 files"));
+    }
+
+    TEST_CASE("a path that does not exist is a usage error, not a clean scan") {
+        auto r = Scan({"/nonexistent/pgsplit-captures"});
+        CHECK(r.exit_code == 2);
+        CHECK(Has(r.err, "does not exist"));
+    }
+}
