@@ -1,5 +1,6 @@
 #include "delta/values.h"
 
+#include "core/calendar.h"
 #include "core/error.h"
 
 #include <charconv>
@@ -41,19 +42,6 @@ size_t ParseDatePrefix(std::string_view text, int64_t& days) {
     }
     days = DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
     return 10;
-}
-
-void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = static_cast<int64_t>(yoe) + era * 400;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
 }
 
 Error BadValue(const std::string& where, const DataType& type, const std::string& raw) {
@@ -140,9 +128,7 @@ std::optional<int64_t> ParseTimestampMicros(std::string_view text) {
 }
 
 std::string FormatDate(int64_t days) {
-    int64_t y = 0;
-    unsigned m = 0, d = 0;
-    CivilFromDays(days, y, m, d);
+    auto [y, m, d] = CivilFromDays(days);
     return fmt::format("{:04}-{:02}-{:02}", y, m, d);
 }
 

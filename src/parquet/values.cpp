@@ -1,5 +1,6 @@
 #include "parquet/values.h"
 
+#include "core/calendar.h"
 #include "parquet/decoder/decoder.h"
 
 #include <charconv>
@@ -9,24 +10,8 @@
 namespace pgsplit::parquet {
 namespace {
 
-// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's civil_from_days).
-void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = static_cast<int64_t>(yoe) + era * 400;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-}
-
 void AppendDate(std::string& out, int64_t days) {
-    int64_t y;
-    unsigned m, d;
-    CivilFromDays(days, y, m, d);
+    auto [y, m, d] = CivilFromDays(days);
     char buf[48];
     int n = y < 0 ? std::snprintf(buf, sizeof buf, "-%04lld-%02u-%02u", static_cast<long long>(-y), m, d)
                   : std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
@@ -67,7 +52,7 @@ std::string DigitsOfMagnitude(std::vector<uint8_t> mag) {
         }
     }
     if (digits.empty()) {
-        digits = "0";
+        digits.push_back('0'); // push_back, not = "0": GCC 12 warns falsely (-Wrestrict) on the latter
     }
     return {digits.rbegin(), digits.rend()};
 }
