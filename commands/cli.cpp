@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/github_annotations.h"
 #include "core/interrupt.h"
+#include "output/github.h"
 #include "pgsplit_version.h"
 
 #include <fmt/format.h>
@@ -24,6 +25,12 @@ Run 'pgsplit COMMAND --help' for a command's flags and a worked example.)";
 
 void ReportError(const Context* ctx, const Error& e, bool json_result) {
     std::string msg = e.what();
+    if (ctx && InterruptSignal() != 0 &&
+        (e.code() == ExitCode::Interrupt || e.code() == ExitCode::Terminate)) {
+        // The interrupt report that follows says it better; keep the detail for --verbose.
+        ctx->log.Debug(msg);
+        return;
+    }
     if (ctx && ctx->log.Format() == LogFormat::Json) {
         nlohmann::json fields = {{"exit_code", ToInt(e.code())}, {"error_class", ExitCodeName(e.code())}};
         if (!e.hint().empty()) {
@@ -49,8 +56,28 @@ void ReportError(const Context* ctx, const Error& e, bool json_result) {
     }
     WriteAll(2, line);
     if (ctx && ctx->config.github_actions) {
-        WriteAll(1, GithubAnnotation("error", "pgsplit", e.hint().empty() ? msg : msg + "\n" + e.hint()));
+        // Workflow commands stay off a stdout that carries a JSON document.
+        WriteAll(json_result ? 2 : 1,
+                 GithubAnnotation("error", "pgsplit", e.hint().empty() ? msg : msg + "\n" + e.hint()));
     }
+}
+
+// After SIGINT/SIGTERM, whatever the command did with it: one last line (a JSON log line, or
+// "pgsplit: error: ..." on stderr) saying what was rolled back and what was kept, built from what the
+// command declared (ctx.interrupt) and the phases it recorded. Returns 130 or 143.
+int ReportInterrupted(const Context& ctx, bool json_result, bool result_printed) {
+    int sig = InterruptSignal();
+    auto [msg, fields] = ctx.DescribeInterrupt(sig);
+    if (json_result && !result_printed && ctx.log.Format() != LogFormat::Json) {
+        nlohmann::json out = {
+            {"ok", false},
+            {"error", {{"message", msg}, {"exit_code", fields["exit_code"]}, {"class", "interrupted"}}},
+            {"interrupted", fields}};
+        WriteAll(1, out.dump() + "\n");
+    }
+    ctx.log.Error(msg, fields);
+    ctx.log.FinishAnnotations();
+    return fields["exit_code"].get<int>();
 }
 
 } // namespace
@@ -117,15 +144,26 @@ int RunCli(int argc, char** argv, char** environ) {
     try {
         ctx = std::make_unique<Context>();
         ctx->config = Config::Load(flags, environ);
+        // JSON logs are for machines: never colour, whatever --color says.
+        if (ctx->config.log_format == LogFormat::Json) {
+            ctx->config.color = false;
+        }
         ctx->log = Logger(ctx->config.log_format, ctx->config.log_level, ctx->config.color);
         if (ctx->config.github_actions) {
-            ctx->log.EnableGithubAnnotations();
+            ctx->log.EnableGithubAnnotations(flags.json || ctx->config.log_format == LogFormat::Json);
+            // Before anything could print a secret: the runner then hides it in every later line.
+            for (const auto& secret : ConfigSecrets(ctx->config)) {
+                ctx->log.AddMask(secret);
+            }
         }
         InstallInterruptHandlers();
         for (auto& [sub, run] : runners) {
             if (sub->parsed()) {
                 ctx->log.SetCommand(sub->get_name());
                 int code = run(*ctx);
+                if (InterruptSignal() != 0) {
+                    return ReportInterrupted(*ctx, flags.json, true);
+                }
                 ctx->log.FinishAnnotations();
                 return code;
             }
@@ -133,6 +171,13 @@ int RunCli(int argc, char** argv, char** environ) {
         return ToInt(ExitCode::Usage);
     } catch (const Error& e) {
         ReportError(ctx.get(), e, flags.json);
+        if (ctx && InterruptSignal() != 0) {
+            bool reported = e.code() != ExitCode::Interrupt && e.code() != ExitCode::Terminate;
+            return ReportInterrupted(*ctx, flags.json, reported);
+        }
+        if (ctx) {
+            ctx->log.FinishAnnotations();
+        }
         return ToInt(e.code());
     } catch (const std::exception& e) {
         ReportError(ctx.get(),

@@ -303,6 +303,15 @@ Runner SetupMigrate(CLI::App& app) {
     }
 
     return [o](Context& ctx) {
+        bool reads_only = o->status->parsed() || o->validate->parsed() || o->plan->parsed() ||
+                          (o->dry_run && !o->baseline->parsed() && !o->repair->parsed());
+        if (reads_only) {
+            ctx.interrupt.kind = InterruptPolicy::Kind::ReadOnly;
+        } else if (!o->baseline->parsed() && !o->repair->parsed()) {
+            // Each file is one transaction with its history row (Migrator::Apply records the phases).
+            ctx.interrupt = {InterruptPolicy::Kind::Transactional, "migration", "migrations",
+                             "nothing of it is recorded in public.schema_migrations", ""};
+        }
         migrate::Migrator m(ctx.log, ToOptions(ctx, *o));
         if (o->status->parsed()) {
             return RunStatus(ctx, m);

@@ -1,8 +1,11 @@
 // pgsplit provision: the phase-1 provisioning runbook over the az CLI (SPEC §5). This file only wires
 // flags to src/provision/; the steps, az handling and role management live there.
 #include "commands/command.h"
+#include "config/dsn.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "output/github.h"
+#include "output/table.h"
 #include "provision/report.h"
 #include "provision/steps.h"
 
@@ -19,6 +22,29 @@ struct ProvisionFlags {
     std::string admin_dsn;
     std::string az;
 };
+
+// Step summary (what each step found or did) and step outputs for later steps. DSNs are always redacted
+// here: outputs and summaries are stored by GitHub beyond the masked log.
+void ReportToGithub(const Context& ctx, const provision::Outcome& out) {
+    std::string md = fmt::format(
+        "### pgsplit provision: {}\n\n| step | result | duration |\n|---|---|---:|\n", out.server);
+    for (const auto& s : out.steps) {
+        std::string result = s.result;
+        for (auto& c : result) {
+            c = c == '|' ? '/' : c == '\n' ? ' ' : c;
+        }
+        md += fmt::format("| {} | {} | {} |\n", s.name, result, HumanDuration(static_cast<double>(s.ms)));
+    }
+    AppendStepSummary(ctx.config.github_step_summary, md + "\n");
+    std::string dsns;
+    for (const auto& d : out.dsns) {
+        dsns += (dsns.empty() ? "" : "\n") + RedactDsn(d.dsn);
+    }
+    SetStepOutput(ctx.config.github_output, "server_fqdn", out.fqdn);
+    SetStepOutput(ctx.config.github_output, "database", out.database);
+    SetStepOutput(ctx.config.github_output, "server_created", out.server_created ? "true" : "false");
+    SetStepOutput(ctx.config.github_output, "dsns", dsns);
+}
 
 } // namespace
 
@@ -128,14 +154,15 @@ Runner SetupProvision(CLI::App& app) {
         // Usage errors (SKU/tier, names) surface here, before az is even looked for.
         provision::Normalize(opts, ctx.config);
         provision::Secrets secrets = provision::ResolveSecrets(opts, ctx.config);
-        if (ctx.config.github_actions) {
-            // Registered before any step can log: the runner then masks these values in every later line.
-            // stdout is the channel GitHub documents for workflow commands; when stdout carries JSON (--json,
-            // JSON logs) they go to stderr instead, which the runner reads for commands too.
-            bool stdout_is_json = ctx.config.json || ctx.log.Format() == LogFormat::Json;
-            WriteAll(stdout_is_json ? STDERR_FILENO : STDOUT_FILENO,
-                     provision::AddMaskCommands(secrets.mask));
+        // Registered before any step can log: the runner then masks these values in every later line. The
+        // passwords from the environment were masked at start-up already (commands/cli.cpp); AddMask writes
+        // each value once, so this adds the generated ones.
+        for (const auto& secret : secrets.mask.Secrets()) {
+            ctx.log.AddMask(secret);
+            ctx.log.AddMask(provision::PercentEncode(secret));
         }
+        ctx.interrupt = {InterruptPolicy::Kind::Steps, "step", "steps", "",
+                         "re-running provision is safe: each step looks before it acts"};
         if (opts.dry_run) {
             auto plan = provision::Plan(opts, secrets, ctx.config);
             ctx.Print(ctx.config.json ? provision::RenderPlanJson(plan) : provision::RenderPlanText(plan));
@@ -145,6 +172,9 @@ Runner SetupProvision(CLI::App& app) {
         std::vector<std::string> generated = secrets.generated_roles;
         if (secrets.admin_generated && out.server_created) {
             generated.insert(generated.begin(), "admin");
+        }
+        if (ctx.config.github_actions) {
+            ReportToGithub(ctx, out);
         }
         ctx.Print(ctx.config.json ? provision::RenderJson(out, opts.emit_secrets, generated)
                                   : provision::RenderText(out, opts.emit_secrets,

@@ -2,6 +2,7 @@
 // pgsplit.yaml (same stage + swap or delete strategy, same one-transaction guarantee, no ledger).
 #include "commands/command.h"
 #include "commands/sync_flags.h"
+#include "commands/sync_phases.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "output/table.h"
@@ -62,8 +63,12 @@ Runner SetupSync(CLI::App& app) {
         sync::SyncOptions options = ToSyncOptions(ctx, o->sync);
         sync::RunnerHooks hooks;
         hooks.application_name = "pgsplit sync";
+        ctx.interrupt = {InterruptPolicy::Kind::Transactional, "partition", "partitions",
+                         job.target + " keeps its previous rows", ""};
         auto outcomes =
-            sync::RunPartitions(ctx.config, ctx.log, dsn, {job}, o->partitions, options, o->sync.jobs, hooks);
+            RunPhased(ctx, o->partitions, o->sync.jobs, "sync " + o->name, [&](const auto& values, int n) {
+                return sync::RunPartitions(ctx.config, ctx.log, dsn, {job}, values, options, n, hooks);
+            });
 
         const sync::PartitionOutcome* failed = nullptr;
         nlohmann::json out = {{"table", o->name}, {"partitions", nlohmann::json::array()}};

@@ -1,6 +1,7 @@
 // pgsplit sync-signals: replace months of the ranking signal tables in PostgreSQL from Delta (SPEC §6).
 #include "commands/command.h"
 #include "commands/sync_flags.h"
+#include "commands/sync_phases.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "output/github.h"
@@ -102,8 +103,11 @@ Examples:
         hooks.before_commit = sync::RecordSignalSuccess;
         hooks.record_failure = sync::RecordSignalFailure;
         hooks.application_name = "pgsplit sync-signals";
-        auto outcomes =
-            sync::RunPartitions(ctx.config, ctx.log, dsn, jobs, months, options, o->sync.jobs, hooks);
+        ctx.interrupt = {InterruptPolicy::Kind::Transactional, "month", "months",
+                         "ranking_signal and composite_signal_daily keep their previous rows", ""};
+        auto outcomes = RunPhased(ctx, months, o->sync.jobs, "sync-signals", [&](const auto& values, int n) {
+            return sync::RunPartitions(ctx.config, ctx.log, dsn, jobs, values, options, n, hooks);
+        });
 
         const sync::PartitionOutcome* first_failure = nullptr;
         int synced = 0;

@@ -6,13 +6,13 @@
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "output/github.h"
 #include "pg/connection.h"
 #include "sync/months.h"
 #include "sync/sources.h"
 #include "verify/render.h"
 
 #include <fmt/format.h>
-#include <fstream>
 #include <unistd.h>
 
 namespace pgsplit {
@@ -26,19 +26,6 @@ struct VerifyOpts {
     bool freshness_only = false;
     std::string signals_table, composite_table;
 };
-
-// Appends to $GITHUB_STEP_SUMMARY; a summary that cannot be written is a warning, never a verdict.
-void AppendSummary(Context& ctx, const std::string& markdown) {
-    const std::string& path = ctx.config.github_step_summary;
-    if (path.empty()) {
-        return;
-    }
-    std::ofstream out(path, std::ios::app | std::ios::binary);
-    out << markdown;
-    if (!out.flush()) {
-        ctx.log.Warn(fmt::format("cannot append the verify summary to GITHUB_STEP_SUMMARY ({})", path));
-    }
-}
 
 } // namespace
 
@@ -99,9 +86,18 @@ Runner SetupVerify(CLI::App& app) {
             options.signals_uri = sync::SignalsSource(ctx.config, o->signals_table);
             options.composite_uri = sync::CompositeSource(ctx.config, o->composite_table);
         }
+        ctx.interrupt.kind = InterruptPolicy::Kind::ReadOnly;
         auto conn = pg::Connection::Open(ctx.config.RequireDsn("verify"), "pgsplit verify");
 
-        verify::Report report = verify::Run(ctx.config, conn, options);
+        std::optional<verify::Report> checked;
+        {
+            LogPhase phase(ctx.log, "checks",
+                           o->freshness_only ? "verify: sync ledger and freshness"
+                                             : "verify: Delta vs PostgreSQL counts per month and table, "
+                                               "sync ledger, freshness");
+            checked = verify::Run(ctx.config, conn, options);
+        }
+        const verify::Report& report = *checked;
 
         if (ctx.config.json) {
             ctx.Print(verify::RenderJson(report).dump(2, ' ', false,
@@ -111,9 +107,30 @@ Runner SetupVerify(CLI::App& app) {
             ctx.Print(verify::RenderText(report, ctx.config.color && ctx.config.stdout_tty));
         }
         if (ctx.config.github_actions) {
-            AppendSummary(ctx, verify::RenderMarkdown(report));
-            // Annotations on stdout beside the table; with --json stdout is one document, so stderr.
-            WriteAll(ctx.config.json ? STDERR_FILENO : STDOUT_FILENO, verify::RenderAnnotations(report));
+            AppendStepSummary(ctx.config.github_step_summary, verify::RenderMarkdown(report));
+            // One annotation per failing month (and freshness), within GitHub's 10 per step; the rest
+            // are counted in the closing notice.
+            for (const auto& m : report.months) {
+                if (m.Ok()) {
+                    continue;
+                }
+                std::string message;
+                for (const auto& p : m.problems) {
+                    message += (message.empty() ? "" : "; ") + p;
+                }
+                ctx.log.Annotate(LogLevel::Error, "pgsplit verify " + m.month, message);
+            }
+            if (report.freshness.problem) {
+                ctx.log.Annotate(LogLevel::Error, "pgsplit verify freshness", *report.freshness.problem);
+            }
+            std::string problems;
+            for (const auto& p : report.AllProblems()) {
+                problems += (problems.empty() ? "" : "\n") + p;
+            }
+            SetStepOutput(ctx.config.github_output, "verify_ok", report.Ok() ? "true" : "false");
+            SetStepOutput(ctx.config.github_output, "months_checked", std::to_string(report.months.size()));
+            SetStepOutput(ctx.config.github_output, "months_failed", std::to_string(report.FailedMonths()));
+            SetStepOutput(ctx.config.github_output, "problems", problems);
         }
         if (!report.Ok()) {
             std::string msg =

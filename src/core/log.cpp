@@ -1,10 +1,12 @@
 #include "core/log.h"
 
 #include "core/github_annotations.h"
+#include "core/interrupt.h"
 
 #include <cerrno>
 #include <chrono>
 #include <ctime>
+#include <exception>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -116,19 +118,20 @@ std::string Logger::Render(LogLevel level, std::string_view msg, const nlohmann:
 
 constexpr int kMaxAnnotations = 10;
 
-void Logger::EnableGithubAnnotations() {
-    annotations_ = std::make_shared<AnnotationCounts>();
+void Logger::EnableGithubAnnotations(bool stdout_carries_json) {
+    github_ = std::make_shared<GithubState>();
+    github_->fd = stdout_carries_json ? STDERR_FILENO : STDOUT_FILENO;
 }
 
 void Logger::FinishAnnotations() const {
-    if (!annotations_) {
+    if (!github_) {
         return;
     }
-    int w = annotations_->warnings.load() - kMaxAnnotations;
-    int e = annotations_->errors.load() - kMaxAnnotations;
+    int w = github_->warnings.load() - kMaxAnnotations;
+    int e = github_->errors.load() - kMaxAnnotations;
     if (w > 0 || e > 0) {
         WriteAll(
-            STDOUT_FILENO,
+            github_->fd,
             GithubAnnotation("notice", "pgsplit",
                              fmt::format("{} more warning(s) and {} more error(s) are in the log but not "
                                          "annotated (GitHub shows at most 10 of each per step)",
@@ -136,18 +139,75 @@ void Logger::FinishAnnotations() const {
     }
 }
 
+void Logger::AddMask(std::string_view secret) const {
+    if (!github_ || secret.empty()) {
+        return;
+    }
+    std::lock_guard<std::mutex> lock(github_->mu);
+    if (!github_->masked.insert(std::string(secret)).second) {
+        return;
+    }
+    WriteAll(github_->fd, "::add-mask::" + GithubEscapeData(secret) + "\n");
+}
+
+std::vector<PhaseRecord> Logger::Phases() const {
+    std::lock_guard<std::mutex> lock(phases_->mu);
+    return phases_->ended;
+}
+
+void Logger::RecordPhase(std::string name, PhaseEnd end) const {
+    std::lock_guard<std::mutex> lock(phases_->mu);
+    phases_->ended.push_back({std::move(name), phases_->depth, end});
+}
+
 void Logger::Log(LogLevel level, std::string_view msg, const nlohmann::json& fields) const {
     if (!Enabled(level)) {
         return;
     }
     WriteAll(format_ == LogFormat::Json ? STDOUT_FILENO : STDERR_FILENO, Render(level, msg, fields));
-    if (annotations_ && level >= LogLevel::Warn) {
-        auto& counter = level == LogLevel::Warn ? annotations_->warnings : annotations_->errors;
-        if (counter.fetch_add(1) < kMaxAnnotations) {
-            std::string title = command_.empty() ? "pgsplit" : "pgsplit " + command_;
-            WriteAll(STDOUT_FILENO,
-                     GithubAnnotation(level == LogLevel::Warn ? "warning" : "error", title, msg));
-        }
+    if (level >= LogLevel::Warn) {
+        Annotate(level, command_.empty() ? "pgsplit" : "pgsplit " + command_, msg);
+    }
+}
+
+void Logger::Annotate(LogLevel level, std::string_view title, std::string_view message) const {
+    if (!github_ || level < LogLevel::Warn) {
+        return;
+    }
+    auto& counter = level == LogLevel::Warn ? github_->warnings : github_->errors;
+    if (counter.fetch_add(1) < kMaxAnnotations) {
+        WriteAll(github_->fd,
+                 GithubAnnotation(level == LogLevel::Warn ? "warning" : "error", title, message));
+    }
+}
+
+LogPhase::LogPhase(const Logger& log, std::string name, std::string_view title)
+    : log_(log), name_(std::move(name)), uncaught_(std::uncaught_exceptions()) {
+    {
+        std::lock_guard<std::mutex> lock(log_.phases_->mu);
+        depth_ = log_.phases_->depth++;
+    }
+    // Groups fold text for people reading the job log; JSON lines are for machines and stay flat.
+    grouped_ = depth_ == 0 && log_.github_ && log_.format_ == LogFormat::Text;
+    if (grouped_) {
+        WriteAll(log_.github_->fd, "::group::" + GithubEscapeData(title) + "\n");
+    }
+}
+
+LogPhase::~LogPhase() {
+    PhaseEnd end = PhaseEnd::Completed;
+    if (end_) {
+        end = *end_;
+    } else if (std::uncaught_exceptions() > uncaught_) {
+        end = InterruptSignal() != 0 ? PhaseEnd::Interrupted : PhaseEnd::Failed;
+    }
+    {
+        std::lock_guard<std::mutex> lock(log_.phases_->mu);
+        log_.phases_->depth--;
+        log_.phases_->ended.push_back({name_, depth_, end});
+    }
+    if (grouped_) {
+        WriteAll(log_.github_->fd, "::endgroup::\n");
     }
 }
 

@@ -2,14 +2,31 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pgsplit {
 
 enum class LogFormat { Text, Json };
 enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3 };
+
+// How a phase of a command ended (see LogPhase).
+enum class PhaseEnd {
+    Completed,   // ran to its end (a month committed, a file applied, a step done)
+    Failed,      // ended by an error: rolled back
+    Interrupted, // ended by SIGINT/SIGTERM: cancelled and rolled back
+};
+
+struct PhaseRecord {
+    std::string name;
+    int depth = 0; // 0 for an outermost phase
+    PhaseEnd end = PhaseEnd::Completed;
+};
 
 // Diagnostics. Text format goes to stderr for people ("pgsplit: message  key=value"); JSON format
 // writes one object per line to stdout ({"ts","level","msg","command",...fields}) for ACA jobs and
@@ -22,11 +39,28 @@ public:
         : format_(format), min_(min_level), color_(color) {}
 
     void SetCommand(std::string command) { command_ = std::move(command); }
-    // In GitHub Actions, warnings and errors are also annotations on stdout (at most 10 of each;
-    // the rest are counted and reported by FinishAnnotations).
-    void EnableGithubAnnotations();
+    const std::string& Command() const { return command_; }
+    // In GitHub Actions, warnings and errors are also annotations (at most 10 of each; the rest are
+    // counted and reported by FinishAnnotations), secrets are masked with AddMask and long phases are
+    // folded into groups (LogPhase). These workflow commands go to stdout, the channel GitHub documents,
+    // unless stdout carries JSON (--json, JSON logs): then to stderr, which the runner reads for commands
+    // too, so that stdout stays parseable.
+    void EnableGithubAnnotations(bool stdout_carries_json = false);
+    bool Github() const { return github_ != nullptr; }
+    // An annotation with its own title ("::error title=T::M"), counted against the same cap of 10 per
+    // level as the logger's own. Nothing outside GitHub Actions.
+    void Annotate(LogLevel level, std::string_view title, std::string_view message) const;
     // Prints how many annotations were left out, if any.
     void FinishAnnotations() const;
+    // "::add-mask::SECRET" once per distinct value, before anything could print it. Nothing outside
+    // GitHub Actions, and nothing for an empty value.
+    void AddMask(std::string_view secret) const;
+
+    // Phases: what ran and what was in flight, for the report after an interrupt (commands/cli.cpp).
+    // Shared by copies of the logger. Thread-safe.
+    std::vector<PhaseRecord> Phases() const;
+    // Records a phase that was not wrapped in a LogPhase (e.g. months run in parallel).
+    void RecordPhase(std::string name, PhaseEnd end) const;
     LogFormat Format() const { return format_; }
     bool Enabled(LogLevel level) const { return level >= min_; }
     bool Color() const { return color_; }
@@ -49,15 +83,49 @@ public:
     std::string Render(LogLevel level, std::string_view msg, const nlohmann::json& fields) const;
 
 private:
+    friend class LogPhase;
     LogFormat format_ = LogFormat::Text;
     LogLevel min_ = LogLevel::Info;
     bool color_ = false;
     std::string command_;
-    struct AnnotationCounts {
+    struct GithubState {
+        int fd = 1; // where workflow commands go
         std::atomic<int> warnings{0};
         std::atomic<int> errors{0};
+        std::mutex mu;
+        std::set<std::string> masked;
     };
-    std::shared_ptr<AnnotationCounts> annotations_; // shared by copies; null when not in GitHub Actions
+    std::shared_ptr<GithubState> github_; // shared by copies; null when not in GitHub Actions
+    struct PhaseState {
+        std::mutex mu;
+        int depth = 0;
+        std::vector<PhaseRecord> ended;
+    };
+    std::shared_ptr<PhaseState> phases_ = std::make_shared<PhaseState>();
+};
+
+// RAII: one long phase of a command (a migration file, a month, a provision step). In GitHub Actions
+// with text logs, the outermost phase folds its log lines between "::group::TITLE" and "::endgroup::"
+// (GitHub does not nest groups, so inner phases only record). Never emitted outside GitHub Actions or
+// with JSON logs. When it ends it is recorded: Completed when it goes out of scope normally,
+// Interrupted/Failed when an exception unwinds it (depending on whether a signal arrived), or what
+// End() said.
+class LogPhase {
+public:
+    LogPhase(const Logger& log, std::string name, std::string_view title);
+    ~LogPhase();
+    LogPhase(const LogPhase&) = delete;
+    LogPhase& operator=(const LogPhase&) = delete;
+    // Overrides how the phase is recorded (for callers that catch the phase's errors themselves).
+    void End(PhaseEnd end) { end_ = end; }
+
+private:
+    const Logger& log_;
+    std::string name_;
+    int depth_ = 0;
+    bool grouped_ = false;
+    int uncaught_ = 0;
+    std::optional<PhaseEnd> end_;
 };
 
 const char* LogLevelName(LogLevel level);

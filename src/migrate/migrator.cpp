@@ -392,6 +392,9 @@ ApplyResult Migrator::Apply(bool dry_run) {
         "applied_by, tool_version) VALUES ($1, now(), $2, $3, $4, current_user, $5)";
     std::mt19937 rng(std::random_device{}());
     for (const auto* f : todo) {
+        // Folds the file's lines in GitHub Actions and records it as in flight until its COMMIT, so an
+        // interrupt report can say which file was rolled back and which were already committed.
+        LogPhase phase(log_, f->name, "migrate " + f->name);
         int64_t ms = 0;
         for (int attempt = 0;; ++attempt) {
             try {

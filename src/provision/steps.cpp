@@ -49,16 +49,21 @@ uint32_t Ipv4(const std::string& text, const std::string& flag) {
 }
 
 // Times a step and records it both in the log and in the outcome.
+// The step is also a LogPhase (a ::group:: in GitHub Actions, and the step in flight should a signal
+// arrive) from construction to Done.
 class StepTimer {
 public:
     StepTimer(const Logger& log, Outcome& out, std::string name)
-        : log_(log), out_(out), name_(std::move(name)), started_(std::chrono::steady_clock::now()) {}
+        : log_(log), out_(out), name_(std::move(name)), started_(std::chrono::steady_clock::now()) {
+        phase_.emplace(log_, name_, "provision: " + name_);
+    }
     void Done(const std::string& result) {
         auto ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_)
                 .count();
         log_.Info(fmt::format("{}: {}", name_, result), {{"step", name_}, {"result", result}, {"ms", ms}});
         out_.steps.push_back({name_, result, ms});
+        phase_.reset();
     }
 
 private:
@@ -66,6 +71,7 @@ private:
     Outcome& out_;
     std::string name_;
     std::chrono::steady_clock::time_point started_;
+    std::optional<LogPhase> phase_;
 };
 
 std::string JsonString(const nlohmann::json& j, const char* key) {

@@ -112,6 +112,15 @@ std::vector<PartitionOutcome> RunPartitions(const Config& config, const Logger& 
                 std::string tables;
                 nlohmann::json fields = {{"partition", out.value},
                                          {"duration_ms", static_cast<int64_t>(out.result->seconds * 1000)}};
+                // Standard keys for log collectors: the month (when partitioned by it) and total rows.
+                if (!jobs.empty() && jobs.front().partition_column == "year_month") {
+                    fields["month"] = out.value;
+                }
+                int64_t total_rows = 0;
+                for (const auto& t : out.result->tables) {
+                    total_rows += t.rows;
+                }
+                fields["rows"] = total_rows;
                 for (const auto& t : out.result->tables) {
                     tables +=
                         fmt::format("{}{} {} rows", tables.empty() ? "" : ", ", t.label, GroupDigits(t.rows));
