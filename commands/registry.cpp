@@ -2,6 +2,8 @@
 
 namespace pgsplit {
 
+Runner SetupCompletion(CLI::App& app); // commands/completion.cpp
+
 const std::vector<Command>& AllCommands() {
     static const std::vector<Command> commands = {
         {"migrate", "apply the versioned schema (checksummed, locked, one transaction per file)",
@@ -14,6 +16,7 @@ const std::vector<Command>& AllCommands() {
         {"verify", "Delta vs Postgres count parity and sync freshness (exit 5 on any problem)", SetupVerify},
         {"runs", "inspect the backtest run store (list, show, stats, stale, fail)", SetupRuns},
         {"inspect", "show what is in a Parquet file or a Delta table", SetupInspect},
+        {"completion", "print a bash completion script generated from this command tree", SetupCompletion},
     };
     return commands;
 }

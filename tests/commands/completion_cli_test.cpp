@@ -1,0 +1,157 @@
+// pgsplit completion bash: the script is valid bash, generated from the command tree the binary parses
+// with, and completes subcommands, nested subcommands, flags and flag values (issue 9).
+#include "support/paths.h"
+#include "support/process.h"
+
+#include <algorithm>
+#include <doctest/doctest.h>
+#include <sstream>
+
+using pgsplit::test::Process;
+using pgsplit::test::ProcResult;
+using pgsplit::test::RunPgsplit;
+using pgsplit::test::ScratchDir;
+using pgsplit::test::WriteText;
+
+namespace {
+
+std::string Script() {
+    auto r = RunPgsplit({"completion", "bash"});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+    return r.out;
+}
+
+// Sources the script in a fresh bash, sets COMP_WORDS/COMP_CWORD for `line` (the last word is the one
+// being completed; a trailing space means an empty word) and returns COMPREPLY, sorted.
+std::vector<std::string> Complete(const std::string& line, const std::string& cwd = "") {
+    ScratchDir dir;
+    WriteText(dir / "pgsplit.bash", Script());
+    std::vector<std::string> words;
+    std::istringstream in(line);
+    for (std::string w; in >> w;) {
+        words.push_back(w);
+    }
+    if (!line.empty() && line.back() == ' ') {
+        words.emplace_back();
+    }
+    std::string array;
+    for (const auto& w : words) {
+        array += " '" + w + "'";
+    }
+    std::string script = (cwd.empty() ? "" : "cd '" + cwd + "' || exit 9\n") + "source '" +
+                         dir / "pgsplit.bash" + "'\nCOMP_WORDS=(" + array +
+                         ")\nCOMP_CWORD=" + std::to_string(words.size() - 1) +
+                         "\n_pgsplit\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n";
+    Process p({"/bin/bash", "--norc", "-c", script}, {});
+    ProcResult r = p.Wait(30);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+    std::vector<std::string> out;
+    std::istringstream lines(r.out);
+    for (std::string l; std::getline(lines, l);) {
+        if (!l.empty()) {
+            out.push_back(l);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+} // namespace
+
+TEST_SUITE("completion") {
+    TEST_CASE("completion bash prints a script that bash -n accepts and that registers _pgsplit") {
+        ScratchDir dir;
+        WriteText(dir / "pgsplit.bash", Script());
+        Process syntax({"/bin/bash", "-n", dir / "pgsplit.bash"}, {});
+        auto r = syntax.Wait(30);
+        CHECK_MESSAGE(r.exit_code == 0, r.All());
+        Process load(
+            {"/bin/bash", "--norc", "-c", "source '" + dir / "pgsplit.bash" + "' && complete -p pgsplit"},
+            {});
+        auto l = load.Wait(30);
+        CHECK_MESSAGE(l.exit_code == 0, l.All());
+        CHECK(l.out == "complete -F _pgsplit pgsplit\n");
+    }
+
+    TEST_CASE("completion completes top-level commands from a prefix and lists them all on an empty word") {
+        CHECK(Complete("pgsplit mi") == std::vector<std::string>{"migrate"});
+        CHECK(Complete("pgsplit sync") == std::vector<std::string>{"sync", "sync-signals"});
+        auto all = Complete("pgsplit ");
+        for (const char* c :
+             {"migrate", "sync-signals", "sync", "provision", "verify", "runs", "inspect", "completion"}) {
+            INFO(c);
+            CHECK(Contains(all, c));
+        }
+    }
+
+    TEST_CASE("completion descends into subcommands: migrate, runs and inspect list their own") {
+        auto migrate = Complete("pgsplit migrate ");
+        for (const char* c : {"status", "validate", "plan", "baseline", "repair"}) {
+            INFO(c);
+            CHECK(Contains(migrate, c));
+        }
+        CHECK_FALSE(Contains(migrate, "sync-signals"));
+        CHECK(Complete("pgsplit runs st") == std::vector<std::string>{"stale", "stats"});
+        CHECK(Complete("pgsplit inspect ") == std::vector<std::string>{"delta", "parquet"});
+        // Global flags and their values before the command do not confuse the walk.
+        CHECK(Complete("pgsplit --dsn host=x --log-format json migrate va") ==
+              std::vector<std::string>{"validate"});
+    }
+
+    TEST_CASE("completion completes a command's flags, the global flags after a command, and nested flags") {
+        CHECK(Complete("pgsplit sync-signals --mo") == std::vector<std::string>{"--month"});
+        auto sync = Complete("pgsplit sync-signals --");
+        CHECK(Contains(sync, "--from"));
+        CHECK(Contains(sync, "--jobs"));
+        CHECK(Contains(sync, "--skip-invalid"));
+        CHECK(Contains(sync, "--dsn")); // global, accepted after the command
+        CHECK_FALSE(Contains(sync, "--freshness-only"));
+        CHECK(Contains(Complete("pgsplit runs stale --"), "--older-than"));
+        CHECK(Contains(Complete("pgsplit migrate baseline --"), "--version"));
+        CHECK(Complete("pgsplit verify --fresh") == std::vector<std::string>{"--freshness-only"});
+    }
+
+    TEST_CASE(
+        "completion offers the allowed values of --log-format and --color, and nothing for free values") {
+        CHECK(Complete("pgsplit --log-format ") == std::vector<std::string>{"json", "text"});
+        CHECK(Complete("pgsplit verify --color a") == std::vector<std::string>{"always", "auto"});
+        CHECK(Complete("pgsplit sync-signals --month ").empty());
+        // A flag's value is not taken for a subcommand: after `--month 2024-03` flags are offered again.
+        CHECK(Complete("pgsplit sync-signals --month 2024-03 --jo") == std::vector<std::string>{"--jobs"});
+    }
+
+    TEST_CASE("completion offers file names where a command takes a file") {
+        ScratchDir dir;
+        WriteText(dir / "signals.parquet", "x");
+        CHECK(Complete("pgsplit inspect parquet sig", dir.Path()) ==
+              std::vector<std::string>{"signals.parquet"});
+        CHECK(Complete("pgsplit --config sig", dir.Path()) == std::vector<std::string>{"signals.parquet"});
+    }
+
+    TEST_CASE("completion for an unsupported shell is a usage error naming the supported one") {
+        auto r = RunPgsplit({"completion", "zsh"});
+        CHECK(r.exit_code == 2);
+        CHECK(r.out.empty());
+        CHECK(r.err.find("supports bash only, not 'zsh'") != std::string::npos);
+        auto none = RunPgsplit({"completion"});
+        CHECK(none.exit_code == 2);
+    }
+
+    TEST_CASE("completion --help explains loading the script with a worked example") {
+        auto r = RunPgsplit({"completion", "--help"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find("source <(pgsplit completion bash)") != std::string::npos);
+        CHECK(r.out.find("Exit codes") != std::string::npos);
+    }
+
+    TEST_CASE("completion prints the script unchanged when JSON logs are on (Container Apps, --log-format)") {
+        auto r =
+            RunPgsplit({"--log-format", "json", "completion", "bash"}, {{"CONTAINER_APP_JOB_NAME", "j"}});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == Script());
+    }
+}
