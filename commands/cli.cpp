@@ -7,6 +7,7 @@
 #include "output/github.h"
 #include "pgsplit_version.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -80,6 +81,50 @@ int ReportInterrupted(const Context& ctx, bool json_result, bool result_printed)
     return fields["exit_code"].get<int>();
 }
 
+// Edit distance, for suggesting the command a typo meant.
+size_t Distance(const std::string& a, const std::string& b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// One error line and one hint line. A first word that is no command is named as such (CLI11 would
+// only say that a subcommand is required), with the nearest command when it looks like a typo.
+std::string UsageError(const CLI::App& app, const CLI::ParseError& e) {
+    std::string hint = "run 'pgsplit --help' or 'pgsplit COMMAND --help'";
+    std::string msg = e.what();
+    std::vector<std::string> extra = app.remaining();
+    bool any_sub = !app.get_subcommands().empty();
+    if (!any_sub && !extra.empty() && extra.front().rfind("-", 0) != 0) {
+        const std::string& word = extra.front();
+        msg = fmt::format("'{}' is not a pgsplit command", word);
+        std::string best;
+        size_t best_d = 3;
+        for (const auto* sub : app.get_subcommands({})) {
+            size_t d = Distance(word, sub->get_name());
+            if (d < best_d) {
+                best_d = d;
+                best = sub->get_name();
+            }
+        }
+        if (!best.empty()) {
+            hint = fmt::format("did you mean 'pgsplit {}'? ('pgsplit --help' lists the commands)", best);
+        }
+    }
+    return fmt::format("pgsplit: error: {}\nhint: {}\n", msg, hint);
+}
+
 } // namespace
 
 int RunCli(int argc, char** argv, char** environ) {
@@ -121,9 +166,7 @@ int RunCli(int argc, char** argv, char** environ) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::string line = fmt::format(
-            "pgsplit: error: {}\nhint: run 'pgsplit --help' or 'pgsplit COMMAND --help'\n", e.what());
-        WriteAll(2, line);
+        WriteAll(2, UsageError(app, e));
         return ToInt(ExitCode::Usage);
     }
 

@@ -202,7 +202,7 @@ TEST_SUITE("cli") {
             CHECK(j.All().find(kSecret) == std::string::npos);
         }
         SUBCASE("wrong password") {
-            pgsplit::test::EnsureRole("pgsplit_pw_test", "the-right-one");
+            pgsplit::test::EnsureRole("pgsplit_pw_test", "Right-Canary-0a1b2c");
             TestDatabase db;
             std::string dsn = pgsplit::test::TcpDsn("pgsplit_pw_test", kSecret, db.Name());
             auto r = RunPgsplit({"migrate"}, {{"POSTGRES_DSN", dsn}});
