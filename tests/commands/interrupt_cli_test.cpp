@@ -139,6 +139,45 @@ TEST_SUITE("interrupt-cli") {
         CHECK(db.Value("SELECT count(*) FROM pg_class WHERE relname LIKE '%stage%'") == "0");
     }
 
+    TEST_CASE("sync-signals: SIGTERM mid-COPY of a large month rolls the month back") {
+        TestDatabase db;
+        MigrateQuietly(db);
+        auto env = SyncEnv(db.Dsn(), "big");
+        env["CONTAINER_APP_JOB_NAME"] = "sync-job";
+        Process p({BinaryPath().string(), "sync-signals", "--month", "2024-06"}, env);
+        bool copying = WaitUntil(
+            [&] {
+                return db.Value(
+                           "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                           "application_name = 'pgsplit sync-signals' AND query LIKE 'COPY%'") != "0";
+            },
+            30);
+        if (!copying) {
+            auto r = p.Wait(60);
+            REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+            MESSAGE("the month was copied before the test saw its COPY; nothing to interrupt");
+            return;
+        }
+        auto t0 = std::chrono::steady_clock::now();
+        p.Signal(SIGTERM);
+        auto r = p.Wait(30);
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        MESSAGE("sync-signals mid-COPY: exited ", r.exit_code, " ", secs, " s after SIGTERM");
+        if (r.exit_code == 0) {
+            MESSAGE("the month committed before the signal landed");
+            return;
+        }
+        CHECK(r.exit_code == 143);
+        CHECK(secs < 5);
+        auto lines = JsonLines(r.out);
+        REQUIRE_FALSE(lines.empty());
+        CHECK(lines.back()["msg"] == "interrupted by SIGTERM: month 2024-06 rolled back; ranking_signal and "
+                                     "composite_signal_daily keep their previous rows");
+        CHECK(lines.back()["rolled_back"] == nlohmann::json::array({"2024-06"}));
+        CHECK(db.Value("SELECT count(*) FROM ranking.ranking_signal WHERE year_month = '2024-06'") == "0");
+        CHECK(db.Value("SELECT count(*) FROM pg_class WHERE relname LIKE '%stage%'") == "0");
+    }
+
     TEST_CASE("sync-signals in text mode: the same report is the last line on stderr") {
         TestDatabase db;
         MigrateQuietly(db);
