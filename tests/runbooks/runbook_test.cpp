@@ -88,8 +88,10 @@ struct Scenario {
     std::string file;
     std::map<std::string, std::string> env;                         // the operator's shell before step 1
     std::vector<std::pair<std::string, std::string>> substitutions; // literal text -> what the test uses
-    std::map<std::string, std::string> secrets;                     // ${{ secrets.X }} and secretRef names
-    std::string path_prefix; // directories on PATH right after pgsplit's (the fake az)
+    // Like substitutions, but shared by several runbooks, so one runbook need not use them all.
+    std::vector<std::pair<std::string, std::string>> shared_substitutions;
+    std::map<std::string, std::string> secrets; // ${{ secrets.X }} and secretRef names
+    std::string path_prefix;                    // directories on PATH right after pgsplit's (the fake az)
     // Run once, before the first step whose text contains the key (what a skipped line would do).
     std::vector<std::pair<std::string, std::function<void()>>> before;
 };
@@ -97,20 +99,20 @@ struct Scenario {
 // What every scenario substitutes: the runbooks' example DSNs become the test database's.
 void AddDsnSubstitutions(Scenario& s, const TestDatabase& db) {
     const std::string azure = "<server>.postgres.database.azure.com:5432/asset_allocation";
-    s.substitutions.emplace_back("postgresql://pgadmin:<password>@" + azure, db.Dsn());
-    s.substitutions.emplace_back("postgresql://ranking_writer:<password>@" + azure,
-                                 TcpDsn("ranking_writer", kWriterPw, db.Name()));
-    s.substitutions.emplace_back("postgresql://api_service:<password>@" + azure + "?sslmode=require",
-                                 TcpDsn("api_service", kApiPw, db.Name()));
+    s.shared_substitutions.emplace_back("postgresql://pgadmin:<password>@" + azure, db.Dsn());
+    s.shared_substitutions.emplace_back("postgresql://ranking_writer:<password>@" + azure,
+                                        TcpDsn("ranking_writer", kWriterPw, db.Name()));
+    s.shared_substitutions.emplace_back("postgresql://api_service:<password>@" + azure + "?sslmode=require",
+                                        TcpDsn("api_service", kApiPw, db.Name()));
 }
 
 // The runbooks' lake (abfss://gold@<account>.dfs.core.windows.net/<path>/...) on Azurite, with the
 // development key standing in for the managed identity or SAS of production.
 void AddLake(Scenario& s, const std::string& path) {
-    s.substitutions.emplace_back(
+    s.shared_substitutions.emplace_back(
         "abfss://<fs>@<account>.dfs.core.windows.net/<path>/",
         fmt::format("abfss://{}@{}.dfs.core.windows.net/{}/", kLakeContainer, kDevAccount, path));
-    s.substitutions.emplace_back("<account>", kDevAccount);
+    s.shared_substitutions.emplace_back("<account>", kDevAccount);
     s.env["AZURE_STORAGE_ENDPOINT"] = AzuriteEndpoint();
     s.env["AZURE_STORAGE_KEY"] = kDevKey;
 }
@@ -155,6 +157,9 @@ std::string WithSecrets(const std::string& text, const Scenario& s) {
 std::string Substitute(const std::string& text, const Scenario& s) {
     std::string out = WithSecrets(text, s);
     for (const auto& [from, to] : s.substitutions) {
+        out = Replace(out, from, to);
+    }
+    for (const auto& [from, to] : s.shared_substitutions) {
         out = Replace(out, from, to);
     }
     return out;
@@ -288,6 +293,29 @@ size_t RunRunbook(const Scenario& s) {
         }
     }
     CHECK_MESSAGE(fired.size() == s.before.size(), "a setup step never found its command in ", s.file);
+    // A substitution or secret nothing uses any more is a runbook that changed under the scenario.
+    std::string source;
+    for (const auto& step : ex.steps) {
+        source += step.Text() + "\n";
+        for (const auto& e : step.exports) {
+            source += e + "\n";
+        }
+        for (const auto& [k, v] : step.env) {
+            source += v + "\n";
+        }
+        for (const auto& [k, v] : step.secret_refs) {
+            source += "secretRef " + v + "\n";
+        }
+    }
+    for (const auto& [from, to] : s.substitutions) {
+        CHECK_MESSAGE(source.find(from) != std::string::npos, s.file, " no longer contains \"", from,
+                      "\": remove it from the scenario");
+    }
+    for (const auto& [name, value] : s.secrets) {
+        bool used = source.find("secrets." + name) != std::string::npos ||
+                    source.find("secretRef " + name) != std::string::npos;
+        CHECK_MESSAGE(used, s.file, " no longer uses the secret ", name, ": remove it from the scenario");
+    }
     CHECK_MESSAGE(ran == ex.steps.size(), "not every command of ", s.file, " ran");
     MESSAGE(s.file, ": ", ran, " pgsplit command line(s) run");
     return ran;
