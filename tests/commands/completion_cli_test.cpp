@@ -119,6 +119,8 @@ TEST_SUITE("completion") {
         "completion offers the allowed values of --log-format and --color, and nothing for free values") {
         CHECK(Complete("pgsplit --log-format ") == std::vector<std::string>{"json", "text"});
         CHECK(Complete("pgsplit verify --color a") == std::vector<std::string>{"always", "auto"});
+        // --flag=value: bash splits at '=' (COMP_WORDBREAKS) into "--log-format" "=" "j".
+        CHECK(Complete("pgsplit --log-format = j") == std::vector<std::string>{"json"});
         CHECK(Complete("pgsplit sync-signals --month ").empty());
         // A flag's value is not taken for a subcommand: after `--month 2024-03` flags are offered again.
         CHECK(Complete("pgsplit sync-signals --month 2024-03 --jo") == std::vector<std::string>{"--jobs"});
