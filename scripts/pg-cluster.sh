@@ -5,6 +5,10 @@
 #   scripts/pg-cluster.sh destroy DIR -> stop it and remove DIR
 # Runs the server as the `postgres` user when invoked as root (initdb refuses root). Only unix socket
 # in DIR/sock and 127.0.0.1 are listened on. fsync is off: this cluster's data is disposable.
+# Optional, read when a new cluster is created:
+#   PGSPLIT_CLUSTER_SSL_DIR=D     D/server.crt and D/server.key are copied into the data directory (owned
+#                                 by the server user, key mode 0600) and the server runs with ssl=on
+#   PGSPLIT_CLUSTER_EXTRA_CONF=F  file F is appended to postgresql.conf
 set -euo pipefail
 
 cmd=${1:-}
@@ -58,6 +62,17 @@ log_min_messages = warning
 log_line_prefix = '%m [%p] %q%u@%d '
 log_statement = 'all'
 CONF
+    if [[ -n "${PGSPLIT_CLUSTER_SSL_DIR:-}" ]]; then
+      for f in server.crt server.key; do
+        [[ -r "$PGSPLIT_CLUSTER_SSL_DIR/$f" ]] || { echo "pg-cluster: $PGSPLIT_CLUSTER_SSL_DIR/$f is not readable" >&2; exit 2; }
+        install -m 0600 "$PGSPLIT_CLUSTER_SSL_DIR/$f" "$dir/data/$f"
+        if [[ $(id -u) -eq 0 ]]; then chown postgres: "$dir/data/$f"; fi
+      done
+      printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n" >>"$dir/data/postgresql.conf"
+    fi
+    if [[ -n "${PGSPLIT_CLUSTER_EXTRA_CONF:-}" ]]; then
+      cat "$PGSPLIT_CLUSTER_EXTRA_CONF" >>"$dir/data/postgresql.conf"
+    fi
     # Password auth on TCP for every user; trust on the private unix socket for the test superuser.
     echo "host all all 127.0.0.1/32 scram-sha-256" >"$dir/data/pg_hba.conf"
     echo "local all all trust" >>"$dir/data/pg_hba.conf"

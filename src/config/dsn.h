@@ -5,14 +5,20 @@
 namespace pgsplit {
 
 // Returns the DSN with any password replaced by ***, for every message that names a connection.
-// Works on URIs (postgresql://user:pw@host/db?password=pw) and key=value strings (password=pw).
+// Works on URIs (postgresql://user:pw@host/db?password=pw) and key=value strings (password=pw), the
+// way libpq splits them, and also masks sslpassword. Text that is not a DSN passes through, with any
+// password=value in it masked.
 std::string RedactDsn(const std::string& dsn);
 
-// Applies pgsplit's connection defaults: for hosts ending in .postgres.database.azure.com with no
-// sslmode in the DSN, sslmode=verify-full with the system CA bundle. Returns the DSN libpq should use.
+// Applies pgsplit's connection defaults: when a host ends in .postgres.database.azure.com (any case)
+// and the DSN sets no sslmode, sslmode=verify-full, with the system CA bundle unless sslrootcert is
+// set. Returns the DSN libpq should use; everything else libpq reads from it is unchanged.
 std::string ApplyDsnDefaults(const std::string& dsn);
 
 // The host named by a DSN (first host when several), or empty.
 std::string DsnHost(const std::string& dsn);
+
+// The value libpq reads for `keyword` (e.g. "sslrootcert"), or empty when unset or unparsable.
+std::string DsnOption(const std::string& dsn, const std::string& keyword);
 
 } // namespace pgsplit

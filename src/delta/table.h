@@ -51,7 +51,8 @@ public:
     // prove they cannot match.
     std::vector<const AddFile*> SelectFiles(const Predicate* predicate) const;
 
-    // Sum of stats.numRecords over `files`, or nullopt when any file lacks it (then count by reading).
+    // Sum of stats.numRecords over `files`, or nullopt when any file lacks it or the counts cannot be
+    // right (negative, or a sum beyond int64): then count by reading.
     static std::optional<int64_t> CountRecords(const std::vector<const AddFile*>& files);
 
     // How the snapshot was built (checkpoint used, commits read, fallbacks taken), for inspect/logs.

@@ -51,6 +51,50 @@ void OnNotice(void*, const PGresult* r) {
     WriteAll(2, fmt::format("pgsplit: warning: server: {}\n", msg ? msg : ""));
 }
 
+bool Contains(const std::string& text, const char* what) {
+    return text.find(what) != std::string::npos;
+}
+
+// What to do about a failed connection, from libpq's reason. TLS failures name their cause, because
+// "TLS failed" alone sends operators to the wrong knob: a name mismatch is fixed in the host, an
+// unknown issuer in sslrootcert, a server without TLS on the server.
+std::string ConnectHint(const std::string& reason, const std::string& effective_dsn) {
+    if (Contains(reason, "password authentication failed")) {
+        return "the password was rejected: check the secret that holds the DSN";
+    }
+    std::string root = DsnOption(effective_dsn, "sslrootcert");
+    std::string roots = root.empty() ? "sslrootcert (unset: ~/.postgresql/root.crt)" : "sslrootcert " + root;
+    if (Contains(reason, "does not match host name")) {
+        return "TLS: the server's certificate was issued for another host name (sslmode=verify-full checks "
+               "it): connect with the host name the certificate names, not an IP address or alias, or have "
+               "the certificate reissued for the name in the DSN";
+    }
+    if (Contains(reason, "certificate verify failed") || Contains(reason, "self-signed certificate") ||
+        Contains(reason, "unable to get local issuer certificate")) {
+        return "TLS: the server's certificate is not signed by a CA in " + roots +
+               ": point sslrootcert at the CA that issued it (Azure hosts default to sslmode=verify-full "
+               "with the system CA bundle)";
+    }
+    if (Contains(reason, "does not support SSL")) {
+        return "TLS: the server does not accept encrypted connections but the DSN's sslmode requires them: "
+               "enable ssl on the server, or lower sslmode only for a local test server";
+    }
+    if (Contains(reason, "root certificate file")) {
+        return "TLS: sslmode=verify-ca/verify-full needs the CA certificate and " + roots +
+               " cannot be read: set sslrootcert to a readable CA file (the system bundle is "
+               "/etc/ssl/certs/ca-certificates.crt)";
+    }
+    if (Contains(reason, "certificate") || Contains(reason, "SSL")) {
+        return "TLS failed: check sslmode and sslrootcert (Azure hosts default to verify-full with the "
+               "system CA bundle)";
+    }
+    if (Contains(reason, "does not exist")) {
+        return "the database or role does not exist: check the DSN or run 'pgsplit provision'";
+    }
+    return "check host, port, database, user and password in the DSN, and that the server accepts "
+           "connections";
+}
+
 } // namespace
 
 Connection Connection::Open(const std::string& dsn, const std::string& application_name,
@@ -70,17 +114,7 @@ Connection Connection::Open(const std::string& dsn, const std::string& applicati
         while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) {
             reason.pop_back();
         }
-        std::string hint = "check host, port, database, user and password in the DSN, and that the server "
-                           "accepts connections";
-        if (reason.find("password authentication failed") != std::string::npos) {
-            hint = "the password was rejected: check the secret that holds the DSN";
-        } else if (reason.find("certificate") != std::string::npos ||
-                   reason.find("SSL") != std::string::npos) {
-            hint = "TLS failed: check sslmode and sslrootcert (Azure hosts default to verify-full with the "
-                   "system CA bundle)";
-        } else if (reason.find("does not exist") != std::string::npos) {
-            hint = "the database or role does not exist: check the DSN or run 'pgsplit provision'";
-        }
+        std::string hint = ConnectHint(reason, effective);
         throw Error(ExitCode::Connect,
                     fmt::format("cannot connect to {}: {}", c.redacted_, RedactDsn(reason)), hint);
     }

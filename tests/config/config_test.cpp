@@ -106,6 +106,69 @@ TEST_SUITE("dsn") {
         CHECK(ApplyDsnDefaults("host=localhost dbname=db") == "host=localhost dbname=db");
         CHECK(pgsplit::DsnHost("postgresql://u@a.example,b.example/db") == "a.example");
     }
+
+    TEST_CASE("the Azure default keeps a URI's query parameters and adds to them") {
+        using pgsplit::ApplyDsnDefaults;
+        CHECK(ApplyDsnDefaults("postgresql://u:p@srv.postgres.database.azure.com/db?application_name=job&"
+                               "connect_timeout=5") ==
+              "postgresql://u:p@srv.postgres.database.azure.com/db?application_name=job&connect_timeout=5"
+              "&sslmode=verify-full&sslrootcert=/etc/ssl/certs/ca-certificates.crt");
+        // An sslrootcert the operator chose is kept; only sslmode is added.
+        CHECK(ApplyDsnDefaults("postgresql://u@srv.postgres.database.azure.com/db?sslrootcert=/ca.pem") ==
+              "postgresql://u@srv.postgres.database.azure.com/db?sslrootcert=/ca.pem&sslmode=verify-full");
+        CHECK(ApplyDsnDefaults("host=srv.postgres.database.azure.com dbname=db sslrootcert=/ca.pem") ==
+              "host=srv.postgres.database.azure.com dbname=db sslrootcert=/ca.pem sslmode=verify-full");
+        // An explicit sslmode wins in both forms, whatever its value.
+        for (const char* dsn : {"postgresql://u@srv.postgres.database.azure.com/db?sslmode=disable",
+                                "host=srv.postgres.database.azure.com sslmode=verify-ca dbname=db",
+                                "postgresql://u@srv.postgres.database.azure.com/db?ssl=true"}) {
+            CHECK(ApplyDsnDefaults(dsn) == dsn);
+        }
+        // Host names are case-insensitive, and any host of a multi-host DSN counts.
+        CHECK(
+            ApplyDsnDefaults("host=SRV.Postgres.Database.Azure.com dbname=db").find("sslmode=verify-full") !=
+            std::string::npos);
+        CHECK(ApplyDsnDefaults("postgresql://u@replica.example,srv.postgres.database.azure.com/db")
+                  .find("?sslmode=verify-full") != std::string::npos);
+        CHECK(ApplyDsnDefaults("postgresql://u@srv.postgres.database.azure.example/db") ==
+              "postgresql://u@srv.postgres.database.azure.example/db");
+    }
+
+    TEST_CASE("the Azure default lands where libpq reads it: not in a password, not in a swallowed space") {
+        using pgsplit::ApplyDsnDefaults;
+        using pgsplit::DsnOption;
+        // A '?' inside the password is not the start of the query string.
+        auto uri = ApplyDsnDefaults("postgresql://u:p?w@srv.postgres.database.azure.com/db");
+        CHECK(DsnOption(uri, "sslmode") == "verify-full");
+        CHECK(DsnOption(uri, "dbname") == "db");
+        CHECK(DsnOption(uri, "password") == "p?w");
+        // A URI ending in '?' gets no empty parameter, which libpq would reject.
+        CHECK(DsnOption(ApplyDsnDefaults("postgresql://u@srv.postgres.database.azure.com/db?"), "sslmode") ==
+              "verify-full");
+        // A trailing backslash would escape the separating space and hide sslmode inside dbname.
+        auto kv = ApplyDsnDefaults("host=srv.postgres.database.azure.com dbname=db\\");
+        CHECK(DsnOption(kv, "sslmode") == "verify-full");
+        CHECK(DsnOption(kv, "dbname") == "db");
+    }
+
+    TEST_CASE("redaction hides every password libpq would read, however the DSN spells it") {
+        using pgsplit::RedactDsn;
+        // libpq ends the userinfo at the first '@' or '/', so '?' and '#' belong to the password.
+        CHECK(RedactDsn("postgresql://u:pa?ss#1@h/db") == "postgresql://u:***@h/db");
+        // Query parameter names are percent-decoded by libpq.
+        CHECK(RedactDsn("postgresql://u@h/db?pass%77ord=hunter2&sslmode=require") ==
+              "postgresql://u@h/db?pass%77ord=***&sslmode=require");
+        // Both places at once, and the client key passphrase.
+        CHECK(RedactDsn("postgresql://u:first@h/db?password=second&sslpassword=third") ==
+              "postgresql://u:***@h/db?password=***&sslpassword=***");
+        CHECK(RedactDsn("host=h sslpassword=keypass password=a\\ b dbname=d") ==
+              "host=h sslpassword=*** password=*** dbname=d");
+        CHECK(RedactDsn("postgresql://u:@h/db") == "postgresql://u:@h/db");
+        // Not a DSN (a libpq error message): copied, with any password=value still masked.
+        CHECK(RedactDsn("connection to server at \"h\" (10.0.0.1), port 5432 failed: timeout") ==
+              "connection to server at \"h\" (10.0.0.1), port 5432 failed: timeout");
+        CHECK(RedactDsn("bad option near password=abc") == "bad option near password=***");
+    }
 }
 
 TEST_SUITE("core") {
