@@ -114,6 +114,19 @@ Connection Connection::Open(const std::string& dsn, const std::string& applicati
         while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) {
             reason.pop_back();
         }
+        // libpq continues its message on indented lines; an error is one line (SPEC §3).
+        std::string flat;
+        for (size_t i = 0; i < reason.size(); ++i) {
+            if (reason[i] == '\n') {
+                while (i + 1 < reason.size() && (reason[i + 1] == '\t' || reason[i + 1] == ' ')) {
+                    ++i;
+                }
+                flat += ' ';
+            } else {
+                flat += reason[i];
+            }
+        }
+        reason = flat;
         std::string hint = ConnectHint(reason, effective);
         throw Error(ExitCode::Connect,
                     fmt::format("cannot connect to {}: {}", c.redacted_, RedactDsn(reason)), hint);
@@ -226,6 +239,10 @@ Result Connection::Exec(const std::string& sql) {
 
 Result Connection::Exec(const std::string& sql, const Params& params) {
     CheckInterrupt();
+    return ExecDespiteInterrupt(sql, params);
+}
+
+Result Connection::ExecDespiteInterrupt(const std::string& sql, const Params& params) {
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) {

@@ -89,6 +89,10 @@ public:
     Result Exec(const std::string& sql);
     // Runs one statement with text parameters ($1, $2 ...). Throws SqlError on failure.
     Result Exec(const std::string& sql, const Params& params);
+    // Like Exec, but runs even after SIGINT/SIGTERM arrived: for the short statements that record what
+    // happened before the process exits. Bound them (SET LOCAL statement_timeout) since the process is
+    // on its way out.
+    Result ExecDespiteInterrupt(const std::string& sql, const Params& params = {});
     // First column of the first row, nullopt when no row or NULL. Throws if more than one row.
     std::optional<std::string> QueryValue(const std::string& sql, const Params& params = {});
 

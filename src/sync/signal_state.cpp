@@ -46,13 +46,22 @@ std::string RecordSignalFailure(pg::Connection& conn, const std::string& month, 
         if (PQtransactionStatus(conn.Raw()) != PQTRANS_IDLE) {
             PQclear(PQexec(conn.Raw(), "ROLLBACK"));
         }
-        conn.Exec("INSERT INTO ranking.signal_sync_state AS s (year_month, status, error, last_attempt_at, "
-                  "last_error_at, tool_version) VALUES ($1, 'failed', $2, now(), now(), $3) "
-                  "ON CONFLICT (year_month) DO UPDATE SET status = 'failed', error = EXCLUDED.error, "
-                  "last_attempt_at = EXCLUDED.last_attempt_at, last_error_at = EXCLUDED.last_error_at",
-                  {month, error.substr(0, 4000), PGSPLIT_VERSION});
+        // Also after SIGINT/SIGTERM: the ledger must say the attempt failed. Bounded, so a row lock held
+        // by another sync cannot keep a terminating process alive (ACA kills 30 s after SIGTERM).
+        conn.ExecDespiteInterrupt("BEGIN");
+        conn.ExecDespiteInterrupt("SET LOCAL statement_timeout = '3s'");
+        conn.ExecDespiteInterrupt(
+            "INSERT INTO ranking.signal_sync_state AS s (year_month, status, error, last_attempt_at, "
+            "last_error_at, tool_version) VALUES ($1, 'failed', $2, now(), now(), $3) "
+            "ON CONFLICT (year_month) DO UPDATE SET status = 'failed', error = EXCLUDED.error, "
+            "last_attempt_at = EXCLUDED.last_attempt_at, last_error_at = EXCLUDED.last_error_at",
+            {month, error.substr(0, 4000), PGSPLIT_VERSION});
+        conn.ExecDespiteInterrupt("COMMIT");
         return {};
     } catch (const std::exception& e) {
+        if (PQtransactionStatus(conn.Raw()) != PQTRANS_IDLE) {
+            PQclear(PQexec(conn.Raw(), "ROLLBACK"));
+        }
         return e.what();
     }
 }

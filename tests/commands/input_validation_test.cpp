@@ -196,5 +196,7 @@ TEST_SUITE("input validation") {
         auto r = RunPgsplit({"--config", dir / "pgsplit.yaml", "migrate", "status"});
         CHECK_MESSAGE(r.exit_code == 4, r.All()); // got as far as connecting
         CHECK(r.err.find("cannot connect") != std::string::npos);
+        // libpq's indented continuation lines are folded: one error line and one hint line.
+        CHECK_MESSAGE(Lines(r.err).size() == 2, r.err);
     }
 }

@@ -315,6 +315,11 @@ TEST_SUITE("sync") {
             CHECK(secs < 5);
             CHECK(Count(db, "ranking_signal", "2024-06") == "0");
             CHECK(db.Value("SELECT count(*) FROM pg_class WHERE relname LIKE '%stage%'") == "0");
+            // The ledger says so too: the interrupted attempt is recorded as failed, naming the signal.
+            CHECK(db.Value("SELECT status FROM ranking.signal_sync_state WHERE year_month = '2024-06'") ==
+                  "failed");
+            CHECK(db.Value("SELECT error FROM ranking.signal_sync_state WHERE year_month = '2024-06'")
+                      .find("SIGTERM") != std::string::npos);
         }
     }
 
