@@ -236,10 +236,13 @@ void CheckRedaction(const std::string& dsn) {
             continue;
         }
         const std::string& secret = it->second;
-        // A secret written once in the DSN (so not also a host or user name) must be gone. Short ones
-        // and ones made of the mask itself could occur by coincidence.
-        if (secret.size() >= 4 && secret.find('*') == std::string::npos && Count(dsn, secret) == 1 &&
-            redacted.find(secret) != std::string::npos) {
+        // In a DSN without escapes (no %XX, backslash or quote) libpq's value is spelled as written, so a
+        // secret found once in the DSN is the password itself and must be gone from the output. With
+        // escapes the same text may be a host name (tests/data/fuzz/dsn_fuzz/); the re-parse below still
+        // covers those. Short secrets and ones made of the mask could match by coincidence.
+        bool literal = dsn.find_first_of("%\\'") == std::string::npos;
+        if (literal && secret.size() >= 4 && secret.find('*') == std::string::npos &&
+            Count(dsn, secret) == 1 && redacted.find(secret) != std::string::npos) {
             InvariantFailed("RedactDsn left the " + std::string(key) + " in: " + redacted);
         }
     }
