@@ -6,7 +6,8 @@
 # fails when any of them shows up, with two documented exceptions: the admin password given to
 # `az postgres flexible-server create` as `--admin-password=…` (SPEC §6; az has no other way in), and
 # GitHub Actions `::add-mask::SECRET` lines (consumed by the runner, never displayed; they are what
-# makes the runner mask the secret everywhere else).
+# makes the runner mask the secret everywhere else); and the stdout of a command run with
+# `--emit-secrets`, whose whole purpose is to print the DSNs with their passwords (SPEC §6).
 #
 #   scripts/canary-scan.sh PATH...     files or directories (searched recursively)
 #
@@ -26,6 +27,7 @@ files=0
 bytes=0
 allowed=0
 masks=0
+emitted=0
 hits=""
 
 for path in "$@"; do
@@ -43,6 +45,12 @@ while IFS= read -r -d '' f; do
     allowed=$((allowed + n))
     more=$(sed -E "/$create/ s/\"--admin-password=$password_re\"/\"--admin-password=<allowed>\"/" "$f" |
       grep -naE -- "$any_re" | sed "s|^|$f:|" || true)
+  elif [[ $f == *.out && -f ${f%.out}.argv ]] && grep -qE -- "(^| )--emit-secrets( |$)" "${f%.out}.argv"; then
+    # `pgsplit provision --emit-secrets` prints the DSNs with their passwords on stdout: that is what the
+    # operator asked for (SPEC §6). Its stderr is still scanned.
+    n=$(grep -caE -- "$any_re" "$f" || true)
+    emitted=$((emitted + n))
+    more=""
   else
     # `::add-mask::SECRET` is how a GitHub Actions step registers a secret for masking; the runner
     # consumes the line and never shows it. pgsplit prints one per secret before anything else.
@@ -55,7 +63,7 @@ done < <(find "$@" -type f ! -name '*.argv' -print0 | sort -z)
 
 leaks=0
 [[ -n $hits ]] && leaks=$(grep -c . <<<"$hits")
-echo "canary scan: ${files} files, ${bytes} bytes scanned; ${allowed} allowed (az flexible-server create --admin-password), ${masks} ::add-mask:: line(s); ${leaks} leak(s)"
+echo "canary scan: ${files} files, ${bytes} bytes scanned; ${allowed} allowed (az flexible-server create --admin-password), ${masks} ::add-mask:: line(s), ${emitted} in --emit-secrets output; ${leaks} leak(s)"
 if ((leaks > 0)); then
   grep . <<<"$hits" | sed -E "s/$password_re/[canary]/g; s/$sas_re/sig=[canary]/g; s/$key_re/[canary]/g; s/^/  /" |
     cut -c1-300

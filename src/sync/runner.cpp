@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <fmt/format.h>
 #include <map>
 #include <mutex>
@@ -13,6 +14,19 @@
 
 namespace pgsplit::sync {
 namespace {
+
+// What the ledger records for a failed partition. A statement cancelled by SIGINT/SIGTERM reports
+// "canceling statement due to user request"; the ledger names the signal instead of leaving the
+// reader to guess who cancelled it.
+std::string LedgerError(const Error& e) {
+    std::string msg = e.what();
+    int sig = InterruptSignal();
+    const char* name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : nullptr;
+    if (name && msg.find(name) == std::string::npos) {
+        msg = fmt::format("{} (stopped by {}; rolled back)", msg, name);
+    }
+    return msg;
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -151,7 +165,7 @@ std::vector<PartitionOutcome> RunPartitions(const Config& config, const Logger& 
                         if (!conn || !conn->Ok()) {
                             conn.emplace(pg::Connection::Open(dsn, hooks.application_name));
                         }
-                        out.record_error = hooks.record_failure(*conn, out.value, e.what());
+                        out.record_error = hooks.record_failure(*conn, out.value, LedgerError(e));
                     } catch (const std::exception& re) {
                         out.record_error = re.what();
                     }

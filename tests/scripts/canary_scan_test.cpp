@@ -95,6 +95,21 @@ TEST_SUITE("canary-scan") {
         CHECK(Has(bad.out, "gh.out:2:"));
     }
 
+    TEST_CASE("the stdout of a command run with --emit-secrets may hold the secret, its stderr may not") {
+        ScratchDir d;
+        WriteText(d / "9.argv", "pgsplit provision --json --emit-secrets\n");
+        WriteText(d / "9.out", "{\"dsns\": {\"pgsplitadmin\": \"postgresql://a:" + kPassword + "@h/db\"}}\n");
+        WriteText(d / "9.err", "");
+        auto ok = Scan({d.Path()});
+        CHECK(ok.exit_code == 0);
+        CHECK(Has(ok.out, "1 in --emit-secrets output"));
+        WriteText(d / "9.err", "pgsplit: connecting as " + kPassword + "\n");
+        CHECK(Scan({d.Path()}).exit_code == 1);
+        WriteText(d / "9.err", "");
+        WriteText(d / "9.argv", "pgsplit provision --json\n");
+        CHECK(Scan({d.Path()}).exit_code == 1);
+    }
+
     TEST_CASE("command lines (.argv) are inputs and are not scanned") {
         ScratchDir d;
         WriteText(d / "7.argv", "pgsplit --dsn postgresql://u:" + kPassword + "@h/db migrate\n");
