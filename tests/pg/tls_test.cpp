@@ -47,46 +47,47 @@ public:
         Sh(fmt::format(
             "set -e; cd '{}'\n"
             "key='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'\n"
-            "openssl req -x509 $key -keyout ca.key -out ca.crt -days 2 -subj '/CN=pgsplit test CA' "
-            "2>/dev/null\n"
-            "openssl req -x509 $key -keyout other.key -out other.crt -days 2 -subj '/CN=another CA' "
-            "2>/dev/null\n"
-            "openssl req $key -keyout server.key -out server.csr -subj '/CN=localhost' 2>/dev/null\n"
+            "openssl req -x509 $key -keyout ca.key -out ca.crt -days 2 -subj '/CN=pgsplit test CA'\n"
+            "openssl req -x509 $key -keyout other.key -out other.crt -days 2 -subj '/CN=another CA'\n"
+            "openssl req $key -keyout server.key -out server.csr -subj '/CN=localhost'\n"
             "printf "
             "'subjectAltName=DNS:localhost\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' "
             ">server.ext\n"
             "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
-            "-extfile server.ext -out server.crt 2>/dev/null\n",
+            "-extfile server.ext -out server.crt\n",
             certs_.Path()));
         char tmpl[] = "/tmp/pgsplit-tls-cluster-XXXXXX";
         if (!mkdtemp(tmpl)) {
             throw std::runtime_error("mkdtemp failed for the TLS cluster");
         }
         dir_ = tmpl;
-        std::string cmd =
-            fmt::format("PGSPLIT_CLUSTER_SSL_DIR='{}' '{}' start '{}'", certs_.Path(), Script(), dir_);
-        std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-        std::array<char, 512> buf{};
-        std::string out;
-        while (pipe && fgets(buf.data(), buf.size(), pipe.get())) {
-            out += buf.data();
+        // A half-started cluster must not outlive a failed setup: the destructor will not run.
+        try {
+            std::string cmd =
+                fmt::format("PGSPLIT_CLUSTER_SSL_DIR='{}' '{}' start '{}'", certs_.Path(), Script(), dir_);
+            std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+            std::array<char, 512> buf{};
+            std::string out;
+            while (pipe && fgets(buf.data(), buf.size(), pipe.get())) {
+                out += buf.data();
+            }
+            auto space = out.find(' ');
+            if (space == std::string::npos) {
+                throw std::runtime_error("the TLS test cluster did not start: " + out);
+            }
+            socket_dir_ = out.substr(0, space);
+            port_ = std::atoi(out.substr(space + 1).c_str());
+            auto c = pgsplit::pg::Connection::Open(
+                fmt::format("host={} port={} user=postgres dbname=postgres", socket_dir_, port_),
+                "pgsplit-test");
+            c.Exec(fmt::format("CREATE ROLE {} LOGIN PASSWORD {}", kUser,
+                               pgsplit::pg::QuoteLiteral(c, Password())));
+        } catch (...) {
+            Destroy();
+            throw;
         }
-        auto space = out.find(' ');
-        if (space == std::string::npos) {
-            throw std::runtime_error("the TLS test cluster did not start: " + out);
-        }
-        socket_dir_ = out.substr(0, space);
-        port_ = std::atoi(out.substr(space + 1).c_str());
-        auto c = pgsplit::pg::Connection::Open(
-            fmt::format("host={} port={} user=postgres dbname=postgres", socket_dir_, port_), "pgsplit-test");
-        c.Exec(
-            fmt::format("CREATE ROLE {} LOGIN PASSWORD {}", kUser, pgsplit::pg::QuoteLiteral(c, Password())));
     }
-    ~TlsCluster() {
-        if (!dir_.empty()) {
-            (void)std::system(fmt::format("'{}' destroy '{}' >/dev/null 2>&1", Script(), dir_).c_str());
-        }
-    }
+    ~TlsCluster() { Destroy(); }
     TlsCluster(const TlsCluster&) = delete;
     TlsCluster& operator=(const TlsCluster&) = delete;
 
@@ -99,6 +100,12 @@ public:
     }
 
 private:
+    void Destroy() {
+        if (!dir_.empty()) {
+            (void)std::system(fmt::format("'{}' destroy '{}' >/dev/null 2>&1", Script(), dir_).c_str());
+            dir_.clear();
+        }
+    }
     static std::string Script() {
         return (pgsplit::test::SourceDir() / "scripts" / "pg-cluster.sh").string();
     }
