@@ -9,6 +9,8 @@ void AddSyncFlags(CLI::App& app, SyncFlags& f, const std::string& unit) {
         ->check(CLI::IsMember({"auto", "swap", "delete"}));
     app.add_flag("--skip-invalid", f.skip_invalid, "drop rows Postgres cannot store; count and record them");
     app.add_flag("--truncate-timestamps", f.truncate_timestamps, "keep the date of non-midnight timestamps");
+    app.add_flag("--allow-empty", f.allow_empty,
+                 "replace " + unit + " Delta has no rows for with nothing (default: refuse, exit 7)");
     app.add_option("--delta-version", f.delta_version, "read this Delta version instead of the latest")
         ->check(CLI::NonNegativeNumber);
     app.add_option("--jobs", f.jobs, unit + " synced in parallel, each on its own connection (default 1)")
@@ -27,6 +29,7 @@ sync::SyncOptions ToSyncOptions(const Context& ctx, const SyncFlags& f) {
                                           : sync::Strategy::Auto;
     o.skip_invalid = f.skip_invalid;
     o.truncate_timestamps = f.truncate_timestamps;
+    o.allow_empty = f.allow_empty;
     o.verify_counts = ctx.config.EnvBool("POSTGRES_SIGNALS_VERIFY_COUNTS", false);
     o.swap_lock_timeout = RequireDuration("--swap-lock-timeout", f.swap_lock_timeout);
     o.swap_retries = f.swap_retries;

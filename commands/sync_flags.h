@@ -14,13 +14,14 @@ struct SyncFlags {
     std::string strategy = "auto";
     bool skip_invalid = false;
     bool truncate_timestamps = false;
+    bool allow_empty = false;
     int64_t delta_version = -1;
     int jobs = 1;
     std::string swap_lock_timeout = "2s";
     int swap_retries = 5;
 };
 
-// Adds --strategy, --skip-invalid, --truncate-timestamps, --delta-version, --jobs,
+// Adds --strategy, --skip-invalid, --truncate-timestamps, --allow-empty, --delta-version, --jobs,
 // --swap-lock-timeout and --swap-retries. `unit` names what --jobs runs in parallel ("months").
 void AddSyncFlags(CLI::App& app, SyncFlags& flags, const std::string& unit);
 

@@ -109,10 +109,16 @@ std::string Logger::Render(LogLevel level, std::string_view msg, const nlohmann:
     // when they asked for detail with --verbose.
     if (fields.is_object() && min_ == LogLevel::Debug) {
         for (auto it = fields.begin(); it != fields.end(); ++it) {
-            out += fmt::format("  {}={}", it.key(), FieldText(it.value()));
+            if (it.key() != "hint") {
+                out += fmt::format("  {}={}", it.key(), FieldText(it.value()));
+            }
         }
     }
     out += "\n";
+    // A "hint" field is what to do about it: its own line, as the final error's hint is.
+    if (fields.is_object() && fields.contains("hint") && fields["hint"].is_string()) {
+        out += fmt::format("hint: {}\n", fields["hint"].get<std::string>());
+    }
     return out;
 }
 

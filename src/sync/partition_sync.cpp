@@ -421,7 +421,18 @@ PartitionResult SyncPartition(const Config& config, const Logger& log, pg::Conne
         conn.Exec("BEGIN");
         conn.Exec("SELECT pg_advisory_xact_lock($1::int, hashtext($2))",
                   {std::to_string(kSyncLockNamespace), "pgsplit:sync:" + value});
-        for (auto& p : prepared) {
+        // Whether each target holds the value now, before anything is replaced: a value Delta has no
+        // rows for must not silently empty a populated month (a mistyped --month would otherwise do it).
+        std::vector<bool> populated;
+        for (const auto& p : prepared) {
+            populated.push_back(
+                conn.QueryValue(fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = $1)", p.target.quoted,
+                                            pg::QuoteIdent(conn, p.job->partition_column)),
+                                {value})
+                    .value_or("f") == "t");
+        }
+        for (size_t i = 0; i < prepared.size(); ++i) {
+            auto& p = prepared[i];
             auto tt = Clock::now();
             if (p.strategy == Strategy::Swap) {
                 LoadStage(log, conn, p, value, options);
@@ -429,6 +440,20 @@ PartitionResult SyncPartition(const Config& config, const Logger& log, pg::Conne
                 DeleteAndCopy(log, conn, p, value, options);
             }
             p.result.seconds = SecondsSince(tt);
+            if (p.result.rows == 0 && populated[i] && !options.allow_empty) {
+                throw Error(
+                    ExitCode::Source,
+                    fmt::format("{} has no rows for {} = {} in Delta{} but {} holds rows for it; refusing "
+                                "to replace them with nothing (rolled back, nothing changed)",
+                                p.job->label, p.job->partition_column, value,
+                                p.result.skipped > 0 ? fmt::format(" that PostgreSQL can store ({} "
+                                                                   "skipped as invalid)",
+                                                                   p.result.skipped)
+                                                     : "",
+                                p.target.quoted),
+                    "check the value (a mistyped --month reads an empty month); to empty it on purpose, "
+                    "pass --allow-empty");
+            }
         }
         for (auto& p : prepared) {
             if (p.strategy == Strategy::Swap) {

@@ -39,6 +39,8 @@ struct SyncOptions {
     bool skip_invalid = false;
     bool verify_counts = false;
     bool truncate_timestamps = false;
+    // Replace a populated value with zero rows when Delta has none (else exit 7, nothing changed).
+    bool allow_empty = false;
     std::optional<int64_t> delta_version;
     std::chrono::milliseconds swap_lock_timeout{2000};
     int swap_retries = 5;

@@ -158,8 +158,11 @@ std::vector<PartitionOutcome> RunPartitions(const Config& config, const Logger& 
             } catch (const Error& e) {
                 progress.Clear();
                 out.error = e;
-                log.Error(fmt::format("sync of {} failed: {}", out.value, e.what()),
-                          {{"partition", out.value}, {"exit_code", ToInt(e.code())}});
+                nlohmann::json fields = {{"partition", out.value}, {"exit_code", ToInt(e.code())}};
+                if (!e.hint().empty()) {
+                    fields["hint"] = e.hint();
+                }
+                log.Error(fmt::format("sync of {} failed: {}", out.value, e.what()), fields);
                 if (hooks.record_failure) {
                     try {
                         if (!conn || !conn->Ok()) {

@@ -12,6 +12,7 @@ using pgsplit::test::ProcResult;
 using pgsplit::test::RunPgsplit;
 using pgsplit::test::ScratchDir;
 using pgsplit::test::TestDatabase;
+using pgsplit::test::Lines;
 using pgsplit::test::WriteText;
 
 namespace {
@@ -23,20 +24,6 @@ struct BadInput {
     int exit_code;
     std::string names; // the error line must contain this
 };
-
-std::vector<std::string> Lines(const std::string& text) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start < text.size()) {
-        size_t end = text.find('\n', start);
-        if (end == std::string::npos) {
-            end = text.size();
-        }
-        out.push_back(text.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
 
 } // namespace
 

@@ -25,16 +25,6 @@ nlohmann::json Meta(const std::string& name) {
     return nlohmann::json::parse(ReadFile(FixturesDir() / "delta" / (name + ".meta.json")));
 }
 
-std::vector<std::string> Lines(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    std::string l;
-    while (std::getline(in, l)) {
-        out.push_back(l);
-    }
-    return out;
-}
-
 } // namespace
 
 TEST_SUITE("delta") {

@@ -12,6 +12,7 @@ using pgsplit::test::ProcResult;
 using pgsplit::test::ScratchDir;
 using pgsplit::test::TestDatabase;
 using pgsplit::test::WriteText;
+using pgsplit::test::Lines;
 using namespace pgsplit::test::modes;
 
 namespace {

@@ -11,6 +11,7 @@ using pgsplit::test::RunPgsplit;
 using pgsplit::test::ScratchDir;
 using pgsplit::test::TestDatabase;
 using pgsplit::test::WriteText;
+using pgsplit::test::Lines;
 using namespace pgsplit::test::modes;
 
 namespace {

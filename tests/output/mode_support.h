@@ -59,20 +59,6 @@ inline std::map<std::string, std::string> FakeAzEnv(const ScratchDir& dir, const
     return env;
 }
 
-inline std::vector<std::string> Lines(const std::string& text) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start < text.size()) {
-        size_t end = text.find('\n', start);
-        if (end == std::string::npos) {
-            end = text.size();
-        }
-        out.push_back(text.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
-
 inline bool Has(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
 }

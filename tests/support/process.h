@@ -43,6 +43,8 @@ ProcResult RunPgsplit(const std::vector<std::string>& args,
                       const std::map<std::string, std::string>& env = {}, int timeout_s = 120);
 
 std::string ReadText(const std::string& path);
+// The lines of `text` without their '\n' (a final newline does not start another line).
+std::vector<std::string> Lines(const std::string& text);
 void WriteText(const std::string& path, const std::string& data);
 
 // A fresh empty temp directory removed at destruction.

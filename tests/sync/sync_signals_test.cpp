@@ -206,6 +206,26 @@ TEST_SUITE("sync") {
         CHECK(bad_month.exit_code == 2);
     }
 
+    TEST_CASE("a month Delta has no rows for does not empty a populated month unless --allow-empty") {
+        TestDatabase db;
+        Migrate(db);
+        REQUIRE(Sync(db, "basic", {"--month", "2024-01"}).exit_code == 0);
+        std::string before = Count(db, "ranking_signal", "2024-01");
+        REQUIRE(before != "0");
+        // The backfill tables hold 2023 only: 2024-01 reads as empty there, like a mistyped --month.
+        auto refused = Sync(db, "backfill", {"--month", "2024-01"});
+        CHECK(refused.exit_code == 7);
+        CHECK(refused.err.find("has no rows for year_month = 2024-01 in Delta but") != std::string::npos);
+        CHECK(refused.err.find("--allow-empty") != std::string::npos);
+        CHECK(Count(db, "ranking_signal", "2024-01") == before);
+        // A month empty on both sides has nothing to lose: it is synced (0 rows), no flag needed.
+        CHECK(Sync(db, "backfill", {"--month", "2019-05"}).exit_code == 0);
+        auto emptied = Sync(db, "backfill", {"--month", "2024-01", "--allow-empty"});
+        CHECK_MESSAGE(emptied.exit_code == 0, emptied.All());
+        CHECK(Count(db, "ranking_signal", "2024-01") == "0");
+        CHECK(Count(db, "composite_signal_daily", "2024-01") == "0");
+    }
+
     TEST_CASE("a failure after a success keeps the last success's figures") {
         TestDatabase db;
         Migrate(db);
