@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake pkg-config git ca-certificates openssl
   clang clang-format libclang-rt-14-dev
   libpq-dev postgresql-15 postgresql-client-15
   libcli11-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev doctest-dev

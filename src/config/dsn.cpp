@@ -316,4 +316,8 @@ std::string ApplyDsnDefaults(const std::string& dsn) {
     return Rebuild(*opts, /*redact=*/false);
 }
 
+std::optional<std::map<std::string, std::string>> ParseDsnOptions(const std::string& dsn) {
+    return Parse(dsn);
+}
+
 } // namespace pgsplit

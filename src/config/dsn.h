@@ -1,5 +1,7 @@
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 
 namespace pgsplit {
@@ -17,6 +19,10 @@ std::string ApplyDsnDefaults(const std::string& dsn);
 
 // The host named by a DSN (first host when several), or empty.
 std::string DsnHost(const std::string& dsn);
+
+// libpq's own reading of a DSN (PQconninfoParse): every keyword it sets, with its value; nullopt when
+// libpq rejects the DSN.
+std::optional<std::map<std::string, std::string>> ParseDsnOptions(const std::string& dsn);
 
 // The value libpq reads for `keyword` (e.g. "sslrootcert"), or empty when unset or unparsable.
 std::string DsnOption(const std::string& dsn, const std::string& keyword);

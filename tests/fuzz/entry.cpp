@@ -164,26 +164,9 @@ void DeltaLogEntry(const uint8_t* data, size_t size) {
 
 namespace {
 
-struct ConninfoFree {
-    void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
-};
-
+// libpq's reading, the same one the code under test relies on.
 std::optional<std::map<std::string, std::string>> LibpqView(const std::string& dsn) {
-    char* err = nullptr;
-    std::unique_ptr<PQconninfoOption, ConninfoFree> opts(PQconninfoParse(dsn.c_str(), &err));
-    if (err) {
-        PQfreemem(err);
-    }
-    if (!opts) {
-        return std::nullopt;
-    }
-    std::map<std::string, std::string> out;
-    for (auto* o = opts.get(); o->keyword; ++o) {
-        if (o->val) {
-            out[o->keyword] = o->val;
-        }
-    }
-    return out;
+    return ParseDsnOptions(dsn);
 }
 
 std::string Get(const std::map<std::string, std::string>& opts, const char* key) {

@@ -60,6 +60,9 @@ bool ValidAccount(const std::string& a) {
 // (Azurite, the legacy emulator, a local proxy).
 bool PathStyleHost(const std::string& host) {
     std::string h = host.substr(0, host.rfind(':') == std::string::npos ? host.size() : host.rfind(':'));
+    if (h.empty()) {
+        return false;
+    }
     if (h == "localhost" || h.front() == '[') {
         return true;
     }
@@ -205,6 +208,9 @@ BlobLocation ParseBlobUri(const std::string& uri, const std::optional<std::strin
         if (host.find('@') != std::string::npos) {
             Bad(uri,
                 "user information in the URL is not supported; pass credentials through the environment");
+        }
+        if (host.empty() || host.front() == ':') {
+            Bad(uri, "the URL has no host name");
         }
         if (PathStyleHost(host)) {
             if (segments.size() < 2) {

@@ -59,7 +59,8 @@ TEST_SUITE("azure") {
              {"abfss://acct.dfs.core.windows.net/t", "abfss://fs@acct.blob.core.windows.net/t",
               "https://example.com/c/t", "https://acct.blob.core.windows.net",
               "http://127.0.0.1:1/devstoreaccount1", "abfss://fs@ACCT.dfs.core.windows.net/t",
-              "https://acct.blob.core.windows.net/c/a/../b", "s3://bucket/t"}) {
+              "https://acct.blob.core.windows.net/c/a/../b", "s3://bucket/t", "http://:10000/acct/c/t",
+              "https:///c/t"}) {
             CAPTURE(bad);
             try {
                 az::ParseBlobUri(bad, std::nullopt);
