@@ -1,5 +1,7 @@
 #include "runbooks/extract.h"
 
+#include "support/process.h"
+
 #include <regex>
 #include <sstream>
 #include <yaml-cpp/yaml.h>
@@ -14,16 +16,6 @@ std::string Trim(const std::string& s) {
     }
     size_t e = s.find_last_not_of(" \t\r");
     return s.substr(b, e - b + 1);
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        lines.push_back(line);
-    }
-    return lines;
 }
 
 // Splits at the first unquoted '#' that starts a word.
