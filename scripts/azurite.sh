@@ -15,16 +15,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pkg="$root/tests/azurite"
 bin="$pkg/node_modules/.bin/azurite-blob"
 
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 30000 ))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
-      echo "$p"; return 0
-    fi
-  done
-  return 1
-}
+# shellcheck source=lib/free-port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/free-port.sh"
 
 case "$cmd" in
 start)

@@ -29,16 +29,8 @@ as_owner() {
   fi
 }
 
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 30000 ))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
-      echo "$p"; return 0
-    fi
-  done
-  return 1
-}
+# shellcheck source=lib/free-port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/free-port.sh"
 
 case "$cmd" in
 start)
