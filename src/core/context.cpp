@@ -56,8 +56,11 @@ std::string NameList(const std::vector<std::string>& names, size_t max = 12) {
 std::pair<std::string, nlohmann::json> Context::DescribeInterrupt(int signal) const {
     std::string sig = signal == SIGINT ? "SIGINT" : "SIGTERM";
     nlohmann::json fields = {{"signal", sig}, {"exit_code", signal == SIGINT ? 130 : 143}};
-    std::vector<std::string> in_flight, completed, inner_rolled_back;
+    std::vector<std::string> in_flight, completed, inner_rolled_back, caveats;
     for (const auto& p : log.Phases()) {
+        if (p.end == PhaseEnd::Interrupted && !p.caveat.empty()) {
+            caveats.push_back(p.caveat);
+        }
         if (p.depth > 0) {
             if (p.end == PhaseEnd::Interrupted) {
                 inner_rolled_back.push_back(p.name);
@@ -119,6 +122,12 @@ std::pair<std::string, nlohmann::json> Context::DescribeInterrupt(int signal) co
         fields["completed_steps"] = completed;
         fields["rolled_back"] = inner_rolled_back;
         break;
+    }
+    for (const auto& c : caveats) {
+        msg += "; " + c;
+    }
+    if (!caveats.empty()) {
+        fields["caveats"] = caveats;
     }
     return {msg, fields};
 }

@@ -163,7 +163,7 @@ std::vector<PhaseRecord> Logger::Phases() const {
 
 void Logger::RecordPhase(std::string name, PhaseEnd end) const {
     std::lock_guard<std::mutex> lock(phases_->mu);
-    phases_->ended.push_back({std::move(name), phases_->depth, end});
+    phases_->ended.push_back({std::move(name), phases_->depth, end, {}});
 }
 
 void Logger::Log(LogLevel level, std::string_view msg, const nlohmann::json& fields) const {
@@ -210,7 +210,7 @@ LogPhase::~LogPhase() {
     {
         std::lock_guard<std::mutex> lock(log_.phases_->mu);
         log_.phases_->depth--;
-        log_.phases_->ended.push_back({name_, depth_, end});
+        log_.phases_->ended.push_back({name_, depth_, end, caveat_});
     }
     if (grouped_) {
         WriteAll(log_.github_->fd, "::endgroup::\n");

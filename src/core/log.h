@@ -26,6 +26,7 @@ struct PhaseRecord {
     std::string name;
     int depth = 0; // 0 for an outermost phase
     PhaseEnd end = PhaseEnd::Completed;
+    std::string caveat; // what "rolled back" does not cover for this phase, told when it is interrupted
 };
 
 // Diagnostics. Text format goes to stderr for people ("pgsplit: message  key=value"); JSON format
@@ -118,6 +119,8 @@ public:
     LogPhase& operator=(const LogPhase&) = delete;
     // Overrides how the phase is recorded (for callers that catch the phase's errors themselves).
     void End(PhaseEnd end) { end_ = end; }
+    // What an operator must know if this phase is cut short (e.g. a migration outside a transaction).
+    void SetCaveat(std::string caveat) { caveat_ = std::move(caveat); }
 
 private:
     const Logger& log_;
@@ -126,6 +129,7 @@ private:
     bool grouped_ = false;
     int uncaught_ = 0;
     std::optional<PhaseEnd> end_;
+    std::string caveat_;
 };
 
 const char* LogLevelName(LogLevel level);

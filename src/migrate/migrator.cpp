@@ -395,6 +395,11 @@ ApplyResult Migrator::Apply(bool dry_run) {
         // Folds the file's lines in GitHub Actions and records it as in flight until its COMMIT, so an
         // interrupt report can say which file was rolled back and which were already committed.
         LogPhase phase(log_, f->name, "migrate " + f->name);
+        if (f->no_transaction) {
+            phase.SetCaveat(f->name +
+                            " runs outside a transaction: a cancelled CREATE INDEX CONCURRENTLY leaves an "
+                            "INVALID index behind; drop it before running migrate again");
+        }
         int64_t ms = 0;
         for (int attempt = 0;; ++attempt) {
             try {

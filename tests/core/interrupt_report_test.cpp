@@ -44,6 +44,24 @@ TEST_SUITE("interrupt-report") {
         CHECK(fields["committed"] == nlohmann::json::array({"2024-01"}));
     }
 
+    TEST_CASE("a phase that is not fully transactional adds its caveat when it is the one interrupted") {
+        Context ctx = Quiet({InterruptPolicy::Kind::Transactional, "migration", "migrations", "", ""});
+        {
+            LogPhase p(ctx.log, "0001_a.sql", "migrate 0001_a.sql");
+            p.SetCaveat("not told: it completed");
+        }
+        {
+            LogPhase p(ctx.log, "0002_idx.sql", "migrate 0002_idx.sql");
+            p.SetCaveat("0002_idx.sql runs outside a transaction");
+            p.End(PhaseEnd::Interrupted);
+        }
+        auto [msg, fields] = ctx.DescribeInterrupt(SIGTERM);
+        CHECK(msg ==
+              "interrupted by SIGTERM: migration 0002_idx.sql rolled back; already committed: 0001_a.sql; "
+              "0002_idx.sql runs outside a transaction");
+        CHECK(fields["caveats"] == nlohmann::json::array({"0002_idx.sql runs outside a transaction"}));
+    }
+
     TEST_CASE("transactional: before anything started, between phases, and SIGINT's exit code") {
         Context none = Quiet(Months());
         CHECK(none.DescribeInterrupt(SIGINT).first ==
