@@ -110,18 +110,8 @@ Runner SetupVerify(CLI::App& app) {
             AppendStepSummary(ctx.config.github_step_summary, verify::RenderMarkdown(report));
             // One annotation per failing month (and freshness), within GitHub's 10 per step; the rest
             // are counted in the closing notice.
-            for (const auto& m : report.months) {
-                if (m.Ok()) {
-                    continue;
-                }
-                std::string message;
-                for (const auto& p : m.problems) {
-                    message += (message.empty() ? "" : "; ") + p;
-                }
-                ctx.log.Annotate(LogLevel::Error, "pgsplit verify " + m.month, message);
-            }
-            if (report.freshness.problem) {
-                ctx.log.Annotate(LogLevel::Error, "pgsplit verify freshness", *report.freshness.problem);
+            for (const auto& a : verify::Annotations(report)) {
+                ctx.log.Annotate(LogLevel::Error, a.title, a.message);
             }
             std::string problems;
             for (const auto& p : report.AllProblems()) {

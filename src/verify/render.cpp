@@ -175,8 +175,8 @@ std::string RenderMarkdown(const Report& report) {
     return out;
 }
 
-std::string RenderAnnotations(const Report& report) {
-    std::string out;
+std::vector<Annotation> Annotations(const Report& report) {
+    std::vector<Annotation> out;
     for (const auto& m : report.months) {
         if (m.Ok()) {
             continue;
@@ -185,12 +185,10 @@ std::string RenderAnnotations(const Report& report) {
         for (const auto& p : m.problems) {
             message += (message.empty() ? "" : "; ") + p;
         }
-        out += "::error title=" + GithubEscapeProperty("pgsplit verify " + m.month) +
-               "::" + GithubEscapeData(message) + "\n";
+        out.push_back({"pgsplit verify " + m.month, message});
     }
     if (report.freshness.problem) {
-        out += "::error title=" + GithubEscapeProperty("pgsplit verify freshness") +
-               "::" + GithubEscapeData(*report.freshness.problem) + "\n";
+        out.push_back({"pgsplit verify freshness", *report.freshness.problem});
     }
     return out;
 }

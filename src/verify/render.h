@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace pgsplit::verify {
 
@@ -20,7 +21,12 @@ nlohmann::ordered_json RenderJson(const Report& report);
 // The step-summary Markdown: a heading, the month table, freshness and the problems.
 std::string RenderMarkdown(const Report& report);
 
-// One "::error title=...::..." line per failing month, and one for freshness when it fails.
-std::string RenderAnnotations(const Report& report);
+// What to annotate in GitHub Actions: one error per failing month (its problems joined), and one for
+// freshness when it fails. The logger escapes and caps them (Logger::Annotate).
+struct Annotation {
+    std::string title;
+    std::string message;
+};
+std::vector<Annotation> Annotations(const Report& report);
 
 } // namespace pgsplit::verify

@@ -4,6 +4,7 @@
 // without TLS (the suite's main cluster). The password never appears in what pgsplit prints.
 
 #include "pg/connection.h"
+#include "provision/roles.h"
 #include "support/paths.h"
 #include "support/pg_cluster.h"
 #include "support/process.h"
@@ -63,25 +64,16 @@ public:
         dir_ = tmpl;
         // A half-started cluster must not outlive a failed setup: the destructor will not run.
         try {
-            std::string cmd =
-                fmt::format("PGSPLIT_CLUSTER_SSL_DIR='{}' '{}' start '{}'", certs_.Path(), Script(), dir_);
-            std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-            std::array<char, 512> buf{};
-            std::string out;
-            while (pipe && fgets(buf.data(), buf.size(), pipe.get())) {
-                out += buf.data();
-            }
-            auto space = out.find(' ');
-            if (space == std::string::npos) {
-                throw std::runtime_error("the TLS test cluster did not start: " + out);
-            }
-            socket_dir_ = out.substr(0, space);
-            port_ = std::atoi(out.substr(space + 1).c_str());
+            auto info = pgsplit::test::StartClusterIn(
+                dir_, fmt::format("PGSPLIT_CLUSTER_SSL_DIR='{}'", certs_.Path()));
+            socket_dir_ = info.socket_dir;
+            port_ = info.port;
             auto c = pgsplit::pg::Connection::Open(
                 fmt::format("host={} port={} user=postgres dbname=postgres", socket_dir_, port_),
                 "pgsplit-test");
-            c.Exec(fmt::format("CREATE ROLE {} LOGIN PASSWORD {}", kUser,
-                               pgsplit::pg::QuoteLiteral(c, Password())));
+            c.Exec(fmt::format(
+                "CREATE ROLE {} LOGIN PASSWORD {}", kUser,
+                pgsplit::pg::QuoteLiteral(c, pgsplit::provision::ScramVerifier(c, kUser, Password()))));
         } catch (...) {
             Destroy();
             throw;

@@ -42,7 +42,14 @@ ClusterInfo StartCluster() {
         throw std::runtime_error("mkdtemp failed for the test cluster");
     }
     owned.dir = tmpl;
-    std::string cmd = (SourceDir() / "scripts" / "pg-cluster.sh").string() + " start " + owned.dir;
+    return StartClusterIn(owned.dir);
+}
+
+} // namespace
+
+ClusterInfo StartClusterIn(const std::string& dir, const std::string& env_assignments) {
+    std::string cmd = env_assignments + (env_assignments.empty() ? "" : " ") + "'" +
+                      (SourceDir() / "scripts" / "pg-cluster.sh").string() + "' start '" + dir + "'";
     std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
     std::array<char, 512> buf{};
     std::string out;
@@ -51,14 +58,13 @@ ClusterInfo StartCluster() {
     }
     auto space = out.find(' ');
     if (space == std::string::npos) {
-        throw std::runtime_error("could not start the throwaway PostgreSQL cluster: " + out);
+        throw std::runtime_error("could not start a throwaway PostgreSQL cluster in " + dir + ": " + out);
     }
+    ClusterInfo info;
     info.socket_dir = out.substr(0, space);
     info.port = std::atoi(out.substr(space + 1).c_str());
     return info;
 }
-
-} // namespace
 
 const ClusterInfo& Cluster() {
     static ClusterInfo info = StartCluster();

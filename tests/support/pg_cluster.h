@@ -15,6 +15,11 @@ struct ClusterInfo {
 };
 const ClusterInfo& Cluster();
 
+// Runs `scripts/pg-cluster.sh start DIR` (with shell `env_assignments` such as "VAR='x'" in front) and
+// returns where the new cluster listens. Throws with the script's output when it does not start. The
+// caller destroys it (scripts/pg-cluster.sh destroy DIR).
+ClusterInfo StartClusterIn(const std::string& dir, const std::string& env_assignments = "");
+
 // Superuser (postgres, trust over the unix socket) DSN for a database.
 std::string SuperuserDsn(const std::string& database = "postgres");
 // Password login over TCP 127.0.0.1 (scram-sha-256) as `user`.

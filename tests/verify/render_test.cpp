@@ -38,18 +38,19 @@ bool Has(const std::string& haystack, const std::string& needle) {
 } // namespace
 
 TEST_SUITE("verify") {
-    TEST_CASE("annotations: one line per failing month, data and title escaped") {
+    TEST_CASE("annotations: one per failing month with its problems joined, one for stale freshness") {
         auto r = Sample();
-        std::string lines = pgsplit::verify::RenderAnnotations(r);
-        CHECK(lines == "::error title=pgsplit verify 2024-02::the last sync failed: COPY failed | 100%25 of "
-                       "disk%0Asecond line; ranking_signal: Delta has 1200 rows, Postgres has 1199\n");
+        auto a = pgsplit::verify::Annotations(r);
+        REQUIRE(a.size() == 1);
+        CHECK(a[0].title == "pgsplit verify 2024-02");
+        CHECK(a[0].message ==
+              "the last sync failed: COPY failed | 100% of disk\nsecond line; ranking_signal: Delta "
+              "has 1200 rows, Postgres has 1199");
         r.freshness.problem = "the newest successful sync (x, 3d ago) is older than --max-age 36h";
-        lines = pgsplit::verify::RenderAnnotations(r);
-        CHECK(Has(lines, "::error title=pgsplit verify freshness::the newest successful sync (x, 3d ago)"));
-        r.months[0].month = "odd:month,name";
-        r.months[0].problems = {"p"};
-        CHECK(Has(pgsplit::verify::RenderAnnotations(r),
-                  "::error title=pgsplit verify odd%3Amonth%2Cname::p\n"));
+        a = pgsplit::verify::Annotations(r);
+        REQUIRE(a.size() == 2);
+        CHECK(a[1].title == "pgsplit verify freshness");
+        CHECK(a[1].message == *r.freshness.problem);
     }
 
     TEST_CASE("markdown: pipes and line breaks cannot break the table") {
