@@ -8,11 +8,11 @@
 #include <doctest/doctest.h>
 #include <filesystem>
 
+using pgsplit::test::Lines;
 using pgsplit::test::ProcResult;
 using pgsplit::test::RunPgsplit;
 using pgsplit::test::ScratchDir;
 using pgsplit::test::TestDatabase;
-using pgsplit::test::Lines;
 using pgsplit::test::WriteText;
 
 namespace {

@@ -7,12 +7,12 @@
 #include <csignal>
 
 using pgsplit::test::BinaryPath;
+using pgsplit::test::Lines;
 using pgsplit::test::Process;
 using pgsplit::test::ProcResult;
 using pgsplit::test::ScratchDir;
 using pgsplit::test::TestDatabase;
 using pgsplit::test::WriteText;
-using pgsplit::test::Lines;
 using namespace pgsplit::test::modes;
 
 namespace {

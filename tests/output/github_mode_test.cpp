@@ -7,13 +7,13 @@
 #include <fmt/format.h>
 
 using pgsplit::test::Cluster;
+using pgsplit::test::Lines;
 using pgsplit::test::ProcResult;
 using pgsplit::test::ReadText;
 using pgsplit::test::RunPgsplit;
 using pgsplit::test::ScratchDir;
 using pgsplit::test::TestDatabase;
 using pgsplit::test::WriteText;
-using pgsplit::test::Lines;
 using namespace pgsplit::test::modes;
 
 namespace {

@@ -6,12 +6,12 @@
 
 #include <regex>
 
+using pgsplit::test::Lines;
 using pgsplit::test::ProcResult;
 using pgsplit::test::RunPgsplit;
 using pgsplit::test::ScratchDir;
 using pgsplit::test::TestDatabase;
 using pgsplit::test::WriteText;
-using pgsplit::test::Lines;
 using namespace pgsplit::test::modes;
 
 namespace {

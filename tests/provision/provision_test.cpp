@@ -170,8 +170,9 @@ TEST_SUITE("provision") {
         auto env = EmptyConfig({{"PGSPLIT_ADMIN_PASSWORD", "Env-Admin-Canary-1"}});
         CHECK(CodeOf([&] { prov::ResolveSecrets(o, env); }) == ExitCode::Usage); // generated, never shown
         o.emit_secrets = true;
-        auto s = prov::ResolveSecrets(o, EmptyConfig({{"PGSPLIT_ADMIN_PASSWORD", "Env-Admin-Canary-1"},
-                                                      {"PGSPLIT_API_SERVICE_PASSWORD", "Api-Canary-from-env"}}));
+        auto s =
+            prov::ResolveSecrets(o, EmptyConfig({{"PGSPLIT_ADMIN_PASSWORD", "Env-Admin-Canary-1"},
+                                                 {"PGSPLIT_API_SERVICE_PASSWORD", "Api-Canary-from-env"}}));
         CHECK(s.admin_password == "Env-Admin-Canary-1");
         CHECK_FALSE(s.admin_generated);
         REQUIRE(s.app_roles.size() == 3);
@@ -180,7 +181,8 @@ TEST_SUITE("provision") {
         CHECK(s.app_roles[1].password == "Api-Canary-from-env");
         CHECK(s.app_roles[2].name == "backtest_service");
         CHECK(s.generated_roles == std::vector<std::string>{"ranking_writer", "backtest_service"});
-        CHECK(s.mask.Apply("x Api-Canary-from-env Env-Admin-Canary-1 " + s.app_roles[0].password) == "x *** *** ***");
+        CHECK(s.mask.Apply("x Api-Canary-from-env Env-Admin-Canary-1 " + s.app_roles[0].password) ==
+              "x *** *** ***");
         CHECK(prov::PasswordVariable("backtest_service") == "PGSPLIT_BACKTEST_SERVICE_PASSWORD");
         CHECK(CodeOf([&] {
                   prov::ResolveSecrets(o, EmptyConfig({{"PGSPLIT_ADMIN_PASSWORD", "Canary-"}}));
@@ -213,8 +215,8 @@ TEST_SUITE("provision") {
         auto config = EmptyConfig();
         prov::AzCli az("/opt/az/bin/az", config, mask, log);
         az.SetSubscription("sub 1");
-        CHECK(az.Render({"group", "show", "--name", "it's", "--admin-password=Not-Registered-Canary-1", "--tag",
-                         "Registered-Canary-2"}) ==
+        CHECK(az.Render({"group", "show", "--name", "it's", "--admin-password=Not-Registered-Canary-1",
+                         "--tag", "Registered-Canary-2"}) ==
               "az group show --name 'it'\\''s' --admin-password=*** --tag *** --subscription 'sub 1' "
               "--only-show-errors -o json");
         auto argv = az.Argv({"account", "show"});
@@ -231,7 +233,8 @@ TEST_SUITE("provision") {
         prov::AzCli az("az", config, mask, log);
         auto e = az.Failure(
             "server", {"postgres", "flexible-server", "create", "--admin-password=Leaky-Canary-1234"},
-            Failed(1, "ERROR: (InvalidPassword) 'Leaky-Canary-1234' contains the user name\nmore"), "the hint");
+            Failed(1, "ERROR: (InvalidPassword) 'Leaky-Canary-1234' contains the user name\nmore"),
+            "the hint");
         std::string msg = e.what();
         CHECK(e.code() == ExitCode::Failure);
         CHECK(msg.rfind("step 'server': az postgres flexible-server create failed (exit 1): ERROR: "
