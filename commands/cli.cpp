@@ -47,15 +47,15 @@ void ReportError(const Context* ctx, const Error& e, bool json_result) {
         if (!e.hint().empty()) {
             out["error"]["hint"] = e.hint();
         }
-        WriteAll(1, out.dump() + "\n");
+        WriteText(1, out.dump() + "\n");
     }
     bool color = ctx && ctx->config.color;
-    std::string line =
-        fmt::format("pgsplit: {}error:{} {}\n", color ? "\x1b[31m" : "", color ? "\x1b[0m" : "", msg);
+    std::string line = fmt::format("pgsplit: {}error:{} {}\n", color ? "\x1b[31m" : "",
+                                   color ? "\x1b[0m" : "", EscapeControlChars(msg));
     if (!e.hint().empty()) {
-        line += fmt::format("hint: {}\n", e.hint());
+        line += fmt::format("hint: {}\n", EscapeControlChars(e.hint()));
     }
-    WriteAll(2, line);
+    WriteText(2, line);
     if (ctx && ctx->config.github_actions) {
         // Workflow commands stay off a stdout that carries a JSON document.
         WriteAll(json_result ? 2 : 1,
@@ -74,7 +74,7 @@ int ReportInterrupted(const Context& ctx, bool json_result, bool result_printed)
             {"ok", false},
             {"error", {{"message", msg}, {"exit_code", fields["exit_code"]}, {"class", "interrupted"}}},
             {"interrupted", fields}};
-        WriteAll(1, out.dump() + "\n");
+        WriteText(1, out.dump() + "\n");
     }
     ctx.log.Error(msg, fields);
     ctx.log.FinishAnnotations();
@@ -194,6 +194,7 @@ int RunCli(int argc, char** argv, char** environ) {
         ctx->log = Logger(ctx->config.log_format, ctx->config.log_level, ctx->config.color);
         if (ctx->config.github_actions) {
             ctx->log.EnableGithubAnnotations(flags.json || ctx->config.log_format == LogFormat::Json);
+            SetWorkflowCommandGuard(true);
             // Before anything could print a secret: the runner then hides it in every later line.
             for (const auto& secret : ConfigSecrets(ctx->config)) {
                 ctx->log.AddMask(secret);

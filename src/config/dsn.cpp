@@ -105,6 +105,25 @@ size_t UriAfterUserinfo(const std::string& dsn, size_t prefix) {
     return p != std::string::npos && dsn[p] == '@' ? p + 1 : prefix;
 }
 
+// Where libpq's reading and the writer's intent may differ, the whole span between "://" and an '@'
+// is hidden: when libpq rejects the URI, up to the last '@' of the text; when an '@' before the query
+// is not the one libpq ended the user info at (an unencoded '/' or '@' in the password: libpq then
+// reads part of the password as host, port or database), up to that '@'. Returns its position, or
+// npos when libpq's reading is unambiguous.
+size_t UnclearUserinfoEnd(const std::string& dsn, size_t prefix, bool parses) {
+    if (!parses) {
+        size_t last = dsn.rfind('@');
+        return last != std::string::npos && last >= prefix ? last : std::string::npos;
+    }
+    size_t after = UriAfterUserinfo(dsn, prefix); // == prefix when libpq saw no user info
+    size_t query = dsn.find('?', after);
+    size_t last = dsn.rfind('@', query);
+    if (last == std::string::npos || last < prefix || (after > prefix && last == after - 1)) {
+        return std::string::npos;
+    }
+    return last;
+}
+
 std::string RedactUri(const std::string& dsn, size_t prefix) {
     std::string out = dsn.substr(0, prefix);
     size_t after = UriAfterUserinfo(dsn, prefix);
@@ -242,6 +261,14 @@ bool AnyAzureHost(const std::string& hosts) {
 
 std::string RedactDsn(const std::string& dsn) {
     size_t prefix = UriPrefixLength(dsn);
+    if (prefix) {
+        size_t at = UnclearUserinfoEnd(dsn, prefix, Parse(dsn).has_value());
+        if (at != std::string::npos) {
+            // Nothing of the userinfo is shown; the rest is redacted as a URI without one.
+            std::string rest = RedactUri(dsn.substr(0, prefix) + dsn.substr(at + 1), prefix);
+            return rest.substr(0, prefix) + kMask + "@" + rest.substr(prefix);
+        }
+    }
     std::string out = prefix ? RedactUri(dsn, prefix) : RedactKeyValue(dsn);
     // Belt and braces: if libpq still reads a secret out of the redacted text, show libpq's own view of
     // the DSN with the secrets masked instead.
@@ -318,6 +345,24 @@ std::string ApplyDsnDefaults(const std::string& dsn) {
 
 std::optional<std::map<std::string, std::string>> ParseDsnOptions(const std::string& dsn) {
     return Parse(dsn);
+}
+
+std::vector<std::string> UnclearUserinfoSecrets(const std::string& dsn) {
+    size_t prefix = UriPrefixLength(dsn);
+    if (!prefix) {
+        return {};
+    }
+    size_t at = UnclearUserinfoEnd(dsn, prefix, Parse(dsn).has_value());
+    if (at == std::string::npos || at == prefix) {
+        return {};
+    }
+    std::string span = dsn.substr(prefix, at - prefix);
+    std::vector<std::string> out{span};
+    size_t colon = span.find(':');
+    if (colon != std::string::npos && colon + 1 < span.size()) {
+        out.push_back(span.substr(colon + 1));
+    }
+    return out;
 }
 
 } // namespace pgsplit

@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pgsplit {
 
@@ -23,6 +24,11 @@ std::string DsnHost(const std::string& dsn);
 // libpq's own reading of a DSN (PQconninfoParse): every keyword it sets, with its value; nullopt when
 // libpq rejects the DSN.
 std::optional<std::map<std::string, std::string>> ParseDsnOptions(const std::string& dsn);
+
+// For a URI whose userinfo libpq cannot tell apart (an unencoded '/' or '@' in the password): the
+// whole span between "://" and the '@' that RedactDsn hides, and the part after its first ':' (the
+// password as written), for ::add-mask::. Empty for a DSN libpq reads unambiguously.
+std::vector<std::string> UnclearUserinfoSecrets(const std::string& dsn);
 
 // The value libpq reads for `keyword` (e.g. "sslrootcert"), or empty when unset or unparsable.
 std::string DsnOption(const std::string& dsn, const std::string& keyword);

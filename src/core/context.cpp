@@ -9,7 +9,7 @@ namespace pgsplit {
 
 void Context::Print(const std::string& rendered) const {
     if (log.Format() != LogFormat::Json) {
-        WriteAll(STDOUT_FILENO, rendered);
+        WriteText(STDOUT_FILENO, rendered);
         return;
     }
     // With JSON logs, stdout carries one JSON object per line and nothing else: a JSON result is
@@ -17,7 +17,7 @@ void Context::Print(const std::string& rendered) const {
     if (!rendered.empty() && (rendered[0] == '{' || rendered[0] == '[')) {
         auto doc = nlohmann::json::parse(rendered, nullptr, false);
         if (!doc.is_discarded()) {
-            WriteAll(STDOUT_FILENO, doc.dump() + "\n");
+            WriteText(STDOUT_FILENO, doc.dump() + "\n");
             return;
         }
     }

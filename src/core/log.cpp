@@ -40,6 +40,26 @@ void WriteAll(int fd, std::string_view data) {
 }
 
 namespace {
+std::atomic<bool> g_workflow_guard{false};
+} // namespace
+
+void SetWorkflowCommandGuard(bool on) {
+    g_workflow_guard = on;
+}
+
+bool WorkflowCommandGuard() {
+    return g_workflow_guard.load();
+}
+
+void WriteText(int fd, std::string_view text) {
+    if (g_workflow_guard.load()) {
+        WriteAll(fd, NeutralizeWorkflowCommands(text));
+    } else {
+        WriteAll(fd, text);
+    }
+}
+
+namespace {
 
 std::string NowIso() {
     auto now = std::chrono::system_clock::now();
@@ -104,7 +124,9 @@ std::string Logger::Render(LogLevel level, std::string_view msg, const nlohmann:
     } else {
         on = "";
     }
-    out = fmt::format("pgsplit: {}{}{}{}", on, tag, msg, off);
+    // Messages quote untrusted text (paths, server errors, values): its control characters are
+    // escaped so that it stays on this line.
+    out = fmt::format("pgsplit: {}{}{}{}", on, tag, EscapeControlChars(msg), off);
     // Messages are written to stand alone; structured fields are for machines, and for people only
     // when they asked for detail with --verbose.
     if (fields.is_object() && min_ == LogLevel::Debug) {
@@ -117,7 +139,7 @@ std::string Logger::Render(LogLevel level, std::string_view msg, const nlohmann:
     out += "\n";
     // A "hint" field is what to do about it: its own line, as the final error's hint is.
     if (fields.is_object() && fields.contains("hint") && fields["hint"].is_string()) {
-        out += fmt::format("hint: {}\n", fields["hint"].get<std::string>());
+        out += fmt::format("hint: {}\n", EscapeControlChars(fields["hint"].get<std::string>()));
     }
     return out;
 }
@@ -170,7 +192,7 @@ void Logger::Log(LogLevel level, std::string_view msg, const nlohmann::json& fie
     if (!Enabled(level)) {
         return;
     }
-    WriteAll(format_ == LogFormat::Json ? STDOUT_FILENO : STDERR_FILENO, Render(level, msg, fields));
+    WriteText(format_ == LogFormat::Json ? STDOUT_FILENO : STDERR_FILENO, Render(level, msg, fields));
     if (level >= LogLevel::Warn) {
         Annotate(level, command_.empty() ? "pgsplit" : "pgsplit " + command_, msg);
     }

@@ -134,7 +134,16 @@ private:
 
 const char* LogLevelName(LogLevel level);
 
-// Writes all of `data` to a file descriptor, retrying short writes.
+// Writes all of `data` to a file descriptor, retrying short writes. Raw: for what pgsplit authors as
+// a workflow command (masks, annotations, groups) and terminal control sequences.
 void WriteAll(int fd, std::string_view data);
+
+// Writes text that may carry untrusted bytes (results, log lines, error messages). When the guard is on
+// (GitHub Actions), it passes through NeutralizeWorkflowCommands first, so nothing in it can start a
+// workflow command; otherwise it is WriteAll. This is the one place output is guarded.
+void WriteText(int fd, std::string_view text);
+// Turns the guard on for the rest of the process (set once at start-up in GitHub Actions).
+void SetWorkflowCommandGuard(bool on);
+bool WorkflowCommandGuard();
 
 } // namespace pgsplit

@@ -1,6 +1,8 @@
 #include "core/error.h"
+#include "core/github_annotations.h"
 #include "delta/types.h"
 
+#include <cctype>
 #include <fmt/format.h>
 #include <regex>
 
@@ -99,6 +101,32 @@ const StructField* Schema::Find(const std::string& name) const {
         }
     }
     return nullptr;
+}
+
+const StructField* Schema::FindColumn(const std::string& name) const {
+    auto lower = [](std::string s) {
+        for (auto& c : s) {
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        return s;
+    };
+    std::string want = lower(name);
+    const StructField* found = nullptr;
+    for (const auto& f : fields) {
+        if (lower(f.name) != want) {
+            continue;
+        }
+        if (found) {
+            throw Error(
+                ExitCode::Source,
+                fmt::format("the Delta schema has two columns '{}' and '{}' that differ only by case, so "
+                            "'{}' is ambiguous",
+                            EscapeControlChars(found->name), EscapeControlChars(f.name), name),
+                "Delta column names are case-insensitive; the table's schema is damaged");
+        }
+        found = &f;
+    }
+    return found;
 }
 
 Schema ParseSchema(const std::string& schema_string, const std::string& where) {

@@ -61,6 +61,10 @@ struct Schema {
     std::vector<StructField> fields;
 
     const StructField* Find(const std::string& name) const;
+    // Delta column names are case-insensitive: the one field whose name equals `name` ignoring ASCII
+    // case (exactly or not), else null. Two fields that differ only by case (a damaged or hostile
+    // schema) make the match ambiguous, even if one is spelled exactly: Error(Source) naming both.
+    const StructField* FindColumn(const std::string& name) const;
 };
 
 // Parses a schemaString. Throws Error(Source) naming `where` when it is not a Delta struct type.

@@ -269,7 +269,7 @@ void Bootstrap(pg::Connection& c, const std::vector<MigrationFile>& files, const
         }
         c.Exec("BEGIN");
         try {
-            c.Exec(sql);
+            c.ExecScript(sql);
             c.Exec("COMMIT");
         } catch (...) {
             RollbackQuietly(c);
@@ -407,9 +407,10 @@ ApplyResult Migrator::Apply(bool dry_run) {
                     c.Exec("SET lock_timeout = " + pg::QuoteLiteral(c, opt_.lock_timeout));
                     c.Exec("SET statement_timeout = " + pg::QuoteLiteral(c, opt_.statement_timeout));
                     auto t0 = Clock::now();
-                    c.Exec(f->sql);
+                    c.ExecScript(f->sql);
                     ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-                    c.Exec("RESET lock_timeout; RESET statement_timeout");
+                    c.Exec("RESET lock_timeout");
+                    c.Exec("RESET statement_timeout");
                     c.Exec(insert,
                            {f->version, f->description, f->checksum, std::to_string(ms), PGSPLIT_VERSION});
                 } else {
@@ -417,7 +418,7 @@ ApplyResult Migrator::Apply(bool dry_run) {
                     c.Exec("SET LOCAL lock_timeout = " + pg::QuoteLiteral(c, opt_.lock_timeout));
                     c.Exec("SET LOCAL statement_timeout = " + pg::QuoteLiteral(c, opt_.statement_timeout));
                     auto t0 = Clock::now();
-                    c.Exec(f->sql);
+                    c.ExecScript(f->sql);
                     ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
                     c.Exec(insert,
                            {f->version, f->description, f->checksum, std::to_string(ms), PGSPLIT_VERSION});

@@ -1,5 +1,7 @@
 #include "output/github.h"
 
+#include "config/dsn.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
@@ -49,6 +51,10 @@ std::vector<std::string> DsnPasswordForms(const std::string& dsn) {
                 AddUnique(forms, PercentEncoded(o->val));
             }
         }
+    }
+    // A userinfo libpq reads differently from what was meant (an unencoded '/' or '@' in it).
+    for (const auto& span : UnclearUserinfoSecrets(dsn)) {
+        AddUnique(forms, span);
     }
     // As written in a URI's userinfo (it may be encoded differently from PercentEncoded's choice).
     auto scheme = dsn.find("://");

@@ -1,5 +1,7 @@
 #include "output/table.h"
 
+#include "core/github_annotations.h"
+
 #include <algorithm>
 #include <fmt/format.h>
 
@@ -17,6 +19,10 @@ size_t DisplayWidth(const std::string& s) {
 
 void TextTable::AddRow(std::vector<std::string> cells, std::vector<Tone> tones) {
     cells.resize(headers_.size());
+    // Cells carry data (values, names, errors): an embedded newline must not start a line of its own.
+    for (auto& cell : cells) {
+        cell = EscapeControlChars(cell);
+    }
     tones.resize(headers_.size(), Tone::Plain);
     rows_.push_back(std::move(cells));
     tones_.push_back(std::move(tones));
@@ -75,7 +81,13 @@ std::string TextTable::Render(bool color) const {
     return out;
 }
 
-std::string RenderColumns(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
+std::string RenderColumns(const std::vector<std::vector<std::string>>& raw, const std::string& indent) {
+    std::vector<std::vector<std::string>> rows = raw;
+    for (auto& r : rows) {
+        for (auto& cell : r) {
+            cell = EscapeControlChars(cell);
+        }
+    }
     std::vector<size_t> width;
     for (const auto& r : rows) {
         width.resize(std::max(width.size(), r.size()));

@@ -22,14 +22,6 @@ constexpr size_t kMaxNestedEntries = size_t{1} << 26;
     throw Error(ExitCode::Source, fmt::format("{} in '{}': {}", stage, file, detail));
 }
 
-std::string Printable(const uint8_t* p, size_t n) {
-    std::string s;
-    for (size_t i = 0; i < n; ++i) {
-        s += (p[i] >= 0x20 && p[i] < 0x7f) ? static_cast<char>(p[i]) : '?';
-    }
-    return s;
-}
-
 // Moves the compact values of a batch to their rows (dense), walking backwards so it works in place.
 template <class T>
 void SpreadFixed(std::vector<T>& v, const std::vector<uint8_t>& defined, size_t present, size_t n) {
@@ -346,9 +338,8 @@ private:
                 "pgsplit does not read encrypted parquet files");
         }
         if (std::memcmp(magic, "PAR1", 4) != 0) {
-            Corrupt(
-                "not a parquet file", name_,
-                fmt::format("bad magic at the end of the file ('{}', expected 'PAR1')", Printable(magic, 4)));
+            // The file's bytes are not quoted: a path that pointed elsewhere must not leak content.
+            Corrupt("not a parquet file", name_, "the file does not end with the magic 'PAR1'");
         }
         uint8_t head[4];
         if (size <= tail_len) {
@@ -357,9 +348,7 @@ private:
             source_->Read(0, 4, head);
         }
         if (std::memcmp(head, "PAR1", 4) != 0) {
-            Corrupt("not a parquet file", name_,
-                    fmt::format("bad magic at the start of the file ('{}', expected 'PAR1')",
-                                Printable(head, 4)));
+            Corrupt("not a parquet file", name_, "the file does not start with the magic 'PAR1'");
         }
         uint32_t footer_len;
         std::memcpy(&footer_len, tail.data() + tail_len - 8, 4);

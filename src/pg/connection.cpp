@@ -1,6 +1,7 @@
 #include "pg/connection.h"
 
 #include "config/dsn.h"
+#include "core/github_annotations.h"
 #include "core/interrupt.h"
 #include "core/log.h"
 
@@ -48,7 +49,7 @@ void OnNotice(void*, const PGresult* r) {
         return;
     }
     const char* msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-    WriteAll(2, fmt::format("pgsplit: warning: server: {}\n", msg ? msg : ""));
+    WriteText(2, fmt::format("pgsplit: warning: server: {}\n", EscapeControlChars(msg ? msg : "")));
 }
 
 bool Contains(const std::string& text, const char* what) {
@@ -234,6 +235,12 @@ Result Connection::Check(ResultPtr r, const std::string& sql, bool allow_copy_in
 
 Result Connection::Exec(const std::string& sql) {
     CheckInterrupt();
+    return Check(ResultPtr(PQexecParams(conn_.get(), sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)),
+                 sql);
+}
+
+Result Connection::ExecScript(const std::string& sql) {
+    CheckInterrupt();
     return Check(ResultPtr(PQexec(conn_.get(), sql.c_str())), sql);
 }
 
@@ -267,7 +274,8 @@ std::optional<std::string> Connection::QueryValue(const std::string& sql, const 
 
 void Connection::CopyStart(const std::string& copy_sql) {
     CheckInterrupt();
-    Check(ResultPtr(PQexec(conn_.get(), copy_sql.c_str())), copy_sql, /*allow_copy_in=*/true);
+    Check(ResultPtr(PQexecParams(conn_.get(), copy_sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)),
+          copy_sql, /*allow_copy_in=*/true);
 }
 
 void Connection::CopyData(const char* data, size_t len) {

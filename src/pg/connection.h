@@ -85,8 +85,12 @@ public:
     Connection& operator=(Connection&&) noexcept;
     ~Connection();
 
-    // Runs one or more statements (simple query protocol). Throws SqlError on failure.
+    // Runs exactly one statement (extended query protocol, so a second statement hidden in the text
+    // is refused by the server instead of run). Throws SqlError on failure.
     Result Exec(const std::string& sql);
+    // Runs a script of several statements (simple query protocol). Only for text pgsplit trusts as
+    // code: the migration files. Never for SQL that holds a name or value read from elsewhere.
+    Result ExecScript(const std::string& sql);
     // Runs one statement with text parameters ($1, $2 ...). Throws SqlError on failure.
     Result Exec(const std::string& sql, const Params& params);
     // Like Exec, but runs even after SIGINT/SIGTERM arrived: for the short statements that record what

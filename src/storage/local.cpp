@@ -1,4 +1,5 @@
 #include "core/error.h"
+#include "core/github_annotations.h"
 #include "storage/storage.h"
 
 #include <algorithm>
@@ -105,20 +106,33 @@ public:
         return ss.str();
     }
 
-    std::string Describe(const std::string& path) const override { return Resolve(path); }
+    std::string Describe(const std::string& path) const override {
+        try {
+            return Resolve(path);
+        } catch (const Error&) {
+            return dir_ + "/" + EscapeControlChars(path); // for messages only; never opened
+        }
+    }
 
 private:
+    // Every path the table names resolves inside the table's directory: a relative one is confined
+    // (no '..'), an absolute path or file:// URI (which some writers log) must lie under the root.
     std::string Resolve(const std::string& path) const {
-        if (path.rfind("file://", 0) == 0) {
-            return LocalPathFromUri(path);
+        std::string relative = path;
+        if (path.rfind("file://", 0) == 0 || (!path.empty() && path[0] == '/')) {
+            std::string absolute = path[0] == '/' ? path : LocalPathFromUri(path);
+            std::string base = dir_ == "/" ? "/" : dir_ + "/";
+            if (absolute.rfind(base, 0) != 0) {
+                throw Error(ExitCode::Source,
+                            fmt::format("table '{}' names a file outside the table: '{}'", root_,
+                                        EscapeControlChars(path)),
+                            "pgsplit reads only files under the table's own folder; the Delta log is "
+                            "damaged or was written to point elsewhere");
+            }
+            relative = absolute.substr(base.size());
         }
-        if (!path.empty() && path[0] == '/') {
-            return path;
-        }
-        if (path.empty()) {
-            return dir_;
-        }
-        return dir_ + "/" + path;
+        std::string confined = ConfineRelativePath(relative, root_);
+        return confined.empty() ? dir_ : (dir_ == "/" ? "/" : dir_ + "/") + confined;
     }
 
     std::string root_;

@@ -2,11 +2,45 @@
 
 #include "config/config.h"
 #include "core/error.h"
+#include "core/github_annotations.h"
 #include "storage/azure/blob_storage.h"
 
 #include <fmt/format.h>
 
 namespace pgsplit::storage {
+
+std::string ConfineRelativePath(const std::string& path, const std::string& shown_root) {
+    auto refuse = [&](const char* why) {
+        throw Error(ExitCode::Source,
+                    fmt::format("table '{}' names a file outside the table: '{}' ({})", shown_root,
+                                EscapeControlChars(path), why),
+                    "pgsplit reads only files under the table's own folder; the Delta log is damaged or "
+                    "was written to point elsewhere");
+    };
+    if (path.find('\0') != std::string::npos) {
+        refuse("a NUL byte");
+    }
+    std::string out;
+    size_t pos = 0;
+    while (pos <= path.size()) {
+        size_t slash = path.find('/', pos);
+        if (slash == std::string::npos) {
+            slash = path.size();
+        }
+        std::string_view seg(path.data() + pos, slash - pos);
+        if (seg == "..") {
+            refuse("a '..' segment");
+        }
+        if (!seg.empty() && seg != ".") {
+            if (!out.empty()) {
+                out += '/';
+            }
+            out += seg;
+        }
+        pos = slash + 1;
+    }
+    return out;
+}
 
 std::unique_ptr<Storage> OpenStorage(const std::string& uri, const Config& config) {
     if (uri.empty()) {

@@ -47,6 +47,14 @@ public:
     virtual std::string Describe(const std::string& path) const = 0;
 };
 
+// A path the table's log or a caller names, made safe to read: "." and empty segments dropped, and
+// anything that would leave the table refused with Error(Source) naming the path (a ".." segment, a NUL
+// byte). Delta paths are percent-decoded before they get here, so "%2E%2E" arrives as ".." and is
+// refused too. Every back-end passes relative paths through this before touching its medium, so the
+// check happens once, in this layer, and nothing below it (a filesystem, an HTTP client) gets a path
+// it could resolve outside the table. `shown_root` names the table in the message.
+std::string ConfineRelativePath(const std::string& path, const std::string& shown_root);
+
 // The back-end for a table URI, chosen here and nowhere else: a local path or file:// URI (local
 // directory), abfss:// or an https:// blob URL (storage/azure). Another scheme is Error(Usage).
 std::unique_ptr<Storage> OpenStorage(const std::string& uri, const Config& config);

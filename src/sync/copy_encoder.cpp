@@ -16,6 +16,15 @@ constexpr int64_t kUnixToPgDays = 10957; // days from 1970-01-01 to 2000-01-01
 constexpr int64_t kUnixToPgMicros = kUnixToPgDays * 86400LL * 1000000LL;
 constexpr int64_t kMicrosPerDay = 86400LL * 1000000LL;
 constexpr int64_t kJulianUnixEpoch = 2440588;
+// PostgreSQL's date range in its own day numbers (days from 2000-01-01): Julian day 0 (4714-11-24 BC)
+// up to, not including, Julian day 2147483494 (after 5874897-12-31). INT32_MIN / INT32_MAX would be
+// read as -infinity / infinity, so they must never be sent for a finite value.
+constexpr int64_t kPgMinDay = -2451545;
+constexpr int64_t kPgEndDay = 2147483494LL - 2451545;
+// PostgreSQL's timestamp range in its own microseconds (from 2000-01-01): 4714-11-24 BC up to, not
+// including, 294277-01-01; INT64_MIN / INT64_MAX are -infinity / infinity.
+constexpr int64_t kPgMinMicros = -211813488000000000LL;
+constexpr int64_t kPgEndMicros = 9223371331200000000LL;
 
 // How one source layout becomes one target type.
 enum class Conv {
@@ -24,6 +33,7 @@ enum class Conv {
     I32ToI2,
     I32ToI4,
     I32ToI8,
+    U32ToI8, // UINT32 read from its INT32 bits
     I64ToI2,
     I64ToI4,
     I64ToI8,
@@ -76,6 +86,9 @@ std::optional<Conv> ChooseConv(const parquet::Column& s, PgType t) {
         if (s.physical == Physical::Int32 && s.logical.kind == Logical::Int && !s.logical.is_signed) {
             if (s.logical.bit_width < 32) {
                 return t == PgType::Int2 ? Conv::I32ToI2 : t == PgType::Int4 ? Conv::I32ToI4 : Conv::I32ToI8;
+            }
+            if (t == PgType::Int8) {
+                return Conv::U32ToI8;
             }
         }
         break;
@@ -142,7 +155,10 @@ std::string SourceTypeName(const parquet::Column& c) {
     static const char* logical[] = {"",        "STRING", "ENUM", "JSON",      "BSON",    "UUID",   "INT",
                                     "DECIMAL", "DATE",   "TIME", "TIMESTAMP", "FLOAT16", "UNKNOWN"};
     std::string out = physical[static_cast<int>(c.physical)];
-    if (c.logical.kind != Logical::None) {
+    if (c.logical.kind == Logical::Int) {
+        out += fmt::format(" ({} {}-bit integer)", c.logical.is_signed ? "signed" : "unsigned",
+                           static_cast<int>(c.logical.bit_width));
+    } else if (c.logical.kind != Logical::None) {
         out += fmt::format(" ({})", logical[static_cast<int>(c.logical.kind)]);
     }
     return out;
@@ -161,21 +177,61 @@ inline void Put64(char* p, uint64_t v) {
     std::memcpy(p, &v, 8);
 }
 
-int64_t ToMicros(int64_t v, TimeUnit unit) {
-    switch (unit) {
-    case TimeUnit::Millis:
-        return v * 1000;
-    case TimeUnit::Micros:
-        return v;
-    case TimeUnit::Nanos:
-        return v >= 0 ? v / 1000 : -((-v + 999) / 1000);
-    }
-    return v;
+int64_t FloorDiv(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
-int64_t FloorDiv(int64_t a, int64_t b) {
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
+int64_t TicksPerDay(TimeUnit unit) {
+    switch (unit) {
+    case TimeUnit::Millis:
+        return 86400LL * 1000;
+    case TimeUnit::Micros:
+        return kMicrosPerDay;
+    case TimeUnit::Nanos:
+        return kMicrosPerDay * 1000;
+    }
+    return kMicrosPerDay;
 }
+
+// A timestamp in its unit as microseconds since 1970 (nanoseconds floored: PostgreSQL keeps
+// microseconds). False when it does not fit int64 microseconds.
+bool ToMicros(int64_t v, TimeUnit unit, int64_t& out) {
+    switch (unit) {
+    case TimeUnit::Millis:
+        return !__builtin_mul_overflow(v, int64_t{1000}, &out);
+    case TimeUnit::Micros:
+        out = v;
+        return true;
+    case TimeUnit::Nanos:
+        out = FloorDiv(v, 1000);
+        return true;
+    }
+    out = v;
+    return true;
+}
+
+// Unix days -> PostgreSQL days, false outside PostgreSQL's finite date range.
+bool PgDay(int64_t unix_days, int32_t& out) {
+    int64_t d = unix_days - kUnixToPgDays;
+    if (d < kPgMinDay || d >= kPgEndDay) {
+        return false;
+    }
+    out = static_cast<int32_t>(d);
+    return true;
+}
+
+// Unix microseconds -> PostgreSQL microseconds, false outside PostgreSQL's finite timestamp range.
+bool PgMicros(int64_t unix_micros, int64_t& out) {
+    if (__builtin_sub_overflow(unix_micros, kUnixToPgMicros, &out)) {
+        return false;
+    }
+    return out >= kPgMinMicros && out < kPgEndMicros;
+}
+
+constexpr const char* kDateRange = "date outside PostgreSQL's range (4714-11-24 BC to 5874897-12-31 AD)";
+constexpr const char* kTimestampRange =
+    "timestamp outside PostgreSQL's range (4714-11-24 BC to 294276-12-31 AD)";
 
 bool ValidUtf8(const uint8_t* s, size_t n) {
     size_t i = 0;
@@ -398,8 +454,11 @@ bool CopyEncoder::Encode(const std::vector<const parquet::ColumnBatch*>& columns
                 break;
             }
             case Conv::I32ToI8:
+            case Conv::U32ToI8:
             case Conv::I64ToI8: {
-                int64_t v = conv[c] == Conv::I32ToI8 ? b.i32[r] : b.i64[r];
+                int64_t v = conv[c] == Conv::I32ToI8   ? b.i32[r]
+                            : conv[c] == Conv::U32ToI8 ? static_cast<int64_t>(static_cast<uint32_t>(b.i32[r]))
+                                                       : b.i64[r];
                 char* p = out.Grow(12);
                 Put32(p, 8);
                 Put64(p + 4, static_cast<uint64_t>(v));
@@ -450,45 +509,85 @@ bool CopyEncoder::Encode(const std::vector<const parquet::ColumnBatch*>& columns
                 break;
             }
             case Conv::DaysToDate: {
+                int32_t day;
+                if (!PgDay(b.i32[r], day)) {
+                    bad = kDateRange;
+                    detail = fmt::format("{} days from 1970-01-01", b.i32[r]);
+                    bad_col = c;
+                    break;
+                }
                 char* p = out.Grow(8);
                 Put32(p, 4);
-                Put32(p + 4, static_cast<uint32_t>(static_cast<int32_t>(b.i32[r] - kUnixToPgDays)));
+                Put32(p + 4, static_cast<uint32_t>(day));
                 break;
             }
             case Conv::DaysToTimestamp: {
+                // INT32 days times 86,400,000,000 can exceed int64: checked.
+                int64_t unix_micros, pg_micros;
+                if (__builtin_mul_overflow(static_cast<int64_t>(b.i32[r]), kMicrosPerDay, &unix_micros) ||
+                    !PgMicros(unix_micros, pg_micros)) {
+                    bad = kTimestampRange;
+                    detail = fmt::format("{} days from 1970-01-01", b.i32[r]);
+                    bad_col = c;
+                    break;
+                }
                 char* p = out.Grow(12);
                 Put32(p, 8);
-                Put64(p + 4, static_cast<uint64_t>(static_cast<int64_t>(b.i32[r]) * kMicrosPerDay -
-                                                   kUnixToPgMicros));
+                Put64(p + 4, static_cast<uint64_t>(pg_micros));
                 break;
             }
             case Conv::TsToDate:
             case Conv::I96ToDate:
             case Conv::TsToTimestamp:
             case Conv::I96ToTimestamp: {
-                int64_t micros;
+                // Days and the time of day, in the source's own precision, so that "midnight" is
+                // judged at that precision (500 ns after midnight is not midnight).
+                int64_t days = 0;
+                int64_t micros = 0;
+                bool midnight = true;
+                bool fits = true;
                 if (conv[c] == Conv::TsToDate || conv[c] == Conv::TsToTimestamp) {
-                    micros = ToMicros(b.i64[r], unit[c]);
+                    int64_t ticks = TicksPerDay(unit[c]);
+                    days = FloorDiv(b.i64[r], ticks);
+                    midnight = b.i64[r] % ticks == 0;
+                    fits = ToMicros(b.i64[r], unit[c], micros);
                 } else {
                     const parquet::Int96& v = b.int96[r];
-                    micros = (static_cast<int64_t>(v.julian_day) - kJulianUnixEpoch) * kMicrosPerDay +
-                             static_cast<int64_t>(v.nanos_of_day / 1000);
+                    days = static_cast<int64_t>(v.julian_day) - kJulianUnixEpoch;
+                    midnight = v.nanos_of_day == 0;
+                    fits =
+                        v.nanos_of_day < 86400ULL * 1000000000ULL &&
+                        !__builtin_mul_overflow(days, kMicrosPerDay, &micros) &&
+                        !__builtin_add_overflow(micros, static_cast<int64_t>(v.nanos_of_day / 1000), &micros);
                 }
                 if (conv[c] == Conv::TsToDate || conv[c] == Conv::I96ToDate) {
-                    int64_t days = FloorDiv(micros, kMicrosPerDay);
-                    if (days * kMicrosPerDay != micros && !options_.truncate_timestamps) {
+                    if (!midnight && !options_.truncate_timestamps) {
                         bad = "timestamp is not at midnight, so it is not a date";
                         detail = "pass --truncate-timestamps to keep only the date";
                         bad_col = c;
                         break;
                     }
+                    int32_t day;
+                    if (!PgDay(days, day)) {
+                        bad = kDateRange;
+                        detail = fmt::format("{} days from 1970-01-01", days);
+                        bad_col = c;
+                        break;
+                    }
                     char* p = out.Grow(8);
                     Put32(p, 4);
-                    Put32(p + 4, static_cast<uint32_t>(static_cast<int32_t>(days - kUnixToPgDays)));
+                    Put32(p + 4, static_cast<uint32_t>(day));
                 } else {
+                    int64_t pg_micros;
+                    if (!fits || !PgMicros(micros, pg_micros)) {
+                        bad = kTimestampRange;
+                        detail = fmt::format("{} days from 1970-01-01", days);
+                        bad_col = c;
+                        break;
+                    }
                     char* p = out.Grow(12);
                     Put32(p, 8);
-                    Put64(p + 4, static_cast<uint64_t>(micros - kUnixToPgMicros));
+                    Put64(p + 4, static_cast<uint64_t>(pg_micros));
                 }
                 break;
             }

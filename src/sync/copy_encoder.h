@@ -30,8 +30,12 @@ const char* PgTypeName(PgType t);
 struct TargetColumn {
     std::string name;
     PgType type = PgType::Text;
-    std::string sql_type; // format_type(), for messages and stage DDL
+    std::string sql_type; // format_type(), for messages only
     bool not_null = false;
+    int attnum = 0;                               // pg_attribute.attnum in the target table
+    uint32_t type_oid = 0;                        // pg_type OID (one of those PgTypeFromOid accepts)
+    int32_t typmod = -1;                          // atttypmod: varchar length + 4, timestamp precision, or -1
+    std::string collation_schema, collation_name; // set when not the type's default collation
 };
 
 struct EncodeOptions {

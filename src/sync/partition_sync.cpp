@@ -61,6 +61,7 @@ struct Prepared {
     delta::Snapshot snapshot;
     Target target;
     Strategy strategy = Strategy::Swap;
+    std::string partition_source;          // the partition column's name in Delta (case may differ)
     std::vector<std::string> scan_columns; // Delta columns read, in scan order
     std::vector<int> scan_index;           // per target column: index in scan_columns, or -1 (NULLs)
     std::string stage;                     // unqualified stage table name (swap)
@@ -86,13 +87,16 @@ Prepared Prepare(const Config& config, const Logger& log, pg::Connection& conn, 
                                 job.partition_column),
                     "check the partition column in pgsplit.yaml");
     }
-    if (!schema.Find(job.partition_column)) {
+    const delta::StructField* partition_field = schema.FindColumn(job.partition_column);
+    if (!partition_field) {
         throw Error(ExitCode::Source,
                     fmt::format("Delta table {} has no column '{}'", job.source_uri, job.partition_column),
                     "the source must have the partition column, as a partition column or a regular one");
     }
+    p.partition_source = partition_field->name;
     for (const auto& col : p.target.columns) {
-        const delta::StructField* f = schema.Find(col.name);
+        // Delta names are case-insensitive (RANK feeds rank); an exact match wins.
+        const delta::StructField* f = schema.FindColumn(col.name);
         if (!f) {
             if (col.not_null) {
                 throw Error(
@@ -116,7 +120,7 @@ Prepared Prepare(const Config& config, const Logger& log, pg::Connection& conn, 
                 "make the Delta column's type match the target column");
         }
         p.scan_index.push_back(static_cast<int>(p.scan_columns.size()));
-        p.scan_columns.push_back(col.name);
+        p.scan_columns.push_back(f->name);
     }
 
     bool list_partitioned =
@@ -138,8 +142,35 @@ Prepared Prepare(const Config& config, const Logger& log, pg::Connection& conn, 
         p.strategy = Strategy::Delete;
         break;
     }
+    if (p.strategy == Strategy::Swap) {
+        CheckStageIndexes(p.target);
+    }
     p.result.strategy = p.strategy;
     return p;
+}
+
+// A statement that failed because of the rows Delta holds (two rows with one key, a value an index
+// cannot hold): a source-data error naming the table, the value and the server's key detail, without
+// the server's connection prefix. Other failures are rethrown as they are.
+[[noreturn]] void RethrowAsDataError(const pg::SqlError& e, const Prepared& p, const std::string& value) {
+    const std::string& state = e.sqlstate();
+    if (state == pg::kUniqueViolation) {
+        throw Error(ExitCode::Source,
+                    fmt::format("{} {} = {}: Delta holds two rows with the same key for {} ({}); nothing was "
+                                "changed",
+                                p.job->label, p.job->partition_column, value, p.job->target,
+                                e.server_message()),
+                    "deduplicate the rows in Delta (a writer appended the month twice?), then sync again");
+    }
+    if (state == "54000") { // program_limit_exceeded: an index row over the btree limit
+        throw Error(ExitCode::Source,
+                    fmt::format("{} {} = {}: a row is too large for an index of {} ({}); nothing was changed",
+                                p.job->label, p.job->partition_column, value, p.job->target,
+                                e.server_message()),
+                    "the value is longer than a btree index entry can hold (about 2.7 kB); shorten it in "
+                    "Delta or change the index");
+    }
+    throw;
 }
 
 void RollbackQuietly(pg::Connection& conn) {
@@ -153,7 +184,7 @@ void CopyRows(const Logger& log, pg::Connection& conn, Prepared& p, const std::s
               const std::string& copy_sql, const SyncOptions& options) {
     delta::ScanOptions so;
     so.columns = p.scan_columns;
-    so.predicate = delta::Predicate{p.job->partition_column, value};
+    so.predicate = delta::Predicate{p.partition_source, value};
     so.batch_rows = options.batch_rows;
     delta::Scan scan(p.snapshot, p.table->GetStorage(), so);
 
@@ -220,7 +251,7 @@ void CopyRows(const Logger& log, pg::Connection& conn, Prepared& p, const std::s
 
     // With the partition column a Delta partition column, every row of the selected files belongs to
     // the month, so the log's numRecords must equal what was read.
-    if (options.verify_counts && p.snapshot.IsPartitionColumn(p.job->partition_column)) {
+    if (options.verify_counts && p.snapshot.IsPartitionColumn(p.partition_source)) {
         if (auto expected = delta::Snapshot::CountRecords(scan.Files())) {
             int64_t read = p.result.rows + p.result.skipped;
             if (*expected != read) {
@@ -247,8 +278,7 @@ void LoadStage(const Logger& log, pg::Connection& conn, Prepared& p, const std::
     std::string col_list;
     for (size_t i = 0; i < t.columns.size(); ++i) {
         const auto& c = t.columns[i];
-        ddl += (i ? ", " : "") + pg::QuoteIdent(conn, c.name) + " " + c.sql_type +
-               (c.not_null ? " NOT NULL" : "");
+        ddl += (i ? ", " : "") + StageColumnSql(conn, c);
         col_list += (i ? ", " : "") + pg::QuoteIdent(conn, c.name);
     }
     ddl += ", CHECK (" + pg::QuoteIdent(conn, p.job->partition_column) + " = " +
@@ -265,11 +295,10 @@ void LoadStage(const Logger& log, pg::Connection& conn, Prepared& p, const std::
     // Keys and indexes are built after the load (faster than maintaining them row by row) and before
     // the swap, so ATTACH finds matching ones and does not build them while holding the parent.
     for (const auto& ix : t.indexes) {
-        if (ix.is_constraint) {
-            conn.Exec("ALTER TABLE " + p.stage_quoted + " ADD " + ix.definition);
-        } else {
-            conn.Exec(std::string("CREATE ") + (ix.unique ? "UNIQUE " : "") + "INDEX ON " + p.stage_quoted +
-                      " " + ix.definition);
+        try {
+            conn.Exec(StageIndexSql(conn, t, ix, p.stage_quoted));
+        } catch (const pg::SqlError& e) {
+            RethrowAsDataError(e, p, value);
         }
     }
     conn.Exec("ANALYZE " + p.stage_quoted);
@@ -296,11 +325,17 @@ void Swap(const Logger& log, pg::Connection& conn, Prepared& p, const std::strin
         conn.Exec("SAVEPOINT pgsplit_swap");
         try {
             conn.Exec(fmt::format("SET LOCAL lock_timeout = '{}ms'", options.swap_lock_timeout.count()));
-            auto old = conn.QueryValue(
-                "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_inherits i "
+            // The partition holding the value now (whatever its name: a member of the owner role may
+            // have attached it), named by quoting its catalog name here, never by server-built text.
+            pg::Result found = conn.Exec(
+                "SELECT n.nspname, c.relname FROM pg_inherits i "
                 "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE i.inhparent = $1::oid AND pg_get_expr(c.relpartbound, c.oid) = $2",
                 {std::to_string(t.oid), "FOR VALUES IN (" + literal + ")"});
+            std::optional<std::string> old;
+            if (found.Rows() == 1) {
+                old = pg::QuoteIdent(conn, found.Get(0, 0)) + "." + pg::QuoteIdent(conn, found.Get(0, 1));
+            }
             if (old) {
                 conn.Exec("ALTER TABLE " + t.quoted + " DETACH PARTITION " + *old);
             }
@@ -363,8 +398,12 @@ void DeleteAndCopy(const Logger& log, pg::Connection& conn, Prepared& p, const s
     std::string where = " WHERE " + pg::QuoteIdent(conn, p.job->partition_column) + " = $1";
     pg::Result deleted = conn.Exec("DELETE FROM " + t.quoted + where, {value});
     log.Debug(fmt::format("{} {}: deleted {} old rows", p.job->label, value, deleted.CommandTuples()));
-    CopyRows(log, conn, p, value, "COPY " + t.quoted + " (" + col_list + ") FROM STDIN (FORMAT binary)",
-             options);
+    try {
+        CopyRows(log, conn, p, value, "COPY " + t.quoted + " (" + col_list + ") FROM STDIN (FORMAT binary)",
+                 options);
+    } catch (const pg::SqlError& e) {
+        RethrowAsDataError(e, p, value);
+    }
     if (options.verify_counts) {
         auto n = conn.QueryValue("SELECT count(*) FROM " + t.quoted + where, {value});
         if (!n || std::stoll(*n) != p.result.rows) {

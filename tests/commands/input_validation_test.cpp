@@ -32,7 +32,7 @@ TEST_SUITE("input validation") {
               "code, and changes nothing") {
         TestDatabase db;
         // A marker table: the injection attempt below must not reach it, nor anything else.
-        db.Connect().Exec("CREATE TABLE x (id int); INSERT INTO x VALUES (1)");
+        db.Connect().ExecScript("CREATE TABLE x (id int); INSERT INTO x VALUES (1)");
         ScratchDir dir;
         WriteText(dir / "unknown-key.yaml",
                   "postgres:\n  dsn: host=/nowhere\nsignals:\n  signal_table: /tmp/t\n");

@@ -169,6 +169,26 @@ TEST_SUITE("dsn") {
               "connection to server at \"h\" (10.0.0.1), port 5432 failed: timeout");
         CHECK(RedactDsn("bad option near password=abc") == "bad option near password=***");
     }
+
+    TEST_CASE("a URI libpq cannot read shows nothing between :// and the last @ (issue 14, item 6)") {
+        using pgsplit::RedactDsn;
+        // An unencoded '/' in the password: libpq rejects the URI.
+        CHECK(RedactDsn("postgresql://user:Pa/ss@host/db") == "postgresql://***@host/db");
+        CHECK(RedactDsn("postgres://user:a/b/c@h:5432/db?password=x") ==
+              "postgres://***@h:5432/db?password=***");
+        // An unencoded '@': libpq ends the user info at the first one and reads "ss@host" as the host.
+        CHECK(RedactDsn("postgresql://user:p@ss@host/db") == "postgresql://***@host/db");
+        CHECK(RedactDsn("postgresql://user:p@s@s@host/db?sslmode=require") ==
+              "postgresql://***@host/db?sslmode=require");
+        // A '@' after the host (in the query) is not user info: the usual form.
+        CHECK(RedactDsn("postgresql://u:pw@h/db?application_name=a@b") ==
+              "postgresql://u:***@h/db?application_name=a@b");
+        CHECK(pgsplit::UnclearUserinfoSecrets("postgresql://user:Pa/ss@host/db") ==
+              std::vector<std::string>{"user:Pa/ss", "Pa/ss"});
+        CHECK(pgsplit::UnclearUserinfoSecrets("postgresql://user:p@ss@host/db") ==
+              std::vector<std::string>{"user:p@ss", "p@ss"});
+        CHECK(pgsplit::UnclearUserinfoSecrets("postgresql://u:pw@h/db").empty());
+    }
 }
 
 TEST_SUITE("core") {

@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 #include <filesystem>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace pgsplit::test {
 namespace {
@@ -129,6 +130,52 @@ TEST_SUITE("delta") {
         // Other months do not need the file.
         delta::Predicate mar{"year_month", "2024-03"};
         CHECK_FALSE(RowsViaScan(snap, table.GetStorage(), {"symbol"}, mar).empty());
+    }
+
+    TEST_CASE("damage: add paths that leave the table (.., %2E%2E, absolute, file://) are refused by name") {
+        // The table's own data file, copied next to the table: a real Parquet file outside the root.
+        TempDir t;
+        fs::path root = t.Path() / "table";
+        CopyTree(Source("ranking_signal"), root);
+        int64_t last = -1;
+        for (const auto& e : fs::directory_iterator(root / "_delta_log")) {
+            std::string name = e.path().filename().string();
+            if (name.size() == 25 && name.substr(20) == ".json") {
+                last = std::max<int64_t>(last, std::stoll(name.substr(0, 20)));
+            }
+        }
+        REQUIRE(last >= 0);
+        delta::Table probe(storage::OpenLocalStorage(root.string()));
+        delta::Predicate jan{"year_month", "2024-01"};
+        auto probe_snap = probe.LoadSnapshot();
+        auto jan_files = probe_snap.SelectFiles(&jan);
+        REQUIRE(jan_files.size() == 1);
+        fs::copy_file(root / jan_files[0]->path, t.Path() / "outside.parquet");
+        std::string outside = (t.Path() / "outside.parquet").string();
+        for (const std::string& path :
+             {std::string("../outside.parquet"), std::string("%2E%2E/outside.parquet"),
+              std::string("year_month=2024-01/%2e%2e/%2e%2e/outside.parquet"), outside,
+              "file://" + outside}) {
+            CAPTURE(path);
+            TempDir copy;
+            CopyTree(root, copy.Path());
+            nlohmann::json add = {{"add",
+                                   {{"path", path},
+                                    {"partitionValues", {{"year_month", "2024-01"}}},
+                                    {"size", 1},
+                                    {"modificationTime", 1},
+                                    {"dataChange", true}}}};
+            WriteFile(copy.Path() / LogFile(last + 1), add.dump() + "\n");
+            std::string err = Failure([&] {
+                delta::Table table(storage::OpenLocalStorage(copy.Str()));
+                auto snap = table.LoadSnapshot();
+                delta::Scan scan(snap, table.GetStorage(), {{"symbol"}, jan, 4096});
+                delta::ScanBatch b;
+                while (scan.Next(b)) {
+                }
+            });
+            CHECK_MESSAGE(err.find("outside the table") != std::string::npos, err);
+        }
     }
 
     TEST_CASE("damage: a multi-part checkpoint with a part missing is ignored (corpus copy)") {

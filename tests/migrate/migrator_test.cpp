@@ -161,7 +161,7 @@ TEST_SUITE("migrate-pg") {
     TEST_CASE("legacy unpartitioned signal tables are kept untouched") {
         TestDatabase db;
         auto c = db.Connect();
-        c.Exec(
+        c.ExecScript(
             "CREATE SCHEMA ranking; CREATE TABLE ranking.ranking_signal (date DATE NOT NULL, year_month TEXT "
             "NOT NULL, "
             "symbol TEXT NOT NULL, strategy TEXT NOT NULL, rank INTEGER NOT NULL, rank_percentile DOUBLE "
@@ -287,7 +287,7 @@ TEST_SUITE("migrate-pg") {
         auto status = m.Status();
         CHECK(status[1].state == mig::State::Baseline);
         // Baseline is for a database whose early schema was made another way: make it, then apply the rest.
-        db.Connect().Exec("CREATE SCHEMA ranking; CREATE SCHEMA backtest");
+        db.Connect().ExecScript("CREATE SCHEMA ranking; CREATE SCHEMA backtest");
         CHECK(m.Apply(false).applied.size() == 2);
     }
 
@@ -350,7 +350,7 @@ TEST_SUITE("migrate-pg") {
 
         SUBCASE("the reader goes away during the retries") {
             auto reader = db.Connect();
-            reader.Exec("BEGIN; SELECT count(*) FROM backtest.runs");
+            reader.ExecScript("BEGIN; SELECT count(*) FROM backtest.runs");
             std::thread release([&] {
                 std::this_thread::sleep_for(std::chrono::milliseconds(350));
                 reader.Exec("COMMIT");
@@ -361,7 +361,7 @@ TEST_SUITE("migrate-pg") {
         }
         SUBCASE("the reader never lets go") {
             auto reader = db.Connect();
-            reader.Exec("BEGIN; SELECT count(*) FROM backtest.runs");
+            reader.ExecScript("BEGIN; SELECT count(*) FROM backtest.runs");
             std::string msg;
             CHECK(CodeOf([&] { mig::Migrator(QuietLog(), opts).Apply(false); }, &msg) == ExitCode::Lock);
             CHECK(msg.find("0005_alter.sql") != std::string::npos);

@@ -38,6 +38,45 @@ TEST_SUITE("delta") {
         CHECK(b->ReadIfExists("f.txt").value() == "hello");
     }
 
+    TEST_CASE("paths that leave the table are refused by name before anything is read (issue 14, item 5)") {
+        TempDir t;
+        WriteFile(t.Path() / "table" / "part-0.parquet", "inside");
+        WriteFile(t.Path() / "secret.txt", "Canary-outside-secret");
+        auto st = storage::OpenLocalStorage((t.Path() / "table").string());
+        std::string outside = (t.Path() / "secret.txt").string();
+        for (const std::string& path :
+             {std::string("../secret.txt"), std::string("a/../../secret.txt"), std::string(".."), outside,
+              "file://" + outside, (t.Path() / "table" / ".." / "secret.txt").string(),
+              std::string("x\n::error::y/../../secret.txt")}) {
+            CAPTURE(path);
+            try {
+                st->ReadIfExists(path);
+                FAIL("read outside the table");
+            } catch (const Error& e) {
+                CHECK(e.code() == ExitCode::Source);
+                std::string msg = e.what();
+                CHECK(msg.find("outside the table") != std::string::npos);
+                CHECK(msg.find("Canary-outside-secret") == std::string::npos);
+                CHECK(msg.find('\n') == std::string::npos);
+            }
+            CHECK_THROWS_AS(st->Open(path), Error);
+        }
+        // Dot segments that stay inside, and absolute paths under the root, are fine.
+        CHECK(st->ReadIfExists("./part-0.parquet").value() == "inside");
+        CHECK(st->ReadIfExists((t.Path() / "table" / "part-0.parquet").string()).value() == "inside");
+        CHECK(st->ReadIfExists("file://" + (t.Path() / "table" / "part-0.parquet").string()).value() ==
+              "inside");
+    }
+
+    TEST_CASE("ConfineRelativePath drops '.' and empty segments and refuses '..' and NUL") {
+        CHECK(storage::ConfineRelativePath("a/./b//c", "t") == "a/b/c");
+        CHECK(storage::ConfineRelativePath("", "t") == "");
+        CHECK(storage::ConfineRelativePath("/a", "t") == "a");
+        CHECK_THROWS_AS(storage::ConfineRelativePath("a/..", "t"), Error);
+        CHECK_THROWS_AS(storage::ConfineRelativePath(std::string("a\0b", 3), "t"), Error);
+        CHECK(storage::ConfineRelativePath("..a/b..", "t") == "..a/b..");
+    }
+
     TEST_CASE("OpenStorage is the one switch: local paths and file:// here, unknown schemes refused") {
         Config config = Config::FromMap({}, {});
         TempDir t;

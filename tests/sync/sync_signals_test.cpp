@@ -66,17 +66,18 @@ std::string Json(const nlohmann::json& j) {
 
 // Makes the signal tables look like the legacy runner's: plain tables, no partitions.
 void MakeLegacy(const TestDatabase& db) {
-    db.Connect().Exec("CREATE SCHEMA ranking; "
-                      "CREATE TABLE ranking.ranking_signal (date DATE NOT NULL, year_month TEXT NOT NULL, "
-                      "symbol TEXT NOT NULL, "
-                      "strategy TEXT NOT NULL, rank INTEGER NOT NULL, rank_percentile DOUBLE PRECISION NOT "
-                      "NULL, n_symbols INTEGER "
-                      "NOT NULL, score DOUBLE PRECISION NULL, PRIMARY KEY (date, symbol, strategy)); "
-                      "CREATE TABLE ranking.composite_signal_daily (date DATE NOT NULL, year_month TEXT NOT "
-                      "NULL, symbol TEXT NOT "
-                      "NULL, composite_percentile DOUBLE PRECISION NOT NULL, composite_rank INTEGER NOT "
-                      "NULL, strategies_present "
-                      "INTEGER NOT NULL, strategies_hit INTEGER NOT NULL, PRIMARY KEY (date, symbol))");
+    db.Connect().ExecScript(
+        "CREATE SCHEMA ranking; "
+        "CREATE TABLE ranking.ranking_signal (date DATE NOT NULL, year_month TEXT NOT NULL, "
+        "symbol TEXT NOT NULL, "
+        "strategy TEXT NOT NULL, rank INTEGER NOT NULL, rank_percentile DOUBLE PRECISION NOT "
+        "NULL, n_symbols INTEGER "
+        "NOT NULL, score DOUBLE PRECISION NULL, PRIMARY KEY (date, symbol, strategy)); "
+        "CREATE TABLE ranking.composite_signal_daily (date DATE NOT NULL, year_month TEXT NOT "
+        "NULL, symbol TEXT NOT "
+        "NULL, composite_percentile DOUBLE PRECISION NOT NULL, composite_rank INTEGER NOT "
+        "NULL, strategies_present "
+        "INTEGER NOT NULL, strategies_hit INTEGER NOT NULL, PRIMARY KEY (date, symbol))");
 }
 
 } // namespace
@@ -370,7 +371,7 @@ TEST_SUITE("sync") {
         });
         // A long reader holds the parent for 1.5 s: the swap waits, retries, and succeeds.
         auto holder = db.Connect();
-        holder.Exec("BEGIN; SELECT count(*) FROM ranking.ranking_signal");
+        holder.ExecScript("BEGIN; SELECT count(*) FROM ranking.ranking_signal");
         std::thread release([&] {
             std::this_thread::sleep_for(std::chrono::milliseconds(1500));
             holder.Exec("COMMIT");

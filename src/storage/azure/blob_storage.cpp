@@ -2,6 +2,7 @@
 
 #include "config/config.h"
 #include "core/error.h"
+#include "core/github_annotations.h"
 
 #include <algorithm>
 #include <cstring>
@@ -291,20 +292,35 @@ std::string BlobStorage::ContainerUrl() const {
 std::string BlobStorage::BlobName(const std::string& path) const {
     if (path.find("://") != std::string::npos) {
         // An absolute URI in the log (tables written by some engines): it must stay in this container.
-        BlobLocation other = ParseBlobUri(path, std::nullopt);
+        BlobLocation other;
+        try {
+            other = ParseBlobUri(path, std::nullopt);
+        } catch (const Error& e) {
+            // The location came from the table's log, not from the operator: a source error.
+            throw Error(
+                ExitCode::Source,
+                fmt::format("table '{}' names a file pgsplit cannot locate: {}", shown_root_, e.what()),
+                "the Delta log is damaged or names a file outside the table");
+        }
         if (other.account != loc_.account || other.container != loc_.container) {
             throw Error(ExitCode::Source,
                         fmt::format("table '{}' names a file in another account or container: '{}'",
-                                    shown_root_, RedactUrl(path)),
+                                    shown_root_, EscapeControlChars(RedactUrl(path))),
                         "pgsplit reads a table's files from its own container only");
         }
-        return other.prefix;
+        // Same container: it must still lie under the table's folder.
+        std::string base = loc_.prefix.empty() ? "" : loc_.prefix + "/";
+        if (other.prefix.rfind(base, 0) != 0) {
+            throw Error(ExitCode::Source,
+                        fmt::format("table '{}' names a file outside the table: '{}'", shown_root_,
+                                    EscapeControlChars(RedactUrl(path))),
+                        "pgsplit reads only files under the table's own folder");
+        }
+        return JoinPath(loc_.prefix, ConfineRelativePath(other.prefix.substr(base.size()), shown_root_));
     }
-    std::string p = path;
-    while (!p.empty() && p.front() == '/') {
-        p.erase(0, 1);
-    }
-    return JoinPath(loc_.prefix, p);
+    // Confined here, before the URL is built; the HTTP client is also told not to collapse dot
+    // segments (CURLOPT_PATH_AS_IS), so what was checked is what is requested.
+    return JoinPath(loc_.prefix, ConfineRelativePath(path, shown_root_));
 }
 
 std::string BlobStorage::Describe(const std::string& path) const {
@@ -368,7 +384,7 @@ std::vector<FileEntry> BlobStorage::List(const std::string& dir) {
     while (!d.empty() && d.back() == '/') {
         d.pop_back();
     }
-    std::string prefix = JoinPath(loc_.prefix, d);
+    std::string prefix = JoinPath(loc_.prefix, ConfineRelativePath(d, shown_root_));
     if (!prefix.empty()) {
         prefix += "/";
     }

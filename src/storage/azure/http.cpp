@@ -122,6 +122,8 @@ bool HttpClient::Perform(Handle& h, const HttpRequest& req, HttpResponse& resp, 
     // Reset clears options but keeps the connection cache, which is the point of reusing the handle.
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
+    // Paths were confined to the table before the URL was built; curl must not re-resolve them.
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(policy_.connect_timeout.count() * 1000));
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);

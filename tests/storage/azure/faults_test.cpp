@@ -96,6 +96,34 @@ TEST_SUITE("azure") {
         CHECK(s.RequestCount() == 3);
     }
 
+    TEST_CASE("blob paths that leave the table are refused before any request (issue 14, item 5)") {
+        std::string data = Data(100);
+        FakeServer server([&](const FakeRequest& req) { return BlobAnswer(req, data); });
+        az::BlobStorage s(kUri, FakeConfig(server), Fast());
+        for (const std::string& path :
+             {std::string("../other/f.bin"), std::string("x/../../../d/f.bin"), std::string(".."),
+              std::string("abfss://c@devstoreaccount1.dfs.core.windows.net/elsewhere/f.bin"),
+              std::string("abfss://c@devstoreaccount1.dfs.core.windows.net/t/../u/f.bin"),
+              std::string("abfss://other@devstoreaccount1.dfs.core.windows.net/t/f.bin")}) {
+            CAPTURE(path);
+            try {
+                s.Open(path);
+                FAIL("opened a path outside the table");
+            } catch (const Error& e) {
+                CHECK(e.code() == ExitCode::Source);
+            }
+            CHECK_THROWS_AS(s.ReadIfExists(path), Error);
+        }
+        CHECK(server.Requests().empty());
+        // Inside the table, dot segments are resolved before the URL is built: the request names the
+        // blob itself, not a path for the HTTP layer to collapse.
+        auto src = s.Open("./sub/./f.bin");
+        CHECK(ReadAll(*src) == data);
+        auto reqs = server.Requests();
+        REQUIRE(!reqs.empty());
+        CHECK(reqs.back().Path() == "/devstoreaccount1/c/t/sub/f.bin");
+    }
+
     TEST_CASE("429 with Retry-After: waits the time the service asked for") {
         std::string data = Data(100);
         std::atomic<int> calls{0};
