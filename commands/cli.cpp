@@ -1,6 +1,7 @@
 #include "commands/cli.h"
 
 #include "commands/command.h"
+#include "config/read_limits.h"
 #include "core/error.h"
 #include "core/github_annotations.h"
 #include "core/interrupt.h"
@@ -188,7 +189,7 @@ int RunCli(int argc, char** argv, char** environ) {
     try {
         ctx = std::make_unique<Context>();
         ctx->config = Config::Load(flags, environ);
-        parquet::SetDefaultReadLimits(parquet::ReadLimits{ctx->config.read_memory_bytes});
+        parquet::SetDefaultReadLimits(parquet::ReadLimits{ReadMemoryLimit(ctx->config)});
         // JSON logs are for machines: never colour, whatever --color says.
         if (ctx->config.log_format == LogFormat::Json) {
             ctx->config.color = false;

@@ -90,7 +90,7 @@ for target in "${targets[@]}"; do
     echo "fuzz.sh: running $target ($(ls "$seeds" | wc -l) seeds, ${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-${seconds}s})"
     log="$build/$target.log"
     started=$(date +%s)
-    if ! (cd "$build" && "$build/$target" "${limit[@]}" -rss_limit_mb=2048 -timeout=20 \
+    if ! (cd "$build" && "$build/$target" "${limit[@]}" -rss_limit_mb=512 -timeout=10 \
         -print_final_stats=1 "$work" "$seeds") 2> "$log"; then
         tail -60 "$log"
         echo "fuzz.sh: $target found a problem (see $log; the input is in $build)"

@@ -243,24 +243,6 @@ void Config::Resolve(const GlobalFlags& flags, bool allow_default_file) {
                     fmt::format("log format '{}' is not known", fmt_name), "use text or json");
     }
 
-    // The memory limit of each Parquet reader (data files and checkpoints), in MiB.
-    if (auto mb = Setting("PGSPLIT_READ_MEMORY_MB", "read.memory_mb")) {
-        uint64_t v = 0;
-        bool ok = !mb->empty() && mb->size() <= 7 &&
-                  std::all_of(mb->begin(), mb->end(), [](char c) { return c >= '0' && c <= '9'; });
-        if (ok) {
-            v = std::stoull(*mb);
-        }
-        if (!ok || v < 16 || v > 1048576) {
-            throw Error(ExitCode::Config,
-                        fmt::format("PGSPLIT_READ_MEMORY_MB / read.memory_mb '{}' is not a whole number of MiB "
-                                    "between 16 and 1048576",
-                                    *mb),
-                        "give the memory limit per Parquet reader in MiB, e.g. 1024");
-        }
-        read_memory_bytes = v << 20;
-    }
-
     log_level = flags.quiet ? LogLevel::Warn : flags.verbose ? LogLevel::Debug : LogLevel::Info;
 
     std::string color_mode = flags.color.value_or("auto");

@@ -2,7 +2,6 @@
 
 #include "core/log.h"
 
-#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -41,8 +40,6 @@ public:
     bool stdout_tty = false;
     bool stderr_tty = false;
     std::string config_path; // the file that was loaded, or empty
-    // Memory limit of one Parquet reader: PGSPLIT_READ_MEMORY_MB > file `read.memory_mb` > 256 MiB.
-    uint64_t read_memory_bytes = uint64_t{256} << 20;
 
     // CI / platform detection.
     bool github_actions = false; // GITHUB_ACTIONS=true
