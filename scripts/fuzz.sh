@@ -8,6 +8,7 @@
 #                         NUL bytes (the target splits its input into commits at NUL)
 #          dsn_fuzz       tests/fuzz/dsn_seeds.txt, one seed per line
 #          all            the saved findings under tests/data/fuzz/<target>/
+# Every input runs under -rss_limit_mb=512 -timeout=10: one that needs more memory or time is a finding.
 # Save a finding as tests/data/fuzz/<target>/<name> once fixed: the suite replays it
 # (tests/fuzz/regression_test.cpp).
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
