@@ -8,7 +8,7 @@
 namespace pgsplit {
 
 uint64_t ReadMemoryLimit(const Config& config) {
-    constexpr uint64_t kDefaultMiB = 256;
+    constexpr uint64_t kDefaultMiB = 192;
     auto mb = config.Setting("PGSPLIT_READ_MEMORY_MB", "read.memory_mb");
     if (!mb) {
         return kDefaultMiB << 20;

@@ -132,8 +132,9 @@ void ColumnChunkReader::LoadDictionary(const uint8_t* data, size_t size, int32_t
     // bit-packed boolean becomes a byte): reserved before decoding, from counts PLAIN checks against
     // the bytes present.
     size_t width = column_.physical == Physical::ByteArray ? sizeof(uint32_t) : FixedWidth(column_);
-    uint64_t need = uint64_t{size} + static_cast<uint64_t>(num_values) * (std::max<size_t>(width, 1) + 4) +
-                    kCopySlack;
+    // (The bytes are counted twice: their vector may double while it fills.)
+    uint64_t need = uint64_t{size} * 2 +
+                    static_cast<uint64_t>(num_values) * (std::max<size_t>(width, 1) + 4) + kCopySlack;
     dictionary_lease_.Resize(need, [&] { return Stage("dictionary page"); });
     dictionary_ = std::make_unique<ColumnBatch>();
     dictionary_->column = &column_;

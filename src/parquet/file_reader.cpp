@@ -292,22 +292,25 @@ private:
                 reader->Fail("unsupported column chunk",
                              "more than 64M level entries in one nested column chunk");
             }
-            {
-                // Reserve the next step's levels before the vectors grow (they may double).
-                uint64_t next = (s.count + kStep) * sizeof(int16_t) * ((col.max_def > 0) + (col.max_rep > 0));
-                uint64_t have = (s.def.capacity() + s.rep.capacity()) * sizeof(int16_t);
-                if (next > have) {
-                    budget_->Check(next - have, [&] {
+            // The level vectors grow by half their size at a time; the new buffer is reserved in full
+            // before it is allocated, since the old one is alive while the levels move over.
+            auto grow = [&](std::vector<int16_t>& levels) {
+                size_t want = s.count + kStep;
+                if (want > levels.capacity()) {
+                    size_t cap = std::max(want, levels.capacity() + levels.capacity() / 2);
+                    budget_->Check(cap * sizeof(int16_t), [&] {
                         return fmt::format("levels of column '{}' (row group {}, {} level entries)",
-                                           col.DottedPath(), row_group, s.count + kStep);
+                                           col.DottedPath(), row_group, want);
                     });
+                    levels.reserve(cap);
                 }
-            }
+                levels.resize(want);
+            };
             if (col.max_def > 0) {
-                s.def.resize(s.count + kStep);
+                grow(s.def);
             }
             if (col.max_rep > 0) {
-                s.rep.resize(s.count + kStep);
+                grow(s.rep);
             }
             size_t got = reader->Read(kStep, col.max_def > 0 ? s.def.data() + s.count : nullptr,
                                       col.max_rep > 0 ? s.rep.data() + s.count : nullptr, s.values);

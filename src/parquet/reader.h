@@ -151,9 +151,10 @@ public:
 };
 
 // What one reader may allocate for data whose size comes from the file: the decoded footer, column
-// chunk bytes, pages, dictionaries, levels and values. Passing it is Error(Source), exit 7.
+// chunk bytes, pages, dictionaries, levels and values. Passing it is Error(Source), exit 7. The
+// default leaves room for the rest of the process within 256 MiB.
 struct ReadLimits {
-    static constexpr uint64_t kDefaultMemoryBytes = uint64_t{256} << 20;
+    static constexpr uint64_t kDefaultMemoryBytes = uint64_t{192} << 20;
     uint64_t memory_bytes = kDefaultMemoryBytes;
 };
 
