@@ -288,16 +288,15 @@ private:
         };
         for (;;) {
             CheckInterrupt();
-            if (s.count + kStep > kMaxNestedEntries) {
-                reader->Fail("unsupported column chunk",
-                             "more than 64M level entries in one nested column chunk");
-            }
+            // One entry past the cap is read to tell a chunk of exactly the cap from a longer one.
+            const size_t step = std::min(kStep, kMaxNestedEntries + 1 - s.count);
             // The level vectors grow by half their size at a time; the new buffer is reserved in full
             // before it is allocated, since the old one is alive while the levels move over.
             auto grow = [&](std::vector<int16_t>& levels) {
-                size_t want = s.count + kStep;
+                size_t want = s.count + step;
                 if (want > levels.capacity()) {
-                    size_t cap = std::max(want, levels.capacity() + levels.capacity() / 2);
+                    size_t cap = std::min(std::max(want, levels.capacity() + levels.capacity() / 2),
+                                          kMaxNestedEntries + 1);
                     budget_->Check(cap * sizeof(int16_t), [&] {
                         return fmt::format("levels of column '{}' (row group {}, {} level entries)",
                                            col.DottedPath(), row_group, want);
@@ -312,11 +311,15 @@ private:
             if (col.max_rep > 0) {
                 grow(s.rep);
             }
-            size_t got = reader->Read(kStep, col.max_def > 0 ? s.def.data() + s.count : nullptr,
+            size_t got = reader->Read(step, col.max_def > 0 ? s.def.data() + s.count : nullptr,
                                       col.max_rep > 0 ? s.rep.data() + s.count : nullptr, s.values);
             s.count += got;
+            if (s.count > kMaxNestedEntries) {
+                reader->Fail("unsupported column chunk",
+                             "more than 64M level entries in one nested column chunk");
+            }
             reserve();
-            if (got < kStep) {
+            if (got < step) {
                 break;
             }
         }
