@@ -1,8 +1,7 @@
 #include "parquet/column_reader.h"
 
-#include "core/interrupt.h"
-
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "parquet/bit_util.h"
 #include "parquet/codec/codec.h"
 #include "parquet/metadata.h"
@@ -22,7 +21,8 @@ struct PageV2Info {
 };
 
 ColumnChunkReader::ColumnChunkReader(std::string file, const Column& column, const ChunkLocation& where,
-                                     std::vector<uint8_t> bytes, MemoryBudget* budget, BudgetLease bytes_lease)
+                                     std::vector<uint8_t> bytes, MemoryBudget* budget,
+                                     BudgetLease bytes_lease)
     : file_(std::move(file)), column_(column), where_(where), bytes_(std::move(bytes)), budget_(budget),
       bytes_lease_(std::move(bytes_lease)), page_lease_(budget), dictionary_lease_(budget),
       levels_lease_(budget) {
@@ -225,9 +225,10 @@ void ColumnChunkReader::CheckValueCount(int32_t num_values) const {
     // its row group that are left. (A row group claiming no rows is not trusted: old writers of nested
     // data wrote 0.)
     if (column_.max_rep == 0 && where_.rows > 0 && num_values > where_.rows - values_seen_) {
-        Fail("corrupt page header",
-             fmt::format("data page claims {} values but the row group has {} rows and {} were read before it",
-                         num_values, where_.rows, values_seen_));
+        Fail(
+            "corrupt page header",
+            fmt::format("data page claims {} values but the row group has {} rows and {} were read before it",
+                        num_values, where_.rows, values_seen_));
     }
 }
 

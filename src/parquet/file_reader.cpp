@@ -377,7 +377,8 @@ private:
         }
         BudgetLease lease(budget_.get());
         lease.Resize(static_cast<uint64_t>(len), [&] {
-            return fmt::format("column chunk '{}' (row group {}, {} bytes)", col.DottedPath(), row_group, len);
+            return fmt::format("column chunk '{}' (row group {}, {} bytes)", col.DottedPath(), row_group,
+                               len);
         });
         std::vector<uint8_t> bytes(static_cast<size_t>(len));
         source_->Read(static_cast<uint64_t>(start), static_cast<uint64_t>(len), bytes.data());
@@ -439,9 +440,8 @@ private:
         }
         // Strings of the decoded footer (names, statistics, key-value metadata) and their copies in
         // Info() are bounded by the footer's bytes; its containers are charged as they are read.
-        footer_lease_.Resize(uint64_t{footer_len} * 2, [&] {
-            return fmt::format("footer metadata of {} bytes", footer_len);
-        });
+        footer_lease_.Resize(uint64_t{footer_len} * 2,
+                             [&] { return fmt::format("footer metadata of {} bytes", footer_len); });
         try {
             DecodeFileMetaData(fp, footer_len, meta_, footer_lease_);
         } catch (const Error&) {

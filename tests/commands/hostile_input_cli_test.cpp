@@ -158,10 +158,11 @@ TEST_SUITE("commands") {
 
     TEST_CASE("inspect delta: a commitInfo line of 100 MB is passed over without holding it") {
         ScratchDir dir;
-        std::string commit = DeltaHeader() + R"({"commitInfo":{"operation":"WRITE","note":")" +
-                             std::string(100u << 20, 'n') + "\"}}\n" +
-                             R"({"add":{"path":"part-0.parquet","partitionValues":{},"size":1,"modificationTime":1,"dataChange":true,"stats":"{\"numRecords\":5}"}})" +
-                             "\n";
+        std::string commit =
+            DeltaHeader() + R"({"commitInfo":{"operation":"WRITE","note":")" + std::string(100u << 20, 'n') +
+            "\"}}\n" +
+            R"({"add":{"path":"part-0.parquet","partitionValues":{},"size":1,"modificationTime":1,"dataChange":true,"stats":"{\"numRecords\":5}"}})" +
+            "\n";
         WriteBinary(dir / ("t/_delta_log/" + std::string(kZeroVersion) + ".json"), commit);
         Measured m = RunMeasured(dir, {"inspect", "delta", dir / "t"});
         CHECK_MESSAGE(m.r.exit_code == 0, m.r.All());

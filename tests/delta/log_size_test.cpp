@@ -54,7 +54,8 @@ TEST_SUITE("delta") {
 
     TEST_CASE("commitInfo and other unused actions are passed over whatever their length or content") {
         TempDir dir;
-        std::string huge = R"({"commitInfo":{"operation":"WRITE","blob":")" + std::string(40u << 20, 'c') + "\"}}\n";
+        std::string huge =
+            R"({"commitInfo":{"operation":"WRITE","blob":")" + std::string(40u << 20, 'c') + "\"}}\n";
         // Not parsed, so not judged: pgsplit does not use them (PROTOCOL.md: one action per line).
         std::string broken = R"({"txn":{"appId": this is not JSON)"
                              "\n";
@@ -83,7 +84,8 @@ TEST_SUITE("delta") {
         std::string commit = kHeader;
         int n = 0;
         while (commit.size() < (9u << 20)) {
-            commit += AddLine(fmt::format("part-{:06}.parquet", n), std::string(static_cast<size_t>(n % 997), 'p'));
+            commit +=
+                AddLine(fmt::format("part-{:06}.parquet", n), std::string(static_cast<size_t>(n % 997), 'p'));
             ++n;
         }
         auto snap = Load(dir, commit);

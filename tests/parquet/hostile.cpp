@@ -99,8 +99,8 @@ struct Chunk {
 };
 
 // The chunks once after the magic; `row_groups` row groups of `rows` rows all pointing at them.
-std::string Assemble(const std::vector<f::SchemaElement>& schema, const std::vector<Chunk>& chunks, int64_t rows,
-                     int row_groups) {
+std::string Assemble(const std::vector<f::SchemaElement>& schema, const std::vector<Chunk>& chunks,
+                     int64_t rows, int row_groups) {
     std::string file = "PAR1";
     std::vector<int64_t> offsets;
     for (const auto& c : chunks) {
@@ -183,7 +183,8 @@ std::string NullRunFlat(int64_t rows, int row_groups) {
 std::string ManyChunksFooter(int row_groups, int chunks) {
     f::FileMetaData meta;
     meta.__set_version(1);
-    meta.__set_schema({Group("schema", 1, false), Leaf("x", f::Type::INT32, f::FieldRepetitionType::REQUIRED)});
+    meta.__set_schema(
+        {Group("schema", 1, false), Leaf("x", f::Type::INT32, f::FieldRepetitionType::REQUIRED)});
     meta.__set_num_rows(0);
     std::string footer = Serialize(meta); // fields 1..3, then the stop byte
     footer.pop_back();
@@ -193,7 +194,7 @@ std::string ManyChunksFooter(int row_groups, int chunks) {
                       : std::string(1, static_cast<char>(0xfc)) + Varint(static_cast<uint64_t>(n));
     };
     footer += '\x19' + list_header(row_groups); // field 4 (row_groups), a list
-    std::string empty_chunk("\x26\x08\x00", 3);  // field 2 (file_offset) = 4, stop
+    std::string empty_chunk("\x26\x08\x00", 3); // field 2 (file_offset) = 4, stop
     std::string group = '\x19' + list_header(chunks);
     group.reserve(group.size() + empty_chunk.size() * static_cast<size_t>(chunks) + 8);
     for (int i = 0; i < chunks; ++i) {
@@ -216,8 +217,8 @@ std::string DictionaryAmplifier(int64_t rows, uint32_t value_bytes) {
     c.num_values = rows;
     std::string dict = DictionaryPage(1, U32(value_bytes) + std::string(value_bytes, 'v'));
     // Every row defined (level 1), every index 0 (bit width 1).
-    std::string body = RleRun(static_cast<uint64_t>(rows), 1, true) + '\x01' +
-                       RleRun(static_cast<uint64_t>(rows), 0, false);
+    std::string body =
+        RleRun(static_cast<uint64_t>(rows), 1, true) + '\x01' + RleRun(static_cast<uint64_t>(rows), 0, false);
     c.dictionary = dict.size();
     c.bytes = dict + DataPage(static_cast<int32_t>(rows), body, static_cast<int32_t>(body.size()),
                               f::Encoding::RLE_DICTIONARY);

@@ -87,8 +87,8 @@ TEST_SUITE("parquet") {
         snappy::Compress(plain.data(), plain.size(), &snap);
         uLongf glen = compressBound(plain.size());
         std::string gz(glen, '\0');
-        REQUIRE(compress2(reinterpret_cast<Bytef*>(gz.data()), &glen, reinterpret_cast<const Bytef*>(plain.data()),
-                          plain.size(), 6) == Z_OK);
+        REQUIRE(compress2(reinterpret_cast<Bytef*>(gz.data()), &glen,
+                          reinterpret_cast<const Bytef*>(plain.data()), plain.size(), 6) == Z_OK);
         gz.resize(glen);
         constexpr int32_t kClaim = 200 << 20;
         {
@@ -156,7 +156,8 @@ TEST_SUITE("parquet") {
         CHECK(saved.memory_bytes == parquet::ReadLimits::kDefaultMemoryBytes);
         parquet::SetDefaultReadLimits(parquet::ReadLimits{16 * kMiB});
         std::string msg = SourceError([&] {
-            auto r = parquet::FileReader::Open(parquet::MemorySource("wide.parquet", hostile::WideChunks(6, 4 << 20)));
+            auto r = parquet::FileReader::Open(
+                parquet::MemorySource("wide.parquet", hostile::WideChunks(6, 4 << 20)));
             ScanAll(*r);
         });
         parquet::SetDefaultReadLimits(saved);
