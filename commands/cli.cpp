@@ -1,10 +1,12 @@
 #include "commands/cli.h"
 
 #include "commands/command.h"
+#include "config/read_limits.h"
 #include "core/error.h"
 #include "core/github_annotations.h"
 #include "core/interrupt.h"
 #include "output/github.h"
+#include "parquet/reader.h"
 #include "pgsplit_version.h"
 
 #include <algorithm>
@@ -187,6 +189,7 @@ int RunCli(int argc, char** argv, char** environ) {
     try {
         ctx = std::make_unique<Context>();
         ctx->config = Config::Load(flags, environ);
+        parquet::SetDefaultReadLimits(parquet::ReadLimits{ReadMemoryLimit(ctx->config)});
         // JSON logs are for machines: never colour, whatever --color says.
         if (ctx->config.log_format == LogFormat::Json) {
             ctx->config.color = false;

@@ -8,6 +8,7 @@
 #                         NUL bytes (the target splits its input into commits at NUL)
 #          dsn_fuzz       tests/fuzz/dsn_seeds.txt, one seed per line
 #          all            the saved findings under tests/data/fuzz/<target>/
+# Every input runs under -rss_limit_mb=512 -timeout=10: one that needs more memory or time is a finding.
 # Save a finding as tests/data/fuzz/<target>/<name> once fixed: the suite replays it
 # (tests/fuzz/regression_test.cpp).
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
@@ -90,7 +91,7 @@ for target in "${targets[@]}"; do
     echo "fuzz.sh: running $target ($(ls "$seeds" | wc -l) seeds, ${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-${seconds}s})"
     log="$build/$target.log"
     started=$(date +%s)
-    if ! (cd "$build" && "$build/$target" "${limit[@]}" -rss_limit_mb=2048 -timeout=20 \
+    if ! (cd "$build" && "$build/$target" "${limit[@]}" -rss_limit_mb=512 -timeout=10 \
         -print_final_stats=1 "$work" "$seeds") 2> "$log"; then
         tail -60 "$log"
         echo "fuzz.sh: $target found a problem (see $log; the input is in $build)"

@@ -127,6 +127,7 @@ const KeyTree& KnownKeys() {
          {"signals", {{"signals_table", {}}, {"composite_table", {}}}},
          {"storage", {{"endpoint", {}}, {"sas_token", {}}, {"account_key", {}}, {"client_id", {}}}},
          {"backtest", {{"run_store_mode", {}}}},
+         {"read", {{"memory_mb", {}}}},
          {"tables", {{"*", {{"source", {}}, {"target", {}}, {"partition_column", {}}}}}}}};
     return root;
 }

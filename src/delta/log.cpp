@@ -1,11 +1,14 @@
 #include "delta/log.h"
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "delta/values.h"
 #include "parquet/reader.h"
 
 #include <algorithm>
+#include <cstring>
 #include <fmt/format.h>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -19,6 +22,135 @@ namespace pgsplit::delta {
 namespace {
 
 constexpr const char* kLogDir = "_delta_log";
+
+// Commits are read line by line. A line whose action replay uses is held whole (and parsed) up to
+// this size; a line of another action (commitInfo, txn, cdc, domainMetadata, ...) is passed over as
+// it streams by, whatever its length.
+constexpr size_t kMaxActionLine = size_t{16} << 20;
+// A commit up to this size is read in one request (most are a few KB); a larger one in ranged reads
+// of kCommitChunk, so memory stays at one chunk plus one line.
+constexpr uint64_t kWholeCommit = uint64_t{4} << 20;
+constexpr uint64_t kCommitChunk = uint64_t{1} << 20;
+
+// Whether replay uses an action (everything else in a commit is skipped unread).
+bool ReplayUses(std::string_view action) {
+    return action == "add" || action == "remove" || action == "metaData" || action == "protocol" ||
+           action == "sidecar" || action == "checkpointMetadata";
+}
+
+// Splits a commit into lines as its bytes arrive. Each line is one JSON object holding one action
+// (PROTOCOL.md, "Delta Log Entries"), so its first key names the action: a line is kept only when
+// that key is one replay uses, or when the key cannot be read plainly (escapes, not an object), in
+// which case the JSON parser decides.
+class CommitLines {
+public:
+    using OnLine = std::function<void(std::string_view line, int64_t line_no)>;
+    using OnTooLong = std::function<void(int64_t line_no)>;
+
+    CommitLines(OnLine on_line, OnTooLong on_too_long)
+        : on_line_(std::move(on_line)), on_too_long_(std::move(on_too_long)) {}
+
+    void Feed(const char* p, size_t n) {
+        while (n > 0) {
+            const char* nl = static_cast<const char*>(std::memchr(p, '\n', n));
+            size_t len = nl ? static_cast<size_t>(nl - p) : n;
+            Take(p, len);
+            if (nl) {
+                EndLine();
+                len += 1;
+            }
+            p += len;
+            n -= len;
+        }
+    }
+
+    void Finish() {
+        if (mode_ != Mode::Start || !line_.empty()) {
+            EndLine();
+        }
+    }
+
+private:
+    enum class Mode { Start, Keep, Skip };
+    // Enough to read `{ "checkpointMetadata"` with generous whitespace.
+    static constexpr size_t kPrefix = 256;
+
+    void Take(const char* p, size_t n) {
+        if (mode_ == Mode::Skip || n == 0) {
+            return;
+        }
+        if (line_.size() + n > kMaxActionLine) {
+            on_too_long_(line_no_ + 1);
+        }
+        line_.append(p, n);
+        if (mode_ == Mode::Start) {
+            Classify(false);
+        }
+    }
+
+    // Decides from the start of the line whether it is kept. At the end of the line an undecided
+    // (short) line is kept for the parser to judge.
+    void Classify(bool at_end) {
+        std::string_view s(line_);
+        size_t i = s.find_first_not_of(" \t\r");
+        if (i == std::string_view::npos) {
+            if (at_end || s.size() >= kPrefix) {
+                mode_ = Mode::Keep;
+            }
+            return;
+        }
+        if (s[i] != '{') {
+            mode_ = Mode::Keep;
+            return;
+        }
+        size_t q = s.find_first_not_of(" \t\r", i + 1);
+        if (q == std::string_view::npos) {
+            mode_ = at_end || s.size() >= kPrefix ? Mode::Keep : Mode::Start;
+            return;
+        }
+        if (s[q] != '"') {
+            mode_ = Mode::Keep;
+            return;
+        }
+        size_t close = s.find_first_of("\"\\", q + 1);
+        if (close == std::string_view::npos) {
+            mode_ = at_end || s.size() >= kPrefix ? Mode::Keep : Mode::Start;
+            return;
+        }
+        if (s[close] == '\\') {
+            mode_ = Mode::Keep;
+            return;
+        }
+        if (ReplayUses(s.substr(q + 1, close - q - 1))) {
+            mode_ = Mode::Keep;
+        } else {
+            mode_ = Mode::Skip;
+            line_.clear();
+            line_.shrink_to_fit();
+        }
+    }
+
+    void EndLine() {
+        ++line_no_;
+        if (mode_ == Mode::Start) {
+            Classify(true);
+        }
+        if (mode_ == Mode::Keep) {
+            on_line_(line_, line_no_);
+        }
+        line_.clear();
+        if (line_.capacity() > kCommitChunk) {
+            line_.shrink_to_fit();
+        }
+        mode_ = Mode::Start;
+    }
+
+    OnLine on_line_;
+    OnTooLong on_too_long_;
+    Mode mode_ = Mode::Start;
+    std::string line_;
+    int64_t line_no_ = 0;
+};
 
 bool AllDigits(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -240,33 +372,52 @@ struct Replay {
         }
     }
 
-    void ReadCommit(const std::string& name, int64_t version) {
-        auto text = storage.ReadIfExists(std::string(kLogDir) + "/" + name);
-        if (!text) {
-            throw Error(ExitCode::Source,
-                        fmt::format("table '{}': commit {} ({}/{}) disappeared while reading the log", table,
-                                    version, kLogDir, name),
-                        "the table is being vacuumed or rewritten; retry");
+    void ReadCommit(const std::string& name, int64_t version, uint64_t listed_size) {
+        CommitLines lines(
+            [&](std::string_view line, int64_t line_no) {
+                if ((line_no & 1023) == 0) {
+                    CheckInterrupt();
+                }
+                if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+                    return;
+                }
+                auto action = nlohmann::json::parse(line, nullptr, false);
+                if (action.is_discarded()) {
+                    throw Bad(Where(name, line_no), "not valid JSON");
+                }
+                Apply(action, Where(name, line_no), version);
+            },
+            [&](int64_t line_no) {
+                throw Error(ExitCode::Source,
+                            fmt::format("{}: the line is longer than {} MiB", Where(name, line_no),
+                                        kMaxActionLine >> 20),
+                            "an action line this long is not something a Delta writer produces; the log is "
+                            "damaged or hostile");
+            });
+        const std::string path = std::string(kLogDir) + "/" + name;
+        if (listed_size <= kWholeCommit) {
+            auto text = storage.ReadIfExists(path);
+            if (!text) {
+                throw Error(ExitCode::Source,
+                            fmt::format("table '{}': commit {} ({}/{}) disappeared while reading the log",
+                                        table, version, kLogDir, name),
+                            "the table is being vacuumed or rewritten; retry");
+            }
+            lines.Feed(text->data(), text->size());
+            lines.Finish();
+            return;
         }
-        size_t pos = 0;
-        int64_t line_no = 0;
-        while (pos < text->size()) {
-            size_t end = text->find('\n', pos);
-            if (end == std::string::npos) {
-                end = text->size();
-            }
-            std::string_view line(text->data() + pos, end - pos);
-            pos = end + 1;
-            ++line_no;
-            if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
-                continue;
-            }
-            auto action = nlohmann::json::parse(line, nullptr, false);
-            if (action.is_discarded()) {
-                throw Bad(Where(name, line_no), "not valid JSON");
-            }
-            Apply(action, Where(name, line_no), version);
+        auto source = storage.Open(path);
+        const uint64_t size = source->Size();
+        std::vector<char> chunk(static_cast<size_t>(std::min(size, kCommitChunk)));
+        for (uint64_t at = 0; at < size;) {
+            CheckInterrupt();
+            uint64_t n = std::min<uint64_t>(kCommitChunk, size - at);
+            source->Read(at, n, reinterpret_cast<uint8_t*>(chunk.data()));
+            lines.Feed(chunk.data(), static_cast<size_t>(n));
+            at += n;
         }
+        lines.Finish();
     }
 
     void ReadCheckpoint(const LogFile& file) {
@@ -282,7 +433,11 @@ struct Replay {
         if (fields.empty()) {
             throw Bad(where, "checkpoint has none of the add, remove, metaData or protocol columns");
         }
+        size_t records = 0;
         reader->ReadRecords(fields, [&](nlohmann::json& record) {
+            if ((++records & 1023) == 0) {
+                CheckInterrupt();
+            }
             // Checkpoint removes are tombstones for vacuum; the active set comes from the adds alone.
             if (record.contains("remove")) {
                 record.erase("remove");
@@ -471,10 +626,12 @@ LogState ReplayLog(storage::Storage& storage, std::optional<int64_t> wanted) {
 
     Replay replay{storage, table, {}, {}, {}, false};
     for (const auto& f : chosen) {
+        CheckInterrupt();
         replay.ReadCheckpoint(f);
     }
     for (int64_t v = start; v <= target; ++v) {
-        replay.ReadCommit(commits[v].name, v);
+        CheckInterrupt();
+        replay.ReadCommit(commits[v].name, v, commits[v].size);
         ++state.commits_read;
     }
     if (replay.saw_v2_actions) {

@@ -1,6 +1,7 @@
 #include "delta/scan.h"
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "delta/values.h"
 
 #include <charconv>
@@ -525,6 +526,7 @@ void Scan::FillBatch(ScanBatch& out, std::vector<parquet::ColumnBatch>& read, si
 
 bool Scan::Next(ScanBatch& out) {
     for (;;) {
+        CheckInterrupt();
         if (!reader_) {
             if (!OpenNextFile()) {
                 out.size = 0;
@@ -679,6 +681,9 @@ void ReadRows(const Snapshot& snapshot, storage::Storage& storage, const std::ve
         if (present.empty()) {
             // Only partition columns (or none the file has): one row per record from the footer count.
             for (int64_t i = 0; i < reader->Info().num_rows && !stop; ++i) {
+                if ((i & 4095) == 0) {
+                    CheckInterrupt();
+                }
                 emit(nullptr);
             }
         } else {

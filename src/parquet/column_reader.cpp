@@ -1,6 +1,7 @@
 #include "parquet/column_reader.h"
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "parquet/bit_util.h"
 #include "parquet/codec/codec.h"
 #include "parquet/metadata.h"
@@ -20,9 +21,17 @@ struct PageV2Info {
 };
 
 ColumnChunkReader::ColumnChunkReader(std::string file, const Column& column, const ChunkLocation& where,
-                                     std::vector<uint8_t> bytes)
-    : file_(std::move(file)), column_(column), where_(where), bytes_(std::move(bytes)) {
+                                     std::vector<uint8_t> bytes, MemoryBudget* budget,
+                                     BudgetLease bytes_lease)
+    : file_(std::move(file)), column_(column), where_(where), bytes_(std::move(bytes)), budget_(budget),
+      bytes_lease_(std::move(bytes_lease)), page_lease_(budget), dictionary_lease_(budget),
+      levels_lease_(budget) {
     page_offset_ = where_.offset;
+}
+
+std::string ColumnChunkReader::Stage(const char* what) const {
+    return fmt::format("{} of column '{}' (row group {}, page at offset {})", what, column_.DottedPath(),
+                       where_.row_group, page_offset_);
 }
 
 void ColumnChunkReader::Fail(const std::string& stage, const std::string& detail) const {
@@ -65,6 +74,9 @@ size_t ColumnChunkReader::SetupLevels(Levels& levels, int encoding, int16_t max_
         if (num_values > size * 8) {
             throw DecodeError("page holds fewer bit-packed levels than values");
         }
+        // Both level sections of a page may be bit-packed: the lease covers the larger claim.
+        uint64_t need = std::max<uint64_t>(levels_lease_.Bytes(), uint64_t{num_values} * sizeof(int16_t));
+        levels_lease_.Resize(need, [&] { return Stage("bit-packed levels"); });
         levels.unpacked.resize(num_values);
         return DecodeBitPackedLevels(p, size, width, levels.unpacked.data(), num_values);
     }
@@ -78,6 +90,23 @@ const uint8_t* ColumnChunkReader::Decompress(const uint8_t* data, size_t size, s
                  fmt::format("uncompressed page is {} bytes but its header says {}", size, uncompressed));
         }
         return data;
+    }
+    // The codec's own account of the output, where its format carries one, must agree with the page
+    // header before a buffer of that size is allocated.
+    if (auto declared = DeclaredSize(static_cast<Codec>(where_.codec), data, size);
+        declared && *declared != uncompressed) {
+        Fail(fmt::format("{} decompression failed", CodecName(where_.codec)),
+             fmt::format("the compressed data holds {} bytes but the page header says {}", *declared,
+                         uncompressed));
+    }
+    if (auto most = MaxExpansion(static_cast<Codec>(where_.codec), size); most && uncompressed > *most) {
+        Fail(fmt::format("{} decompression failed", CodecName(where_.codec)),
+             fmt::format("{} bytes of compressed data cannot expand to the {} bytes the page header says",
+                         size, uncompressed));
+    }
+    if (uncompressed > page_buf_.capacity()) {
+        page_lease_.Resize(0, [] { return std::string(); });
+        page_lease_.Resize(uncompressed, [&] { return Stage("decompressed page"); });
     }
     uint8_t* out = page_buf_.Reserve(std::max<size_t>(uncompressed, 1));
     try {
@@ -99,6 +128,14 @@ void ColumnChunkReader::LoadDictionary(const uint8_t* data, size_t size, int32_t
         encoding != static_cast<int>(Encoding::PlainDictionary)) {
         Fail("unsupported dictionary encoding", EncodingName(encoding));
     }
+    // Decoded, a dictionary is its bytes plus per-value slots (an offset, or the fixed-width value; a
+    // bit-packed boolean becomes a byte): reserved before decoding, from counts PLAIN checks against
+    // the bytes present.
+    size_t width = column_.physical == Physical::ByteArray ? sizeof(uint32_t) : FixedWidth(column_);
+    // (The bytes are counted twice: their vector may double while it fills.)
+    uint64_t need = uint64_t{size} * 2 +
+                    static_cast<uint64_t>(num_values) * (std::max<size_t>(width, 1) + 4) + kCopySlack;
+    dictionary_lease_.Resize(need, [&] { return Stage("dictionary page"); });
     dictionary_ = std::make_unique<ColumnBatch>();
     dictionary_->column = &column_;
     try {
@@ -133,6 +170,7 @@ void ColumnChunkReader::StartDataPageV1(const uint8_t* data, size_t size, size_t
             left -= used;
         }
         decoder_ = MakeDecoder(encoding, column_, dictionary_.get(), p, left);
+        decoder_->SetBudget(budget_, Stage("decoded values"));
     } catch (const DecodeError& e) {
         Fail("corrupt data page", e.what());
     }
@@ -172,10 +210,26 @@ void ColumnChunkReader::StartDataPageV2(const uint8_t* data, size_t size, size_t
                                            BitWidth(column_.max_def));
         }
         decoder_ = MakeDecoder(info.encoding, column_, dictionary_.get(), values, values_size);
+        decoder_->SetBudget(budget_, Stage("decoded values"));
     } catch (const DecodeError& e) {
         Fail("corrupt data page", e.what());
     }
     page_left_ = static_cast<size_t>(info.num_values);
+}
+
+void ColumnChunkReader::CheckValueCount(int32_t num_values) const {
+    if (num_values < 0) {
+        Fail("corrupt page header", fmt::format("data page claims {} values", num_values));
+    }
+    // Without repetition a row is one level entry, so a page cannot hold more values than the rows of
+    // its row group that are left. (A row group claiming no rows is not trusted: old writers of nested
+    // data wrote 0.)
+    if (column_.max_rep == 0 && where_.rows > 0 && num_values > where_.rows - values_seen_) {
+        Fail(
+            "corrupt page header",
+            fmt::format("data page claims {} values but the row group has {} rows and {} were read before it",
+                        num_values, where_.rows, values_seen_));
+    }
 }
 
 bool ColumnChunkReader::NextPage() {
@@ -183,6 +237,7 @@ bool ColumnChunkReader::NextPage() {
         if (pos_ >= bytes_.size()) {
             return false;
         }
+        CheckInterrupt();
         page_offset_ = where_.offset + static_cast<int64_t>(pos_);
         format::PageHeader header;
         size_t header_len = 0;
@@ -237,6 +292,7 @@ bool ColumnChunkReader::NextPage() {
                 Fail("corrupt page header", "data page without its header");
             }
             const auto& h = header.data_page_header;
+            CheckValueCount(h.num_values);
             StartDataPageV1(data, comp, uncomp, h.num_values, static_cast<int>(h.encoding),
                             static_cast<int>(h.definition_level_encoding),
                             static_cast<int>(h.repetition_level_encoding));
@@ -247,6 +303,7 @@ bool ColumnChunkReader::NextPage() {
                 Fail("corrupt page header", "data page v2 without its header");
             }
             const auto& h = header.data_page_header_v2;
+            CheckValueCount(h.num_values);
             PageV2Info info;
             info.num_values = h.num_values;
             info.def_len = h.definition_levels_byte_length;

@@ -6,6 +6,7 @@
 
 #include "parquet/decoder/decoder.h"
 #include "parquet/decoder/rle.h"
+#include "parquet/memory_budget.h"
 #include "parquet/reader.h"
 
 #include <cstddef>
@@ -23,6 +24,7 @@ struct ChunkLocation {
     int64_t length = 0;
     int codec = 0;
     int64_t num_values = 0;
+    int64_t rows = 0; // the row group's num_rows
 };
 
 // Pages larger than this are refused rather than allocated.
@@ -33,11 +35,13 @@ class RawBuffer {
 public:
     uint8_t* Reserve(size_t n) {
         if (n > capacity_) {
+            data_.reset();
             data_.reset(new uint8_t[n]);
             capacity_ = n;
         }
         return data_.get();
     }
+    size_t capacity() const { return capacity_; }
     uint8_t* data() { return data_.get(); }
 
 private:
@@ -47,8 +51,11 @@ private:
 
 class ColumnChunkReader {
 public:
+    // `bytes` is the chunk, already reserved in `budget` by `bytes_lease`; the reader's own buffers
+    // (page, dictionary, levels) are reserved there too as they grow.
     ColumnChunkReader(std::string file, const Column& column, const ChunkLocation& where,
-                      std::vector<uint8_t> bytes);
+                      std::vector<uint8_t> bytes, MemoryBudget* budget = nullptr,
+                      BudgetLease bytes_lease = BudgetLease());
 
     // Reads up to `n` level entries (one per row for flat columns), crossing pages. Writes definition
     // levels to `def` when the column has max_def > 0 and repetition levels to `rep` when max_rep > 0
@@ -65,8 +72,12 @@ public:
     // Throws Error(Source): "<stage> in 'file' (row group R, column 'c', page at offset O): detail".
     [[noreturn]] void Fail(const std::string& stage, const std::string& detail) const;
 
+    // "<what> of column 'c' (row group R, page at offset O)", for budget failures.
+    std::string Stage(const char* what) const;
+
 private:
     bool NextPage();
+    void CheckValueCount(int32_t num_values) const;
     void LoadDictionary(const uint8_t* data, size_t size, int32_t num_values, int encoding);
     void StartDataPageV1(const uint8_t* data, size_t size, size_t uncompressed, int32_t num_values,
                          int encoding, int def_encoding, int rep_encoding);
@@ -89,6 +100,11 @@ private:
     const Column& column_;
     ChunkLocation where_;
     std::vector<uint8_t> bytes_;
+    MemoryBudget* budget_ = nullptr;
+    BudgetLease bytes_lease_;
+    BudgetLease page_lease_;
+    BudgetLease dictionary_lease_;
+    BudgetLease levels_lease_;
     size_t pos_ = 0;
     int64_t page_offset_ = 0; // file offset of the current page (for messages)
     int64_t values_seen_ = 0;

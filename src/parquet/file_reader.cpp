@@ -1,4 +1,5 @@
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "parquet/codec/codec.h"
 #include "parquet/column_reader.h"
 #include "parquet/metadata.h"
@@ -6,6 +7,7 @@
 #include "parquet/record_reader.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -17,6 +19,16 @@ namespace {
 constexpr uint64_t kTailRead = 64 * 1024;
 // A nested row group is assembled in memory; this caps its level entries per column.
 constexpr size_t kMaxNestedEntries = size_t{1} << 26;
+
+std::atomic<uint64_t> g_default_memory_bytes{ReadLimits::kDefaultMemoryBytes};
+
+// Heap bytes held by a batch's vectors.
+uint64_t BatchBytes(const ColumnBatch& b) {
+    return b.defined.capacity() + b.boolean.capacity() + b.i32.capacity() * sizeof(int32_t) +
+           b.i64.capacity() * sizeof(int64_t) + b.int96.capacity() * sizeof(Int96) +
+           b.f32.capacity() * sizeof(float) + b.f64.capacity() * sizeof(double) +
+           b.offsets.capacity() * sizeof(uint32_t) + b.bytes.capacity();
+}
 
 [[noreturn]] void Corrupt(const std::string& stage, const std::string& file, const std::string& detail) {
     throw Error(ExitCode::Source, fmt::format("{} in '{}': {}", stage, file, detail));
@@ -92,10 +104,10 @@ void ResetBatch(ColumnBatch& b, const Column* column) {
 
 class Cursor final : public RowGroupCursor {
 public:
-    Cursor(std::vector<const Column*> columns, std::vector<std::unique_ptr<ColumnChunkReader>> readers,
-           int64_t rows, size_t batch_rows)
-        : columns_(std::move(columns)), readers_(std::move(readers)), rows_left_(readers_.empty() ? 0 : rows),
-          batch_rows_(std::max<size_t>(batch_rows, 1)) {}
+    Cursor(std::shared_ptr<MemoryBudget> budget, std::vector<const Column*> columns,
+           std::vector<std::unique_ptr<ColumnChunkReader>> readers, int64_t rows, size_t batch_rows)
+        : budget_(std::move(budget)), columns_(std::move(columns)), readers_(std::move(readers)),
+          rows_left_(readers_.empty() ? 0 : rows), batch_rows_(std::max<size_t>(batch_rows, 1)) {}
 
     bool Next(std::vector<ColumnBatch>& out) override {
         if (rows_left_ <= 0) {
@@ -105,6 +117,7 @@ public:
             }
             return false;
         }
+        CheckInterrupt();
         out.resize(readers_.size());
         size_t n = static_cast<size_t>(std::min<int64_t>(rows_left_, static_cast<int64_t>(batch_rows_)));
         for (size_t c = 0; c < readers_.size(); ++c) {
@@ -127,6 +140,7 @@ public:
     }
 
 private:
+    std::shared_ptr<MemoryBudget> budget_; // first: the chunk readers release into it as they go
     std::vector<const Column*> columns_;
     std::vector<std::unique_ptr<ColumnChunkReader>> readers_;
     int64_t rows_left_;
@@ -136,9 +150,13 @@ private:
 
 class Reader final : public FileReader {
 public:
-    explicit Reader(std::unique_ptr<ByteSource> source) : source_(std::move(source)), name_(source_->Name()) {
+    Reader(std::unique_ptr<ByteSource> source, const ReadLimits& limits)
+        : source_(std::move(source)), name_(source_->Name()),
+          budget_(std::make_shared<MemoryBudget>(name_, limits.memory_bytes)), footer_lease_(budget_.get()) {
         ReadFooter();
     }
+
+    uint64_t PeakMemory() const override { return budget_->Peak(); }
 
     const std::string& Name() const override { return name_; }
     const FileInfo& Info() const override { return info_; }
@@ -176,7 +194,7 @@ public:
                 readers.push_back(OpenChunk(row_group, c));
             }
         }
-        return std::make_unique<Cursor>(std::move(cols), std::move(readers), rows, batch_rows);
+        return std::make_unique<Cursor>(budget_, std::move(cols), std::move(readers), rows, batch_rows);
     }
 
     void ReadRecords(const std::vector<std::string>& fields,
@@ -220,6 +238,7 @@ private:
             collect(*f);
         }
         for (size_t g = 0; g < info_.row_groups.size(); ++g) {
+            CheckInterrupt();
             // Row counts in the footer are not trusted for nested data (parquet-testing
             // repeated_no_annotation.parquet says 0 rows and holds 6), but a group without any values
             // is skipped without reading its chunks.
@@ -246,23 +265,53 @@ private:
         auto reader = OpenChunk(row_group, column);
         const Column& col = columns_[static_cast<size_t>(column)];
         s.column = &col;
+        s.lease = BudgetLease(budget_.get());
         ResetBatch(s.values, &col);
         constexpr size_t kStep = 65536;
+        // The levels and values of every selected leaf stay in memory until the row group's records
+        // are assembled: their growth is reserved step by step, so the leaves of a row group together
+        // stay within the reader's budget whatever counts the pages claim.
+        auto reserve = [&] {
+            uint64_t held = (s.def.capacity() + s.rep.capacity()) * sizeof(int16_t) + BatchBytes(s.values);
+            s.lease.Resize(std::max(held, s.lease.Bytes()), [&] {
+                return fmt::format("levels and values of column '{}' (row group {}, {} level entries)",
+                                   col.DottedPath(), row_group, s.count);
+            });
+        };
         for (;;) {
-            if (s.count + kStep > kMaxNestedEntries) {
+            CheckInterrupt();
+            // One entry past the cap is read to tell a chunk of exactly the cap from a longer one.
+            const size_t step = std::min(kStep, kMaxNestedEntries + 1 - s.count);
+            // The level vectors grow by half their size at a time; the new buffer is reserved in full
+            // before it is allocated, since the old one is alive while the levels move over.
+            auto grow = [&](std::vector<int16_t>& levels) {
+                size_t want = s.count + step;
+                if (want > levels.capacity()) {
+                    size_t cap = std::min(std::max(want, levels.capacity() + levels.capacity() / 2),
+                                          kMaxNestedEntries + 1);
+                    budget_->Check(cap * sizeof(int16_t), [&] {
+                        return fmt::format("levels of column '{}' (row group {}, {} level entries)",
+                                           col.DottedPath(), row_group, want);
+                    });
+                    levels.reserve(cap);
+                }
+                levels.resize(want);
+            };
+            if (col.max_def > 0) {
+                grow(s.def);
+            }
+            if (col.max_rep > 0) {
+                grow(s.rep);
+            }
+            size_t got = reader->Read(step, col.max_def > 0 ? s.def.data() + s.count : nullptr,
+                                      col.max_rep > 0 ? s.rep.data() + s.count : nullptr, s.values);
+            s.count += got;
+            if (s.count > kMaxNestedEntries) {
                 reader->Fail("unsupported column chunk",
                              "more than 64M level entries in one nested column chunk");
             }
-            if (col.max_def > 0) {
-                s.def.resize(s.count + kStep);
-            }
-            if (col.max_rep > 0) {
-                s.rep.resize(s.count + kStep);
-            }
-            size_t got = reader->Read(kStep, col.max_def > 0 ? s.def.data() + s.count : nullptr,
-                                      col.max_rep > 0 ? s.rep.data() + s.count : nullptr, s.values);
-            s.count += got;
-            if (got < kStep) {
+            reserve();
+            if (got < step) {
                 break;
             }
         }
@@ -314,9 +363,19 @@ private:
         where.length = len;
         where.codec = codec;
         where.num_values = md.num_values;
+        where.rows = meta_.row_groups[static_cast<size_t>(row_group)].num_rows;
+        if (md.num_values < 0) {
+            fail("corrupt column chunk metadata", fmt::format("the chunk claims {} values", md.num_values));
+        }
+        BudgetLease lease(budget_.get());
+        lease.Resize(static_cast<uint64_t>(len), [&] {
+            return fmt::format("column chunk '{}' (row group {}, {} bytes)", col.DottedPath(), row_group,
+                               len);
+        });
         std::vector<uint8_t> bytes(static_cast<size_t>(len));
         source_->Read(static_cast<uint64_t>(start), static_cast<uint64_t>(len), bytes.data());
-        return std::make_unique<ColumnChunkReader>(name_, col, where, std::move(bytes));
+        return std::make_unique<ColumnChunkReader>(name_, col, where, std::move(bytes), budget_.get(),
+                                                   std::move(lease));
     }
 
     void ReadFooter() {
@@ -358,16 +417,24 @@ private:
         }
         footer_start_ = size - 8 - footer_len;
         std::vector<uint8_t> footer;
+        BudgetLease footer_bytes(budget_.get());
         const uint8_t* fp;
         if (static_cast<uint64_t>(footer_len) + 8 <= tail_len) {
             fp = tail.data() + (tail_len - 8 - footer_len);
         } else {
+            footer_bytes.Resize(footer_len, [&] { return fmt::format("footer of {} bytes", footer_len); });
             footer.resize(footer_len);
             source_->Read(footer_start_, footer_len, footer.data());
             fp = footer.data();
         }
+        // Strings of the decoded footer (names, statistics, key-value metadata) and their copies in
+        // Info() are bounded by the footer's bytes; its containers are charged as they are read.
+        footer_lease_.Resize(uint64_t{footer_len} * 2,
+                             [&] { return fmt::format("footer metadata of {} bytes", footer_len); });
         try {
-            DecodeFileMetaData(fp, footer_len, meta_);
+            DecodeFileMetaData(fp, footer_len, meta_, footer_lease_);
+        } catch (const Error&) {
+            throw;
         } catch (const std::exception& e) {
             Corrupt("corrupt footer", name_, fmt::format("cannot decode the file metadata: {}", e.what()));
         }
@@ -410,6 +477,8 @@ private:
 
     std::unique_ptr<ByteSource> source_;
     std::string name_;
+    std::shared_ptr<MemoryBudget> budget_;
+    BudgetLease footer_lease_; // the decoded footer (meta_, info_, columns_, root_)
     uint64_t footer_start_ = 0;
     format::FileMetaData meta_;
     FileInfo info_;
@@ -442,7 +511,21 @@ private:
 } // namespace
 
 std::unique_ptr<FileReader> FileReader::Open(std::unique_ptr<ByteSource> source) {
-    return std::make_unique<Reader>(std::move(source));
+    return Open(std::move(source), DefaultReadLimits());
+}
+
+std::unique_ptr<FileReader> FileReader::Open(std::unique_ptr<ByteSource> source, const ReadLimits& limits) {
+    return std::make_unique<Reader>(std::move(source), limits);
+}
+
+void SetDefaultReadLimits(const ReadLimits& limits) {
+    g_default_memory_bytes.store(limits.memory_bytes, std::memory_order_relaxed);
+}
+
+ReadLimits DefaultReadLimits() {
+    ReadLimits l;
+    l.memory_bytes = g_default_memory_bytes.load(std::memory_order_relaxed);
+    return l;
 }
 
 bool FileReader::AllFlat() const {

@@ -15,29 +15,150 @@ namespace {
 
 using apache::thrift::TConfiguration;
 using apache::thrift::protocol::TCompactProtocolT;
+using apache::thrift::protocol::TType;
 using apache::thrift::transport::TMemoryBuffer;
 
 constexpr int32_t kMaxContainer = 1 << 17;
 constexpr int kMaxSchemaDepth = 64;
 
-template <class T>
-size_t DecodeThrift(const uint8_t* data, size_t size, T& out) {
+// Copied to locals: passing the static members by reference would odr-use them, and libthrift does not
+// define them out of line (clang builds fail to link).
+std::shared_ptr<TMemoryBuffer> ObserveBuffer(const uint8_t* data, size_t size) {
     if (size > INT32_MAX) {
         throw std::runtime_error("metadata larger than 2 GiB");
     }
-    // Copied to locals: passing the static members by reference would odr-use them, and libthrift
-    // does not define them out of line (clang builds fail to link).
     const int max_frame = TConfiguration::DEFAULT_MAX_FRAME_SIZE;
     const int max_depth = TConfiguration::DEFAULT_RECURSION_DEPTH;
     auto config = std::make_shared<TConfiguration>(INT32_MAX, max_frame, max_depth);
-    auto buffer = std::make_shared<TMemoryBuffer>(const_cast<uint8_t*>(data), static_cast<uint32_t>(size),
-                                                  TMemoryBuffer::OBSERVE, config);
-    // Every string and list element takes at least one byte, so neither can be longer than the input.
-    auto limit = static_cast<int32_t>(std::max<size_t>(size, 1));
+    return std::make_shared<TMemoryBuffer>(const_cast<uint8_t*>(data), static_cast<uint32_t>(size),
+                                           TMemoryBuffer::OBSERVE, config);
+}
+
+// Every string and list element takes at least one byte, so neither can be longer than the input.
+int32_t SizeLimit(size_t size) {
+    return static_cast<int32_t>(std::max<size_t>(size, 1));
+}
+
+template <class T>
+size_t DecodeThrift(const uint8_t* data, size_t size, T& out) {
+    auto buffer = ObserveBuffer(data, size);
+    auto limit = SizeLimit(size);
     TCompactProtocolT<TMemoryBuffer> protocol(buffer, limit, std::min(limit, kMaxContainer));
     out.read(&protocol);
     return size - buffer->available_read();
 }
+
+// The compact protocol, charging every container the footer announces to the reader's budget before
+// the generated code sizes its vector: an empty struct is one byte on the wire and hundreds in memory,
+// so the per-container cap alone lets a footer of a few MB claim millions of column chunks. The cost
+// of an element is what it occupies once decoded, including the reader's own copies (Column, Field,
+// ChunkInfo) for the lists it keeps. Containers skipped as unknown fields are not materialised and not
+// charged.
+class BudgetedCompact final : public TCompactProtocolT<TMemoryBuffer> {
+public:
+    BudgetedCompact(std::shared_ptr<TMemoryBuffer> buffer, int32_t string_limit, int32_t container_limit,
+                    BudgetLease& lease)
+        : TCompactProtocolT<TMemoryBuffer>(std::move(buffer), string_limit, container_limit), lease_(lease) {}
+
+    uint32_t readStructBegin_virt(std::string& name) override {
+        fields_.push_back(0);
+        return TCompactProtocolT::readStructBegin(name);
+    }
+    uint32_t readStructEnd_virt() override {
+        if (!fields_.empty()) {
+            fields_.pop_back();
+        }
+        return TCompactProtocolT::readStructEnd();
+    }
+    uint32_t readFieldBegin_virt(std::string& name, TType& type, int16_t& id) override {
+        uint32_t n = TCompactProtocolT::readFieldBegin(name, type, id);
+        if (!fields_.empty()) {
+            fields_.back() = id;
+        }
+        return n;
+    }
+    uint32_t readListBegin_virt(TType& type, uint32_t& size) override {
+        uint32_t n = TCompactProtocolT::readListBegin(type, size);
+        Charge(size, ElementCost(type));
+        return n;
+    }
+    uint32_t readSetBegin_virt(TType& type, uint32_t& size) override {
+        uint32_t n = TCompactProtocolT::readSetBegin(type, size);
+        Charge(size, ElementCost(type) + kNodeCost);
+        return n;
+    }
+    uint32_t readMapBegin_virt(TType& key, TType& value, uint32_t& size) override {
+        uint32_t n = TCompactProtocolT::readMapBegin(key, value, size);
+        Charge(size, GenericCost(key) + GenericCost(value) + kNodeCost);
+        return n;
+    }
+
+    uint64_t row_groups = 0;
+    uint64_t column_chunks = 0;
+
+private:
+    static constexpr uint64_t kNodeCost = 48; // a std::map / std::set node beside its value
+
+    static uint64_t GenericCost(TType type) {
+        switch (type) {
+        case apache::thrift::protocol::T_STRUCT:
+            return 128; // the small structs of the footer: KeyValue, SortingColumn, PageEncodingStats...
+        case apache::thrift::protocol::T_STRING:
+            return sizeof(std::string);
+        case apache::thrift::protocol::T_LIST:
+        case apache::thrift::protocol::T_SET:
+        case apache::thrift::protocol::T_MAP:
+            return 48;
+        default:
+            return 8;
+        }
+    }
+
+    // The list's owner is the field being read at the current struct depth: FileMetaData is depth 1.
+    uint64_t ElementCost(TType type) {
+        const size_t depth = fields_.size();
+        if (depth == 1 && fields_[0] == 2) {
+            return sizeof(format::SchemaElement) + sizeof(Column) + sizeof(Field) + 2 * sizeof(std::string);
+        }
+        if (depth == 1 && fields_[0] == 4) {
+            counting_ = &row_groups;
+            return sizeof(format::RowGroup) + sizeof(RowGroupInfo);
+        }
+        if (depth == 2 && fields_[0] == 4 && fields_[1] == 1) {
+            counting_ = &column_chunks;
+            return sizeof(format::ColumnChunk) + sizeof(ChunkInfo);
+        }
+        counting_ = nullptr;
+        return GenericCost(type);
+    }
+
+    void Charge(uint32_t count, uint64_t cost) {
+        if (counting_) {
+            *counting_ += count;
+            counting_ = nullptr;
+        }
+        lease_.Resize(lease_.Bytes() + uint64_t{count} * cost, [&] {
+            return fmt::format("footer metadata: {} row groups and {} column chunks so far", row_groups,
+                               column_chunks);
+        });
+    }
+
+    BudgetLease& lease_;
+    std::vector<int16_t> fields_;
+    uint64_t* counting_ = nullptr;
+};
+
+} // namespace
+
+size_t DecodeFileMetaData(const uint8_t* data, size_t size, format::FileMetaData& out, BudgetLease& lease) {
+    auto buffer = ObserveBuffer(data, size);
+    auto limit = SizeLimit(size);
+    BudgetedCompact protocol(buffer, limit, std::min(limit, kMaxContainer), lease);
+    out.read(&protocol);
+    return size - buffer->available_read();
+}
+
+namespace {
 
 Repetition ToRepetition(const format::SchemaElement& e) {
     if (!e.__isset.repetition_type) {
@@ -318,10 +439,6 @@ struct SchemaBuilder {
 };
 
 } // namespace
-
-size_t DecodeFileMetaData(const uint8_t* data, size_t size, format::FileMetaData& out) {
-    return DecodeThrift(data, size, out);
-}
 
 size_t DecodePageHeader(const uint8_t* data, size_t size, format::PageHeader& out) {
     return DecodeThrift(data, size, out);

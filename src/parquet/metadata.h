@@ -3,6 +3,7 @@
 // File metadata: the Thrift compact-protocol footer and page headers, decoded with size caps, and
 // turned into the public schema (Columns, Field tree) and FileInfo.
 
+#include "parquet/memory_budget.h"
 #include "parquet/reader.h"
 #include "parquet_types.h"
 
@@ -15,8 +16,9 @@ namespace pgsplit::parquet {
 
 // Decode a struct from `size` bytes; return the bytes consumed. Throw std::exception (from Thrift) on
 // malformed input. Strings and containers are capped so a hostile length cannot allocate more than
-// the input could hold.
-size_t DecodeFileMetaData(const uint8_t* data, size_t size, format::FileMetaData& out);
+// the input could hold; the footer's containers are also charged, as they are announced, to `lease`
+// (Error(Source) when they pass its budget).
+size_t DecodeFileMetaData(const uint8_t* data, size_t size, format::FileMetaData& out, BudgetLease& lease);
 size_t DecodePageHeader(const uint8_t* data, size_t size, format::PageHeader& out);
 
 // Builds the leaves and the field tree from the flattened schema. Throws std::runtime_error with a

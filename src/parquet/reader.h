@@ -150,13 +150,28 @@ public:
     virtual bool Next(std::vector<ColumnBatch>& out) = 0;
 };
 
+// What one reader may allocate for data whose size comes from the file: the decoded footer, column
+// chunk bytes, pages, dictionaries, levels and values. Passing it is Error(Source), exit 7. The
+// default leaves room for the rest of the process within 256 MiB.
+struct ReadLimits {
+    static constexpr uint64_t kDefaultMemoryBytes = uint64_t{192} << 20;
+    uint64_t memory_bytes = kDefaultMemoryBytes;
+};
+
+// The limits of readers opened without explicit ones. Set once at start-up from the configuration
+// (PGSPLIT_READ_MEMORY_MB, read.memory_mb); the reader itself never looks at the environment.
+void SetDefaultReadLimits(const ReadLimits& limits);
+ReadLimits DefaultReadLimits();
+
 class FileReader {
 public:
     virtual ~FileReader() = default;
 
     // Reads the footer (one ranged read of the tail, then the metadata) and validates the schema.
     // Throws Error(ExitCode::Source) naming the file and the stage on any malformed input.
+    // Memory is bounded by `limits` (see ReadLimits).
     static std::unique_ptr<FileReader> Open(std::unique_ptr<ByteSource> source);
+    static std::unique_ptr<FileReader> Open(std::unique_ptr<ByteSource> source, const ReadLimits& limits);
 
     virtual const std::string& Name() const = 0;
     virtual const FileInfo& Info() const = 0;
@@ -188,6 +203,9 @@ public:
 
     // True when every leaf is a top-level required or optional primitive (ReadRowGroup can read all).
     bool AllFlat() const;
+
+    // The most bytes this reader has had reserved in its memory budget at once (tests, diagnostics).
+    virtual uint64_t PeakMemory() const = 0;
 };
 
 // Opens a local file (OpenLocalFile + FileReader::Open).

@@ -1,6 +1,7 @@
 #include "parquet/record_reader.h"
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "parquet/values.h"
 
 #include <fmt/format.h>
@@ -195,7 +196,12 @@ public:
             return true;
         }
         LeafStream& first = Leaf(probe);
+        size_t records = 0;
         while (first.pos < first.count) {
+            // A row group may claim tens of millions of (empty) records for a few bytes of levels.
+            if ((++records & 1023) == 0) {
+                CheckInterrupt();
+            }
             for (LeafStream* s : leaves_) {
                 if (s && s->pos < s->count && s->column->max_rep > 0 && s->rep[s->pos] != 0) {
                     Fail(fmt::format("column '{}' starts a record with repetition level {} instead of 0",

@@ -3,6 +3,7 @@
 // Record assembly for nested columns: turns the definition/repetition levels and values of the leaf
 // columns of one row group into JSON records (structs as objects, lists as arrays, maps as objects).
 
+#include "parquet/memory_budget.h"
 #include "parquet/reader.h"
 
 #include <cstdint>
@@ -21,6 +22,7 @@ struct LeafStream {
     size_t count = 0; // level entries
     size_t pos = 0;
     size_t vpos = 0;
+    BudgetLease lease; // what def, rep and values hold, in the reader's budget
 };
 
 // Assembles the records of one row group. `leaves` is indexed by leaf column index (null for leaves

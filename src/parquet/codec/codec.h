@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -31,6 +32,16 @@ const char* CodecName(int codec);
 
 // True for codecs pgsplit can decompress.
 bool CodecSupported(int codec);
+
+// The output size the compressed data itself declares, read without decompressing: SNAPPY's length
+// preamble, the content sizes of ZSTD frames when every frame carries one. nullopt when the format
+// has no such figure (or the data is too damaged to show it; decompression then reports that).
+std::optional<uint64_t> DeclaredSize(Codec codec, const uint8_t* in, size_t in_size);
+
+// The most bytes `in_size` bytes of the codec's data can expand to (DEFLATE at most 1032:1, an LZ4
+// block about 255:1), so a page header claiming more is refused before its buffer is allocated.
+// nullopt for codecs without a practical bound (BROTLI, ZSTD).
+std::optional<uint64_t> MaxExpansion(Codec codec, size_t in_size);
 
 // Decompresses `in` into exactly `out_size` bytes at `out`.
 void Decompress(Codec codec, const uint8_t* in, size_t in_size, uint8_t* out, size_t out_size);

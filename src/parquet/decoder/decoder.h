@@ -5,6 +5,7 @@
 // arrays append to `bytes` and push end offsets). Decoders know nothing of files or pages: on bad
 // input they throw DecodeError, and the column reader adds the file, row group, column and page.
 
+#include "parquet/memory_budget.h"
 #include "parquet/reader.h"
 
 #include <cstddef>
@@ -42,6 +43,24 @@ public:
     virtual ~ValueDecoder() = default;
     // Appends exactly `n` values to `out`; throws DecodeError when the page holds fewer.
     virtual void Decode(size_t n, ColumnBatch& out) = 0;
+
+    // Decoders whose output can outgrow their input (dictionary gathers, DELTA_BYTE_ARRAY prefixes)
+    // check that growth against `budget` before allocating it; `stage` names the page for a failure.
+    void SetBudget(const MemoryBudget* budget, std::string stage) {
+        budget_ = budget;
+        stage_ = std::move(stage);
+    }
+
+protected:
+    void CheckGrowth(uint64_t bytes) const {
+        if (budget_) {
+            budget_->Check(bytes, [&] { return stage_; });
+        }
+    }
+
+private:
+    const MemoryBudget* budget_ = nullptr;
+    std::string stage_;
 };
 
 // Helpers for appending to a batch without per-value allocation.

@@ -30,6 +30,9 @@ public:
         suffix_lengths_->Next(suf_.data(), n);
         EnsureOffsets(out);
         uint32_t* off = AppendSlots(out.offsets, n);
+        // A value may repeat all of the previous one for a byte of input: the output is bounded by
+        // the longest value times the count, which is checked as it grows.
+        uint64_t grown = 0;
         for (size_t i = 0; i < n; ++i) {
             int64_t pre = pre_[i];
             int64_t suf = suf_[i];
@@ -49,6 +52,10 @@ public:
             }
             if (out.bytes.size() + prev_.size() > std::numeric_limits<uint32_t>::max()) {
                 throw DecodeError("decoded byte arrays exceed 4 GiB in one batch");
+            }
+            grown += prev_.size();
+            if (grown > (uint64_t{1} << 20)) {
+                CheckGrowth(grown);
             }
             out.bytes.insert(out.bytes.end(), prev_.begin(), prev_.end());
             off[i] = static_cast<uint32_t>(out.bytes.size());

@@ -60,6 +60,7 @@ public:
             if (out.bytes.size() + total > UINT32_MAX) {
                 throw DecodeError("decoded byte arrays exceed 4 GiB in one batch");
             }
+            CheckGrowth(total);
             size_t pos = out.bytes.size();
             // 16 bytes of slack let short values be copied with one fixed-size move; the dictionary
             // keeps the same slack after its last value (see ColumnChunkReader::LoadDictionary).
