@@ -360,7 +360,12 @@ TEST_SUITE("provision-cli") {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
         REQUIRE(Has(p.StderrSoFar(), "this takes several minutes"));
-        std::this_thread::sleep_for(std::chrono::milliseconds(300)); // az is inside its sleep now
+        // The fake az records its argv as it starts, then sleeps in the create: signal once it is there.
+        const std::string create = "[\"postgres\",\"flexible-server\",\"create\",";
+        for (int i = 0; i < 400 && !Has(az.RawLog(), create); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        }
+        REQUIRE(Has(az.RawLog(), create));
         auto t0 = std::chrono::steady_clock::now();
         p.Signal(SIGTERM);
         auto r = p.Wait(30);
