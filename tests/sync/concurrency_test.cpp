@@ -132,7 +132,7 @@ TEST_SUITE("concurrency") {
         CHECK(reads > 0);
         // Every month of both tables holds exactly DuckDB's rows, value for value (support/oracle.h).
         for (const auto& [month, n] : rs.items()) {
-            for (const char* table : {"ranking_signal", "composite_signal_daily"}) {
+            for (const std::string table : {"ranking_signal", "composite_signal_daily"}) {
                 CAPTURE(month);
                 CAPTURE(table);
                 CHECK(pgsplit::test::OracleGot(db, f.expected, table, month) ==

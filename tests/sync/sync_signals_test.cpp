@@ -68,7 +68,7 @@ std::string Count(const TestDatabase& db, const std::string& table, const std::s
 void CheckContent(const TestDatabase& db, const std::string& scenario, const std::string& version,
                   const std::vector<std::string>& months) {
     auto want = Expected(scenario);
-    for (const char* table : {"ranking_signal", "composite_signal_daily"}) {
+    for (const std::string table : {"ranking_signal", "composite_signal_daily"}) {
         for (const auto& month : months) {
             CAPTURE(table);
             CAPTURE(month);
@@ -361,7 +361,7 @@ TEST_SUITE("sync") {
         // Where the kill lands: COPY just started, COPY two thirds through the 300k ranking rows, and
         // the swap waiting for a reader's lock on the parent (every row copied, nothing swapped yet).
         struct Point {
-            const char* name;
+            std::string name;
             std::string ready;
         };
         for (const Point& at : {Point{"COPY started", "SELECT count(*) " + mine + " AND query LIKE 'COPY%'"},
@@ -373,7 +373,7 @@ TEST_SUITE("sync") {
                                       "SELECT count(*) " + mine + " AND wait_event_type = 'Lock'"}}) {
             CAPTURE(at.name);
             auto reader = db.Connect();
-            bool hold = std::string(at.name).find("swap") != std::string::npos;
+            bool hold = at.name.find("swap") != std::string::npos;
             if (hold) {
                 reader.Exec("BEGIN; SELECT count(*) FROM ranking.ranking_signal");
             }

@@ -155,7 +155,7 @@ TEST_SUITE("azure") {
         REQUIRE_MESSAGE(s.exit_code == 0, s.All());
         CheckNoSecret(k, KeyEnv());
         CheckNoSecret(s, sas_env);
-        for (const char* table : {"ranking_signal", "composite_signal_daily"}) {
+        for (const std::string table : {"ranking_signal", "composite_signal_daily"}) {
             CAPTURE(table);
             std::string want = digest(local_db, table);
             CHECK(want.rfind("0:", 0) != 0);
