@@ -134,6 +134,25 @@ TEST_SUITE("spec-promises") {
         CHECK(legacy.Value("SELECT count(*) FROM public.plain") == "0");
     }
 
+    TEST_CASE("a timestamp not at midnight is refused for a DATE column (exit 7, nothing written); "
+              "--truncate-timestamps keeps its date") {
+        TestDatabase db;
+        Migrate(db);
+        auto want = Expected("timestamps");
+        auto refused = Sync(db, "timestamps", {"--month", "2024-01"});
+        CHECK(refused.exit_code == 7);
+        CHECK(refused.err.find("timestamp is not at midnight") != std::string::npos);
+        CHECK(refused.err.find("--truncate-timestamps") != std::string::npos);
+        CHECK(db.Value("SELECT count(*) FROM ranking.ranking_signal") == "0");
+        auto kept = Sync(db, "timestamps", {"--month", "2024-01", "--truncate-timestamps"});
+        REQUIRE_MESSAGE(kept.exit_code == 0, kept.All());
+        // The dates DuckDB gives for the UTC timestamps, every other value as written.
+        CHECK(OracleGot(db, want, "ranking_signal", "2024-01") ==
+              OracleWant(want, "ranking_signal", "latest", "2024-01"));
+        CHECK(OracleGot(db, want, "composite_signal_daily", "2024-01") ==
+              OracleWant(want, "composite_signal_daily", "latest", "2024-01"));
+    }
+
     TEST_CASE("a NOT NULL target column Delta lacks is refused (exit 7) before anything changes") {
         TestDatabase db;
         Migrate(db);
@@ -246,7 +265,8 @@ TEST_SUITE("spec-promises") {
         CHECK(db.Value("SELECT count(*) FROM ranking.ranking_signal") == "0");
     }
 
-    TEST_CASE("verify --from/--to checks exactly that range; an unreadable Delta table is exit 7") {
+    TEST_CASE("verify --from/--to checks exactly that range; an unreadable Delta table is exit 7, an "
+              "unreachable one exit 4") {
         TestDatabase db;
         Migrate(db);
         REQUIRE(Sync(db, "basic", {"--month", "2024-01", "--month", "2024-02"}).exit_code == 0);
@@ -264,6 +284,18 @@ TEST_SUITE("spec-promises") {
         env["PGSPLIT_SIGNALS_TABLE"] = "/nonexistent/ranking_signal";
         auto unreadable = RunPgsplit({"verify", "--month", "2024-01"}, env);
         CHECK_MESSAGE(unreadable.exit_code == 7, unreadable.All());
+        // A storage account nobody listens for (port 1): exit 4, not a source error.
+        env["PGSPLIT_SIGNALS_TABLE"] = "abfss://c@devstoreaccount1.dfs.core.windows.net/ranking_signal";
+        env["PGSPLIT_COMPOSITE_TABLE"] =
+            "abfss://c@devstoreaccount1.dfs.core.windows.net/composite_signal_daily";
+        env["AZURE_STORAGE_ENDPOINT"] = "http://127.0.0.1:1";
+        env["AZURE_STORAGE_KEY"] = // Azurite's published dev key (the canary scan knows it)
+            "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+        auto t0 = std::chrono::steady_clock::now();
+        auto unreachable = RunPgsplit({"verify", "--month", "2024-01"}, env);
+        MESSAGE("verify against an unreachable account gave up after "
+                << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s");
+        CHECK_MESSAGE(unreachable.exit_code == 4, unreachable.All());
     }
 
     TEST_CASE("migrate: --statement-timeout is set for each file: files under it apply, one over it fails "
