@@ -77,10 +77,13 @@ node tests/fixtures/bench/signals.mjs "$work/B" "$month" $((rows + rows / 9)) $(
 # The month in both tables summarised the way DuckDB summarised each version (row count and a digest
 # of every value, see tests/fixtures/lib/oracle.mjs): a half-copied, mixed or mangled month matches
 # neither version.
-oracle() { jq -r ".ranking_signal.$2 + \"/\" + .composite_signal_daily.$2" "$work/$1/oracle.json"; }
-fingerprint() {
-  echo "$(sql "$(jq -r .ranking_signal.sql "$work/A/oracle.json")")/$(sql "$(jq -r .composite_signal_daily.sql "$work/A/oracle.json")")"
+json() { # FILE KEY... -> the value at that path (node is already a dependency, for the fixtures)
+  node -e 'const o = require(process.argv[1]); console.log(process.argv.slice(2).reduce((v, k) => v[k], o))' "$@"
 }
+oracle() { echo "$(json "$work/$1/oracle.json" ranking_signal "$2")/$(json "$work/$1/oracle.json" composite_signal_daily "$2")"; }
+rank_sql=$(json "$work/A/oracle.json" ranking_signal sql)
+comp_sql=$(json "$work/A/oracle.json" composite_signal_daily sql)
+fingerprint() { echo "$(sql "$rank_sql")/$(sql "$comp_sql")"; }
 ledger() {
   sql "SELECT coalesce(status, '') || '|' || coalesce(signals_rows, -1) || '|' || coalesce(composite_rows, -1)
               || '|' || (error IS NOT NULL AND error <> '')
