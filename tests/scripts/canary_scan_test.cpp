@@ -1,6 +1,7 @@
 // scripts/canary-scan.sh, the last step of scripts/test.sh: it must find every planted credential
-// (password canary, SAS signature, account key) in captured output, allow exactly the documented az
-// create argument, and never echo the secret it found.
+// (password canary, SAS signature, account key, registered generated secret) in captured output,
+// allow exactly the documented occurrences (the az create argument, an ::add-mask:: value, a DSN's
+// password on --emit-secrets stdout), fail below its floor, and never echo the secret it found.
 #include "support/paths.h"
 #include "support/process.h"
 
@@ -93,6 +94,11 @@ TEST_SUITE("canary-scan") {
         auto bad = Scan({d.Path()});
         CHECK(bad.exit_code == 1);
         CHECK(Has(bad.out, "gh.out:2:"));
+        // The mask line's value only: anything after it on the line is still scanned.
+        WriteText(d / "gh.out", "::add-mask::" + kPassword + " " + kPassword + "\n");
+        auto after = Scan({d.Path()});
+        CHECK(after.exit_code == 1);
+        CHECK(Has(after.out, "gh.out:1:"));
     }
 
     TEST_CASE("the stdout of a command run with --emit-secrets may hold the secret, its stderr may not") {
@@ -102,7 +108,12 @@ TEST_SUITE("canary-scan") {
         WriteText(d / "9.err", "");
         auto ok = Scan({d.Path()});
         CHECK(ok.exit_code == 0);
-        CHECK(Has(ok.out, "1 in --emit-secrets output"));
+        CHECK(Has(ok.out, "1 DSN password(s) in --emit-secrets output"));
+        // Only the DSN's password field: the same secret elsewhere on that stdout is a leak.
+        WriteText(d / "9.out", "{\"dsns\": {\"a\": \"postgresql://a:" + kPassword + "@h/db\"}, \"note\": \"" +
+                                   kPassword + "\"}\n");
+        CHECK(Scan({d.Path()}).exit_code == 1);
+        WriteText(d / "9.out", "{\"dsns\": {\"pgsplitadmin\": \"postgresql://a:" + kPassword + "@h/db\"}}\n");
         WriteText(d / "9.err", "pgsplit: connecting as " + kPassword + "\n");
         CHECK(Scan({d.Path()}).exit_code == 1);
         WriteText(d / "9.err", "");
@@ -113,9 +124,40 @@ TEST_SUITE("canary-scan") {
     TEST_CASE("command lines (.argv) are inputs and are not scanned") {
         ScratchDir d;
         WriteText(d / "7.argv", "pgsplit --dsn postgresql://u:" + kPassword + "@h/db migrate\n");
-        auto r = Scan({d.Path()});
+        auto r = Scan({"--min-files", "0", "--min-bytes", "0", d.Path()});
         CHECK(r.exit_code == 0);
         CHECK(Has(r.out, "0 files"));
+    }
+
+    TEST_CASE("a scan below its floor fails: nothing scanned proves nothing") {
+        ScratchDir d;
+        auto none = Scan({d.Path()}); // the default floor: one file
+        CHECK(none.exit_code == 1);
+        CHECK(Has(none.out, "below the floor"));
+        WriteText(d / "1.out", "clean\n");
+        CHECK(Scan({d.Path()}).exit_code == 0);
+        auto small = Scan({"--min-files", "2", d.Path()});
+        CHECK(small.exit_code == 1);
+        CHECK(Has(small.out, "below the floor"));
+    }
+
+    TEST_CASE("a registered secret (one line of a *.secrets file) is found like a canary; the registry is "
+              "not scanned") {
+        ScratchDir d;
+        const std::string generated = "Gen3rated" + std::string("Pw-") + "x7Q9zK2m";
+        WriteText(d / "test.secrets", generated + "\n");
+        WriteText(d / "1.out", "nothing here\n");
+        auto ok = Scan({d.Path()});
+        CHECK(ok.exit_code == 0);
+        CHECK(Has(ok.out, "1 registered secret(s)"));
+        CHECK(Has(ok.out, "1 files"));
+        WriteText(d / "2.err", "the password is " + generated + "\n");
+        auto bad = Scan({d.Path()});
+        CHECK(bad.exit_code == 1);
+        CHECK(Has(bad.out, "2.err:1:"));
+        CHECK_FALSE(Has(bad.out, generated));
+        WriteText(d / "test.secrets", "not a token\n");
+        CHECK(Scan({d.Path()}).exit_code == 2);
     }
 
     TEST_CASE("a path that does not exist is a usage error, not a clean scan") {

@@ -58,6 +58,19 @@ ScratchDir::~ScratchDir() {
     std::filesystem::remove_all(path_, ec);
 }
 
+void RegisterSecret(const std::string& secret) {
+    const char* capture = std::getenv("PGSPLIT_TEST_CAPTURE_DIR");
+    if (capture == nullptr || *capture == '\0' || secret.empty()) {
+        return;
+    }
+    std::string line = secret + "\n";
+    int fd = open((std::string(capture) + "/generated.secrets").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd < 0 || write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+        throw std::runtime_error("cannot register a secret for the canary scan in " + std::string(capture));
+    }
+    close(fd);
+}
+
 Process::Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
     static std::atomic<int> counter{0};
     std::string name = "pgsplit-proc-" + std::to_string(getpid()) + "-" + std::to_string(++counter);

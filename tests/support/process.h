@@ -42,6 +42,11 @@ private:
 ProcResult RunPgsplit(const std::vector<std::string>& args,
                       const std::map<std::string, std::string>& env = {}, int timeout_s = 120);
 
+// A secret the suite did not choose (one pgsplit generated) that a test has learnt: under
+// scripts/test.sh it is added to PGSPLIT_TEST_CAPTURE_DIR/generated.secrets, and the canary scan
+// looks for it like for the "Canary-" passwords. Nothing otherwise.
+void RegisterSecret(const std::string& secret);
+
 std::string ReadText(const std::string& path);
 // The lines of `text` without their '\n' (a final newline does not start another line).
 std::vector<std::string> Lines(const std::string& text);

@@ -91,7 +91,7 @@ $$)sql",
 } // namespace
 
 TEST_SUITE("verify") {
-    TEST_CASE("verify over 120 synced months counts from the Delta stats, opens no data file, under 2 s") {
+    TEST_CASE("verify over 120 synced months counts from the Delta stats and opens no data file") {
         TestDatabase db;
         MigrateForVerify(db);
         SeedPostgres(db);
@@ -111,8 +111,9 @@ TEST_SUITE("verify") {
         auto doc = nlohmann::json::parse(r.out);
         CHECK(doc["months_checked"] == kMonths);
         CHECK(doc["months"][0]["tables"]["ranking_signal"]["delta_rows"] == kSignalRows);
+        // What proves "no data file opened" is that every data file is garbage; how long it takes is
+        // scripts/bench-verify.sh's business (a wall-clock bound here would measure the machine).
         MESSAGE("verify over ", kMonths, " months: ", seconds, " s");
-        CHECK(seconds < 2.0);
 
         // The garbage really is unreadable to a reader that wanted rows: one month off by one in
         // Postgres is still found from the stats alone.

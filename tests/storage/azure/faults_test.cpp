@@ -13,7 +13,10 @@
 #include <atomic>
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 namespace pgsplit::test {
 namespace {
@@ -341,13 +344,18 @@ TEST_SUITE("azure") {
         }
     }
 
-    TEST_CASE("managed identity: a token is renewed shortly before expires_on") {
+    TEST_CASE("managed identity: a short-lived token is used for half its life, then renewed") {
         std::string data = Data(10);
-        std::atomic<int> issued{0};
+        std::mutex mu;
+        std::vector<Clock::time_point> issued_at;
         FakeServer server([&](const FakeRequest& req) {
             if (req.Path() == "/msi/token") {
+                std::lock_guard<std::mutex> lock(mu);
+                issued_at.push_back(Clock::now());
                 FakeResponse r;
-                r.body = TokenJson("t" + std::to_string(++issued), 2); // lives 2 s: renewed after 1 s
+                // expires_on is whole seconds: the token lives 3-4 s, so it is renewed 1.5-2 s after it
+                // was issued.
+                r.body = TokenJson("t" + std::to_string(issued_at.size()), 4);
                 return r;
             }
             return BlobAnswer(req, data);
@@ -356,13 +364,36 @@ TEST_SUITE("azure") {
                           FakeConfig(server, {{"IDENTITY_ENDPOINT", server.Url() + "/msi/token"},
                                               {"IDENTITY_HEADER", "h"}}),
                           Fast());
-        s.Open("a");
-        s.Open("b");
-        CHECK(issued == 1);
-        std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-        s.Open("c");
-        CHECK(issued == 2);
-        CHECK(server.Requests().back().Header("authorization") == "Bearer t2");
+        // Reads until the second token appears (observed, not slept for), each one noting how long
+        // after the first token it was sent and which token it carried.
+        std::vector<std::pair<double, std::string>> reads;
+        auto deadline = Clock::now() + std::chrono::seconds(20);
+        auto issued = [&] {
+            std::lock_guard<std::mutex> lock(mu);
+            return issued_at.size();
+        };
+        while (issued() < 2 && Clock::now() < deadline) {
+            s.Open("f" + std::to_string(reads.size()));
+            Clock::time_point first;
+            {
+                std::lock_guard<std::mutex> lock(mu);
+                first = issued_at.at(0);
+            }
+            double since_first = std::chrono::duration<double>(Clock::now() - first).count();
+            reads.emplace_back(since_first, server.Requests().back().Header("authorization"));
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        REQUIRE(issued() == 2);
+        double renewed_after = std::chrono::duration<double>(issued_at[1] - issued_at[0]).count();
+        MESSAGE("token renewed ", renewed_after, " s after the first; ", reads.size(), " reads");
+        CHECK(renewed_after >= 1.4); // not before half its life
+        for (const auto& [at, auth] : reads) {
+            if (at < 1.4) {
+                CAPTURE(at);
+                CHECK(auth == "Bearer t1"); // the first token served every read of its first half-life
+            }
+        }
+        CHECK(reads.back().second == "Bearer t2");
     }
 
     TEST_CASE("managed identity for a whole sync-signals: one token request, every read a Bearer read") {
