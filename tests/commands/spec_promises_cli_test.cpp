@@ -201,7 +201,7 @@ TEST_SUITE("spec-promises") {
         REQUIRE(Sync(db, "basic", {"--month", "2024-01", "--delta-version", "1"}).exit_code == 0);
         auto want = Expected("basic");
         auto reader = db.Connect();
-        reader.Exec("BEGIN; SELECT count(*) FROM ranking.ranking_signal");
+        reader.ExecScript("BEGIN; SELECT count(*) FROM ranking.ranking_signal");
         auto r =
             Sync(db, "basic", {"--month", "2024-01", "--swap-lock-timeout", "100ms", "--swap-retries", "2"});
         reader.Exec("ROLLBACK");
