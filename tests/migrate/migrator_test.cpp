@@ -368,9 +368,9 @@ TEST_SUITE("migrate-pg") {
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
             }
             reader.Exec("COMMIT");
-            auto r = applying.get();
             REQUIRE_MESSAGE(attempts.size() == 2,
                             "the ALTER was not seen retrying while the reader held the table");
+            auto r = applying.get();
             CHECK(r.applied.size() == 1);
             CHECK(db.Value(
                       "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'backtest' AND "
