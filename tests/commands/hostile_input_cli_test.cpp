@@ -177,6 +177,7 @@ TEST_SUITE("commands") {
         ProcResult r;
         double secs = TermWhileBusy({"inspect", "delta", dir / "t"}, 1.0, r);
         CHECK(r.exit_code == 143);
+        CHECK(r.err.find("interrupted by SIGTERM") != std::string::npos);
         CHECK(secs < 5);
     }
 
@@ -196,6 +197,7 @@ TEST_SUITE("commands") {
         ProcResult r;
         double secs = TermWhileBusy({"inspect", "delta", dir / "t"}, 0.5, r);
         CHECK(r.exit_code == 143);
+        CHECK(r.err.find("interrupted by SIGTERM") != std::string::npos);
         CHECK(secs < 5);
     }
 
@@ -207,6 +209,7 @@ TEST_SUITE("commands") {
         ProcResult r;
         double secs = TermWhileBusy({"inspect", "parquet", "--scan", path}, 1.0, r);
         CHECK(r.exit_code == 143);
+        CHECK(r.err.find("interrupted by SIGTERM") != std::string::npos);
         CHECK(secs < 5);
     }
 }
