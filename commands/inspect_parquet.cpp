@@ -281,7 +281,9 @@ Runner SetupInspectParquet(CLI::App& app) {
         ->check(CLI::IsMember({"jsonl", "csv"}));
     // Benchmark mode: decode everything, print counts and time only.
     app.add_flag("--scan", opts->scan, "")->group("");
-    app.footer("Example:\n  pgsplit inspect parquet part-0000.parquet --rows --limit 5 --format csv");
+    app.footer(
+        "Example:\n  pgsplit inspect parquet part-0000.parquet --rows --limit 5 --format csv\n\n"
+        "Exit codes: 0 shown; 2 usage; 7 source data error (missing, unreadable or malformed file).\n");
     return [opts](Context& ctx) {
         auto reader = parquet::OpenFile(opts->file);
         if (opts->scan) {

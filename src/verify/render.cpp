@@ -48,6 +48,13 @@ std::string Summary(const Report& r) {
         return fmt::format("verify: ok: {} month(s) checked{}", r.months.size(),
                            r.freshness_only ? " (freshness only, Delta not read)" : "");
     }
+    if (r.FailedMonths() == 0) {
+        // Only freshness failed: "0 of 0 month(s) failed" would read as if something were counted.
+        return r.months.empty()
+                   ? std::string("verify: FAIL: freshness failed (no months checked)")
+                   : fmt::format("verify: FAIL: freshness failed; {} month(s) checked, none failed",
+                                 r.months.size());
+    }
     return fmt::format("verify: FAIL: {} of {} month(s) failed, freshness {}", r.FailedMonths(),
                        r.months.size(), r.freshness.Ok() ? "ok" : "failed");
 }
@@ -69,7 +76,7 @@ std::string MdCell(const std::string& s) {
 
 } // namespace
 
-std::string RenderText(const Report& report, bool color) {
+std::string RenderText(const Report& report, bool color, size_t max_width) {
     using Tone = TextTable::Tone;
     TextTable t({"MONTH", "DELTA ROWS", "POSTGRES ROWS", "STATE", "SYNCED AT", "VERDICT"});
     for (const auto& m : report.months) {
@@ -81,7 +88,7 @@ std::string RenderText(const Report& report, bool color) {
     if (report.months.empty()) {
         out += "no month to verify\n";
     } else {
-        out += t.Render(color);
+        out += t.Render(color, max_width);
         out += report.freshness_only ? "(rows: ranking_signal / composite_signal_daily; Delta not read)\n"
                                      : "(rows: ranking_signal / composite_signal_daily)\n";
     }
