@@ -362,8 +362,25 @@ void AddGlobalFlagsToHelp(CLI::App& root) {
             }
         }
         if (!inherited.empty()) {
-            inherited =
-                fmt::format("Flags of '{}' accepted here too: {}.\n\n", CommandPath(parent), inherited);
+            // Wrapped at 100 columns like the rest of the help.
+            std::string wrapped = "  ";
+            size_t line = 2;
+            for (size_t start = 0; start < inherited.size();) {
+                size_t end = inherited.find(", ", start);
+                std::string item =
+                    inherited.substr(start, end == std::string::npos ? std::string::npos : end - start + 1);
+                if (line + item.size() + 1 > 100) {
+                    wrapped += "\n  ";
+                    line = 2;
+                } else if (line > 2) {
+                    wrapped += " ";
+                    ++line;
+                }
+                wrapped += item;
+                line += item.size();
+                start = end == std::string::npos ? inherited.size() : end + 2;
+            }
+            inherited = fmt::format("Flags of '{}' accepted here too:\n{}\n\n", CommandPath(parent), wrapped);
         }
         app->footer("\n" + section + "\n" + inherited + own);
     };

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "pgsplit_version.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <functional>
 #include <unistd.h>
@@ -62,7 +63,13 @@ std::string OptionEntries(const CLI::App& app) {
                 names += (names.empty() ? "" : ", ") + std::string("\\fB\\-\\-") + Roff(l) + "\\fR";
             }
             if (opt->get_items_expected_max() > 0) {
-                names += " \\fI" + Roff(opt->get_type_name()) + "\\fR";
+                std::string type = opt->get_type_name();
+                auto brace = type.find(":{");
+                if (brace != std::string::npos) { // "TEXT:{text,json}" -> "text|json", as --help shows it
+                    type = type.substr(brace + 2, type.rfind('}') - brace - 2);
+                    std::replace(type.begin(), type.end(), ',', '|');
+                }
+                names += " \\fI" + Roff(type) + "\\fR";
             }
         }
         s += ".TP\n" + names + "\n" + Roff(opt->get_description()) + "\n";
