@@ -279,7 +279,8 @@ std::unique_ptr<parquet::FileReader> OpenParquet(const std::string& location, co
         return parquet::OpenFile(location);
     }
     auto slash = location.find_last_of('/');
-    if (slash == std::string::npos || slash + 1 == location.size() || location.compare(slash - 1, 2, "//") == 0) {
+    if (slash == std::string::npos || slash + 1 == location.size() ||
+        location.compare(slash - 1, 2, "//") == 0) {
         throw Error(ExitCode::Usage, fmt::format("'{}' names no Parquet file", location),
                     "give the file's full URI, e.g. abfss://container@account.dfs.core.windows.net/dir/"
                     "part-0000.parquet");
@@ -304,7 +305,8 @@ Runner SetupInspectParquet(CLI::App& app) {
     app.footer(
         "Remote files are read like 'inspect delta' reads tables (same credentials: AZURE_STORAGE_*).\n\n"
         "Examples:\n  pgsplit inspect parquet part-0000.parquet --rows --limit 5 --format csv\n"
-        "  pgsplit inspect parquet abfss://gold@acct.dfs.core.windows.net/ranking/signals/part-0000.parquet\n\n"
+        "  pgsplit inspect parquet "
+        "abfss://gold@acct.dfs.core.windows.net/ranking/signals/part-0000.parquet\n\n"
         "Exit codes: 0 shown; 2 usage; 3 configuration; 4 storage refused the credentials; 7 source data\n"
         "error (missing, unreadable or malformed file).\n");
     return [opts](Context& ctx) {

@@ -6,6 +6,7 @@
 #include "migrate/migrator.h"
 #include "output/github.h"
 #include "output/table.h"
+#include "output/time.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -52,21 +53,9 @@ migrate::Options ToOptions(const Context& ctx, const MigrateOpts& o) {
     return m;
 }
 
-// "2026-11-22T00:12:18.625166+00:00" -> "2026-11-22 00:12:18+00:00" for the table.
+// The table's APPLIED AT: "2026-11-22 00:12:18 UTC", as every table shows times.
 std::string TimeCell(const std::optional<std::string>& iso) {
-    if (!iso) {
-        return "";
-    }
-    std::string t = *iso;
-    if (t.size() > 10 && t[10] == 'T') {
-        t[10] = ' ';
-    }
-    auto dot = t.find('.');
-    if (dot != std::string::npos) {
-        auto zone = t.find_first_of("+-Z", dot);
-        t.erase(dot, zone == std::string::npos ? std::string::npos : zone - dot);
-    }
-    return t;
+    return iso ? HumanTime(*iso) : "";
 }
 
 std::string DurationCell(const migrate::Entry& e) {

@@ -4,6 +4,7 @@
 #include "migrate/embedded.h"
 #include "migrate/lock.h"
 #include "migrate/sql_scan.h"
+#include "output/time.h"
 #include "pg/connection.h"
 #include "pgsplit_version.h"
 
@@ -239,7 +240,7 @@ nlohmann::ordered_json EntryToJson(const Entry& e) {
             {"description", e.description},
             {"file", e.name.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(e.name)},
             {"state", StateName(e.state)},
-            {"applied_at", opt(e.applied_at)},
+            {"applied_at", e.applied_at ? nlohmann::ordered_json(JsonTime(*e.applied_at)) : nullptr},
             {"execution_ms", opt(e.execution_ms)},
             {"checksum", opt(e.stored_checksum)},
             {"file_checksum", opt(e.file_checksum)},

@@ -3,6 +3,7 @@
 #include "output/github.h"
 #include "output/json_util.h"
 #include "output/table.h"
+#include "output/time.h"
 #include "sync/runner.h"
 
 #include <fmt/format.h>
@@ -40,7 +41,7 @@ std::string FreshnessLine(const Freshness& f) {
     int64_t age = f.age_seconds.value_or(0);
     std::string ago = age < 1 ? "just now" : HumanDuration(static_cast<double>(age) * 1000) + " ago";
     return fmt::format("freshness: ok: the newest successful sync ({}, {}) is within --max-age {}",
-                       f.newest_success.value_or(kNone), ago, f.max_age_text);
+                       f.newest_success ? HumanTime(*f.newest_success) : kNone, ago, f.max_age_text);
 }
 
 std::string Summary(const Report& r) {
@@ -81,7 +82,8 @@ std::string RenderText(const Report& report, bool color, size_t max_width) {
     TextTable t({"MONTH", "DELTA ROWS", "POSTGRES ROWS", "STATE", "SYNCED AT", "VERDICT"});
     for (const auto& m : report.months) {
         Tone state = m.State() == "success" ? Tone::Plain : Tone::Bad;
-        t.AddRow({m.month, DeltaCell(m), PostgresCell(m), m.State(), m.synced_at.value_or(kNone), Verdict(m)},
+        t.AddRow({m.month, DeltaCell(m), PostgresCell(m), m.State(),
+                  m.synced_at ? HumanTime(*m.synced_at) : kNone, Verdict(m)},
                  {Tone::Plain, Tone::Plain, Tone::Plain, state, Tone::Dim, m.Ok() ? Tone::Good : Tone::Bad});
     }
     std::string out;

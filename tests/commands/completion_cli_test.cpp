@@ -78,25 +78,15 @@ std::vector<std::string> CompleteZsh(const std::string& line) {
     for (const auto& w : words) {
         array += " '" + w + "'";
     }
-    std::string body = "compdef() { print -r -- \"compdef $*\" > '" + dir / "registered" +
-                       "'; }
-"
+    std::string body = "compdef() { :; }\n"
                        "compadd() { [[ $1 == -- ]] && shift; local c; for c; do [[ $c == \"$PREFIX\"* ]] "
-                       "&& print -r -- \"$c\"; done; }
-"
-                       "compset() { [[ $2 == '*=' ]] && PREFIX=${PREFIX#*=}; return 0; }
-"
-                       "_files() { print -r -- '<files>'; }
-"
+                       "&& print -r -- \"$c\"; done; return 0; }\n"
+                       "compset() { [[ $2 == '*=' ]] && PREFIX=${PREFIX#*=}; return 0; }\n"
+                       "_files() { print -r -- '<files>'; }\n"
                        "source '" +
-                       dir / "_pgsplit" + "' || exit 9
-words=(" + array +
-                       ")
-CURRENT=" + std::to_string(words.size()) +
-                       "
-PREFIX=${words[CURRENT]}
-_pgsplit
-";
+                       dir / "_pgsplit" + "' || exit 9\nwords=(" + array +
+                       ")\nCURRENT=" + std::to_string(words.size()) +
+                       "\nPREFIX=${words[CURRENT]}\n_pgsplit\n";
     Process p({"/usr/bin/zsh", "-f", "-c", body}, {});
     ProcResult r = p.Wait(30);
     REQUIRE_MESSAGE(r.exit_code == 0, r.All());

@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 using pgsplit::test::Lines;
 using pgsplit::test::RunPgsplit;
@@ -234,6 +235,14 @@ TEST_SUITE("operator-surface") {
         auto out = pgsplit::test::ReadText(gh / "output.txt");
         CHECK(Has(out, "applied=0\n"));
         CHECK(Has(out, "schema_version=0004\n"));
+
+        // One rendering of times: "YYYY-MM-DD HH:MM:SS UTC" in tables, RFC 3339 UTC in JSON.
+        std::map<std::string, std::string> plain = {{"POSTGRES_DSN", db.Dsn()}};
+        auto table = RunPgsplit({"migrate", "status"}, plain);
+        CHECK(std::regex_search(table.out, std::regex(R"(applied  +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)")));
+        auto status = nlohmann::json::parse(RunPgsplit({"--json", "migrate", "status"}, plain).out);
+        CHECK(std::regex_match(status["migrations"][0]["applied_at"].get<std::string>(),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)")));
     }
 
     TEST_CASE("a mistyped URI scheme is named as such, without the rest of the DSN") {
@@ -273,5 +282,27 @@ TEST_SUITE("operator-surface") {
         CHECK(line["result"]["current_version"] == "0004");
         CHECK(line["result"]["migrations"].size() == 4);
         CHECK_FALSE(Has(r.out, "VERSION"));
+    }
+
+    TEST_CASE("pgsplit manpage prints a roff page with every command, its example and the exit codes") {
+        auto r = RunPgsplit({"manpage"});
+        REQUIRE(r.exit_code == 0);
+        CHECK(r.out.rfind(".TH PGSPLIT 1 ", 0) == 0);
+        for (const char* section : {".SS \"pgsplit migrate status\"", ".SS \"pgsplit runs stale\"",
+                                    ".SS \"pgsplit inspect parquet\"", ".SS \"pgsplit completion\"",
+                                    ".SH GLOBAL FLAGS", ".SH EXIT STATUS"}) {
+            CHECK_MESSAGE(Has(r.out, section), section);
+        }
+        CHECK(Has(r.out, "pgsplit migrate baseline \\-\\-version 0002"));
+        CHECK_FALSE(Has(r.out, ".SS \"pgsplit manpage\"")); // for the build, not listed
+        CHECK_FALSE(Has(RunPgsplit({"--help"}).out, "manpage"));
+        // groff reads it without a warning.
+        ScratchDir dir;
+        WriteText(dir / "pgsplit.1", r.out);
+        pgsplit::test::Process groff({"/usr/bin/groff", "-man", "-Tutf8", "-ww", "-z", dir / "pgsplit.1"},
+                                     {});
+        auto g = groff.Wait(60);
+        CHECK_MESSAGE(g.exit_code == 0, g.All());
+        CHECK_MESSAGE(g.err.empty(), g.err);
     }
 }

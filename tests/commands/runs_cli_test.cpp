@@ -187,7 +187,7 @@ TEST_SUITE("runs") {
         CHECK(Has(r.out, "26 run(s) in backtest.runs"));
         CHECK(Has(r.out, "completed  18"));
         CHECK(Has(r.out, "run time    20       10m 30s  19m 3s"));
-        CHECK(Has(r.out, "queue wait  22       1m 55s   3m 29s"));
+        CHECK(Has(r.out, "queue wait  22       1m 55s   3m 30s")); // 209.5 s rounds up
 
         auto j = RunPgsplit({"--json", "runs", "stats"}, Env(db));
         REQUIRE(j.exit_code == 0);

@@ -190,7 +190,8 @@ TEST_SUITE("azure") {
     TEST_CASE("inspect parquet reads a file over abfss:// and a blob URL as it reads it from disk") {
         // A data file of the uploaded sync fixture, found on disk (its name is DuckDB's choice).
         std::string rel;
-        for (const auto& e : fs::recursive_directory_iterator(FixturesDir() / "sync" / "basic" / "ranking_signal")) {
+        for (const auto& e :
+             fs::recursive_directory_iterator(FixturesDir() / "sync" / "basic" / "ranking_signal")) {
             if (e.is_regular_file() && e.path().extension() == ".parquet") {
                 rel = fs::relative(e.path(), FixturesDir()).generic_string();
                 break;
