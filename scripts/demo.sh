@@ -91,7 +91,8 @@ run "$pgsplit" verify --from 2024-01 --to 2024-02
 proved "counts per month and table match Delta, the ledger is success, the newest sync is fresh"
 
 step "A deliberate failure: a row deleted in PostgreSQL behind pgsplit's back"
-psql_su -d asset_allocation -c "DELETE FROM ranking.ranking_signal WHERE ctid IN (SELECT ctid FROM ranking.ranking_signal WHERE year_month = '2024-01' LIMIT 1)"
+# ctid is only unique within one partition: both sides name the month.
+psql_su -d asset_allocation -c "DELETE FROM ranking.ranking_signal WHERE year_month = '2024-01' AND ctid = (SELECT ctid FROM ranking.ranking_signal WHERE year_month = '2024-01' LIMIT 1)"
 set +e
 run "$pgsplit" verify --from 2024-01 --to 2024-02
 code=$?
