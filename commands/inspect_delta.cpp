@@ -273,8 +273,10 @@ Runner SetupInspectDelta(CLI::App& app) {
         ->check(CLI::NonNegativeNumber);
     app.add_option("--format", opts->format, "with --rows: jsonl (default) or csv")
         ->check(CLI::IsMember({"jsonl", "csv"}));
-    app.footer("\nExample:\n  pgsplit inspect delta /data/ranking_signal --month 2024-03 --files\n"
-               "  pgsplit inspect delta /data/ranking_signal --month 2024-03 --rows --limit 5");
+    app.footer("Example:\n  pgsplit inspect delta /data/ranking_signal --month 2024-03 --files\n"
+               "  pgsplit inspect delta /data/ranking_signal --month 2024-03 --rows --limit 5\n\n"
+               "Exit codes: 0 shown; 2 usage; 3 configuration; 4 storage refused the credentials;\n"
+               "7 source data error (no Delta table there, unreadable log or file, unsupported feature).\n");
     return [opts](Context& ctx) { return Run(ctx, *opts); };
 }
 

@@ -6,6 +6,7 @@
 #include "migrate/migrator.h"
 #include "output/github.h"
 #include "output/table.h"
+#include "output/time.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -52,21 +53,9 @@ migrate::Options ToOptions(const Context& ctx, const MigrateOpts& o) {
     return m;
 }
 
-// "2026-11-22T00:12:18.625166+00:00" -> "2026-11-22 00:12:18+00:00" for the table.
+// The table's APPLIED AT: "2026-11-22 00:12:18 UTC", as every table shows times.
 std::string TimeCell(const std::optional<std::string>& iso) {
-    if (!iso) {
-        return "";
-    }
-    std::string t = *iso;
-    if (t.size() > 10 && t[10] == 'T') {
-        t[10] = ' ';
-    }
-    auto dot = t.find('.');
-    if (dot != std::string::npos) {
-        auto zone = t.find_first_of("+-Z", dot);
-        t.erase(dot, zone == std::string::npos ? std::string::npos : zone - dot);
-    }
-    return t;
+    return iso ? HumanTime(*iso) : "";
 }
 
 std::string DurationCell(const migrate::Entry& e) {
@@ -86,8 +75,9 @@ TextTable::Tone StateTone(migrate::State s) {
     }
 }
 
-std::string CurrentVersion(const std::vector<migrate::Entry>& entries) {
-    std::string v = "none";
+// The newest version the history records, or none on a database nothing was applied to.
+std::optional<std::string> CurrentVersion(const std::vector<migrate::Entry>& entries) {
+    std::optional<std::string> v;
     for (const auto& e : entries) {
         if (e.state == migrate::State::Applied || e.state == migrate::State::Baseline ||
             e.state == migrate::State::ChecksumMismatch) {
@@ -100,9 +90,11 @@ std::string CurrentVersion(const std::vector<migrate::Entry>& entries) {
 int RunStatus(Context& ctx, migrate::Migrator& m) {
     auto entries = m.Status();
     if (ctx.config.json) {
-        nlohmann::json out = {{"ok", true},
-                              {"current_version", CurrentVersion(entries)},
-                              {"migrations", nlohmann::json::array()}};
+        auto current = CurrentVersion(entries);
+        nlohmann::ordered_json out = {
+            {"ok", true},
+            {"current_version", current ? nlohmann::ordered_json(*current) : nullptr},
+            {"migrations", nlohmann::ordered_json::array()}};
         for (const auto& e : entries) {
             out["migrations"].push_back(migrate::EntryToJson(e));
         }
@@ -119,11 +111,12 @@ int RunStatus(Context& ctx, migrate::Migrator& m) {
                 fmt::format("version {} is recorded as applied but has no migration file", e.version));
         }
     }
-    ctx.Print(t.Render(ctx.config.color && ctx.config.stdout_tty));
+    ctx.Print(t.Render(ctx.config.color_stdout, ctx.config.table_width));
     return 0;
 }
 
-void ReportToGithub(const Context& ctx, const migrate::ApplyResult& result) {
+void ReportToGithub(const Context& ctx, const migrate::ApplyResult& result,
+                    const std::optional<std::string>& version_after) {
     std::string md = result.dry_run ? "### pgsplit migrate (plan)\n\n" : "### pgsplit migrate\n\n";
     const auto& rows = result.dry_run ? result.pending : result.applied;
     if (rows.empty()) {
@@ -139,21 +132,30 @@ void ReportToGithub(const Context& ctx, const migrate::ApplyResult& result) {
     AppendStepSummary(ctx.config.github_step_summary, md);
     SetStepOutput(ctx.config.github_output, "applied", std::to_string(result.applied.size()));
     SetStepOutput(ctx.config.github_output, "pending", std::to_string(result.pending.size()));
-    if (!result.applied.empty()) {
-        SetStepOutput(ctx.config.github_output, "schema_version", result.applied.back().version);
+    // Also when nothing ran: a later step reads the schema version either way.
+    if (version_after) {
+        SetStepOutput(ctx.config.github_output, "schema_version", *version_after);
     }
 }
 
+nlohmann::ordered_json VersionJson(const std::optional<std::string>& v) {
+    return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+}
+
 int RunApply(Context& ctx, migrate::Migrator& m, bool dry_run) {
+    auto before = CurrentVersion(m.Status());
     auto result = m.Apply(dry_run);
+    auto after = dry_run ? before : CurrentVersion(m.Status());
     if (ctx.config.github_actions) {
-        ReportToGithub(ctx, result);
+        ReportToGithub(ctx, result, after);
     }
     if (ctx.config.json) {
-        nlohmann::json out = {{"ok", true},
-                              {"dry_run", dry_run},
-                              {"applied", nlohmann::json::array()},
-                              {"pending", nlohmann::json::array()}};
+        nlohmann::ordered_json out = {{"ok", true},
+                                      {"dry_run", dry_run},
+                                      {"version_before", VersionJson(before)},
+                                      {"version_after", VersionJson(after)},
+                                      {"applied", nlohmann::ordered_json::array()},
+                                      {"pending", nlohmann::ordered_json::array()}};
         for (const auto& e : result.applied) {
             out["applied"].push_back(migrate::EntryToJson(e));
         }
@@ -191,17 +193,38 @@ int RunApply(Context& ctx, migrate::Migrator& m, bool dry_run) {
     return 0;
 }
 
-int RunValidate(Context& ctx, migrate::Migrator& m) {
+int RunValidate(Context& ctx, migrate::Migrator& m, bool ignore_pending) {
     auto problems = m.Validate();
+    // What was looked at, so "valid" on an empty database does not read as "all applied".
+    size_t applied = 0, pending = 0;
+    for (const auto& e : m.Status()) {
+        if (e.state == migrate::State::Applied || e.state == migrate::State::Baseline ||
+            e.state == migrate::State::ChecksumMismatch) {
+            ++applied;
+        } else if (e.state == migrate::State::Pending || e.state == migrate::State::OutOfOrder) {
+            ++pending;
+        }
+    }
     if (ctx.config.json) {
-        ctx.Print(nlohmann::json({{"ok", problems.empty()}, {"problems", problems}}).dump(2) + "\n");
+        nlohmann::ordered_json list = nlohmann::ordered_json::array();
+        for (const auto& p : problems) {
+            list.push_back({{"code", p.code}, {"version", p.version}, {"message", p.message}});
+        }
+        nlohmann::ordered_json out = {
+            {"ok", problems.empty()}, {"files", m.Files().size()},          {"applied", applied},
+            {"pending", pending},     {"pending_checked", !ignore_pending}, {"problems", list}};
+        ctx.Print(out.dump(2) + "\n");
     } else if (problems.empty()) {
-        ctx.Print(
-            fmt::format("valid: {} migration(s), all applied with matching checksums\n", m.Files().size()));
+        std::string text = fmt::format("valid: {} migration file(s); {} applied, checksums match",
+                                       m.Files().size(), applied);
+        if (pending > 0) {
+            text += fmt::format("; {} pending, not counted as a problem (--ignore-pending)", pending);
+        }
+        ctx.Print(text + "\n");
     } else {
         std::string text = fmt::format("invalid: {} problem(s)\n", problems.size());
         for (const auto& p : problems) {
-            text += "  - " + p + "\n";
+            text += "  - " + p.message + "\n";
         }
         ctx.Print(text);
     }
@@ -211,7 +234,7 @@ int RunValidate(Context& ctx, migrate::Migrator& m) {
 int RunBaseline(Context& ctx, migrate::Migrator& m, const std::string& version) {
     auto recorded = m.Baseline(version);
     if (ctx.config.json) {
-        nlohmann::json out = {{"ok", true}, {"baselined", nlohmann::json::array()}};
+        nlohmann::ordered_json out = {{"ok", true}, {"baselined", nlohmann::ordered_json::array()}};
         for (const auto& e : recorded) {
             out["baselined"].push_back(migrate::EntryToJson(e));
         }
@@ -230,8 +253,8 @@ int RunBaseline(Context& ctx, migrate::Migrator& m, const std::string& version) 
 int RunRepair(Context& ctx, migrate::Migrator& m, bool yes) {
     auto changed = m.Repair(yes);
     if (ctx.config.json) {
-        nlohmann::json out = {
-            {"ok", yes || changed.empty()}, {"applied", yes}, {"changes", nlohmann::json::array()}};
+        nlohmann::ordered_json out = {
+            {"ok", yes || changed.empty()}, {"applied", yes}, {"changes", nlohmann::ordered_json::array()}};
         for (const auto& e : changed) {
             out["changes"].push_back(migrate::EntryToJson(e));
         }
@@ -262,12 +285,17 @@ Runner SetupMigrate(CLI::App& app) {
         "Apply the versioned schema (0001-0004 are built in) to the database named by --dsn/POSTGRES_DSN.\n"
         "Each file runs in its own transaction with its history row; a session advisory lock makes\n"
         "concurrent runs queue. Checksums (sha256 of the file with LF line endings) catch edited files.");
-    app.footer("Examples:\n"
-               "  pgsplit migrate                       apply pending migrations\n"
-               "  pgsplit migrate status --json         versions, states, checksums\n"
-               "  pgsplit migrate plan                  what would run (nothing changes)\n"
-               "  pgsplit migrate --lock-wait 5m        wait longer for a concurrent migrate\n"
-               "  pgsplit migrate --dir ./migrations --target 0003\n");
+    app.footer(
+        "Examples:\n"
+        "  pgsplit migrate                       apply pending migrations\n"
+        "  pgsplit migrate status --json         versions, states, checksums\n"
+        "  pgsplit migrate plan                  what would run (nothing changes)\n"
+        "  pgsplit migrate --lock-wait 5m        wait longer for a concurrent migrate\n"
+        "  pgsplit migrate --dir ./migrations --target 0003\n\n"
+        "Exit codes: 0 applied (or nothing to do); 1 a migration failed (it is rolled back, named with\n"
+        "the server's message); 2 usage; 3 configuration (no DSN, bad --dir); 4 cannot connect;\n"
+        "5 an applied file changed since (checksum mismatch; nothing run); 6 another migrate held\n"
+        "the lock longer than --lock-wait.\n");
     auto add_common = [o](CLI::App* a) {
         a->add_option("--dir", o->dir, "use migrations from this folder instead of the built-in ones")
             ->type_name("DIR");
@@ -301,6 +329,38 @@ Runner SetupMigrate(CLI::App& app) {
     for (auto* sub : {o->status, o->validate, o->plan, o->baseline, o->repair}) {
         sub->fallthrough();
     }
+    o->status->footer(
+        "Example:\n"
+        "  pgsplit migrate status --dsn \"$POSTGRES_DSN\"     one row per version, file or history\n"
+        "  pgsplit --json migrate status                   the same as a JSON document\n\n"
+        "Exit codes: 0 shown (whatever the states); 3 configuration; 4 cannot connect.\n");
+    o->validate->footer(
+        "Example:\n"
+        "  pgsplit migrate validate                       CI gate before a deploy\n"
+        "  pgsplit migrate validate --ignore-pending      only checksums and missing files\n\n"
+        "Exit codes: 0 valid; 5 a checksum differs, a file is missing, or a file is pending;\n"
+        "3 configuration; 4 cannot connect.\n");
+    o->plan->footer(
+        "Example:\n"
+        "  pgsplit migrate plan --dir ./migrations        the files 'pgsplit migrate' would apply\n\n"
+        "Exit codes: 0 listed (nothing changes); 3 configuration; 4 cannot connect.\n");
+    o->baseline->footer(
+        "For a database whose schema was created by hand or by another tool: the files up to --version\n"
+        "are recorded in public.schema_migrations without running, so 'pgsplit migrate' starts after "
+        "them.\n\n"
+        "Example:\n"
+        "  pgsplit migrate baseline --version 0002        0001 and 0002 recorded, 0003 onward still "
+        "pending\n\n"
+        "Exit codes: 0 recorded; 2 usage (--version is not a number); 3 configuration; 4 cannot connect;\n"
+        "6 lock not obtained.\n");
+    o->repair->footer(
+        "After a cosmetic edit to an applied file (comments, whitespace) 'migrate validate' reports a\n"
+        "checksum mismatch; repair stores the files' checksums instead. It never runs SQL from the files.\n\n"
+        "Example:\n"
+        "  pgsplit migrate repair                         show what would change (exit 2)\n"
+        "  pgsplit migrate repair --yes                   change it\n\n"
+        "Exit codes: 0 repaired or nothing to repair; 2 changes found but no --yes; 3 configuration;\n"
+        "4 cannot connect; 6 lock not obtained.\n");
 
     return [o](Context& ctx) {
         bool reads_only = o->status->parsed() || o->validate->parsed() || o->plan->parsed() ||
@@ -317,7 +377,7 @@ Runner SetupMigrate(CLI::App& app) {
             return RunStatus(ctx, m);
         }
         if (o->validate->parsed()) {
-            return RunValidate(ctx, m);
+            return RunValidate(ctx, m, o->ignore_pending);
         }
         if (o->plan->parsed()) {
             return RunApply(ctx, m, true);

@@ -112,9 +112,9 @@ Runner SetupProvision(CLI::App& app) {
     app.add_option("--allow-ip-range", f->allow_ip_range, "firewall rule allow-ip-range for these addresses")
         ->type_name("START[-END]");
     app.add_flag("--apply-migrations", o.apply_migrations, "apply the schema migrations as the admin");
-    app.add_flag(
-        "--create-app-users", o.create_app_users,
-        "create ranking_writer and api_service (or rotate their passwords) and grant SPEC §8 privileges");
+    app.add_flag("--create-app-users", o.create_app_users,
+                 "create ranking_writer and api_service (or rotate their passwords) with their grants "
+                 "(README, Provision)");
     app.add_flag("--legacy-roles", o.legacy_roles, "with --create-app-users: also backtest_service");
     app.add_option(
            "--admin-dsn", f->admin_dsn,
@@ -177,8 +177,7 @@ Runner SetupProvision(CLI::App& app) {
             ReportToGithub(ctx, out);
         }
         ctx.Print(ctx.config.json ? provision::RenderJson(out, opts.emit_secrets, generated)
-                                  : provision::RenderText(out, opts.emit_secrets,
-                                                          ctx.config.color && ctx.config.stdout_tty));
+                                  : provision::RenderText(out, opts.emit_secrets, ctx.config.color_stdout));
         return 0;
     };
 }

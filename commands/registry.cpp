@@ -3,6 +3,7 @@
 namespace pgsplit {
 
 Runner SetupCompletion(CLI::App& app); // commands/completion.cpp
+Runner SetupManpage(CLI::App& app);    // commands/manpage.cpp
 
 const std::vector<Command>& AllCommands() {
     static const std::vector<Command> commands = {
@@ -16,7 +17,9 @@ const std::vector<Command>& AllCommands() {
         {"verify", "Delta vs Postgres count parity and sync freshness (exit 5 on any problem)", SetupVerify},
         {"runs", "inspect the backtest run store (list, show, stats, stale, fail)", SetupRuns},
         {"inspect", "show what is in a Parquet file or a Delta table", SetupInspect},
-        {"completion", "print a bash completion script generated from this command tree", SetupCompletion},
+        {"completion", "print a bash or zsh completion script generated from this command tree",
+         SetupCompletion},
+        {"manpage", "print the pgsplit(1) manual page in roff (the build installs it)", SetupManpage},
     };
     return commands;
 }

@@ -36,7 +36,7 @@ struct RunsOpts {
 };
 
 bool Color(const Context& ctx) {
-    return ctx.config.color && ctx.config.stdout_tty;
+    return ctx.config.color_stdout;
 }
 
 void PrintJson(Context& ctx, const nlohmann::ordered_json& doc) {
@@ -61,13 +61,13 @@ int RunList(Context& ctx, runs::RunStore& store, const RunsOpts& o) {
     if (ctx.config.json) {
         PrintJson(ctx, runs::ListJson(result, filter));
     } else {
-        ctx.Print(runs::ListText(result, filter, Color(ctx)));
+        ctx.Print(runs::ListText(result, filter, Color(ctx), ctx.config.table_width));
     }
     return 0;
 }
 
 int RunShow(Context& ctx, runs::RunStore& store, const RunsOpts& o) {
-    auto run = store.Find(o.run_id);
+    auto run = store.FindByPrefix(o.run_id);
     if (!run) {
         runs::ThrowUnknownRun(o.run_id);
     }
@@ -94,7 +94,7 @@ int RunStale(Context& ctx, runs::RunStore& store, const RunsOpts& o) {
     if (ctx.config.json) {
         PrintJson(ctx, runs::StaleJson(result, o.older_than));
     } else {
-        ctx.Print(runs::StaleText(result, o.older_than, Color(ctx)));
+        ctx.Print(runs::StaleText(result, o.older_than, Color(ctx), ctx.config.table_width));
     }
     if (ctx.config.github_actions) {
         // One annotation per stuck run, on stderr like pgsplit's other ::error lines.
@@ -184,7 +184,8 @@ Runner SetupRuns(CLI::App& app) {
         ->type_name("N");
 
     o->show = app.add_subcommand("show", "every column of one run, durations, config JSON pretty-printed");
-    o->show->add_option("RUN_ID", o->run_id, "the run's run_id")->required();
+    o->show->add_option("RUN_ID", o->run_id, "the run's run_id, or a prefix only one run_id starts with")
+        ->required();
 
     o->stats = app.add_subcommand("stats", "count per status, p50/p95 of run time and queue wait");
     o->stats->add_option("--since", o->stats_since, "only runs submitted within this long (default: all)")
@@ -207,6 +208,28 @@ Runner SetupRuns(CLI::App& app) {
     for (auto* sub : {o->list, o->show, o->stats, o->stale, o->fail}) {
         sub->fallthrough();
     }
+    const char* codes = "Exit codes: 0 ok; 2 usage; 3 configuration; 4 cannot connect.\n";
+    o->list->footer(std::string("Example:\n"
+                                "  pgsplit runs list --status failed --since 7d --limit 20\n\n") +
+                    codes);
+    o->show->footer(std::string("Example:\n"
+                                "  pgsplit runs show 3f2a9c                   every column of that run\n\n"
+                                "Exit codes: 0 shown; 2 no run has that id; 3 configuration; 4 cannot "
+                                "connect.\n"));
+    o->stats->footer(std::string("Example:\n"
+                                 "  pgsplit runs stats --since 30d --json\n\n") +
+                     codes);
+    o->stale->footer(std::string("Example (an alert that fires on exit 5):\n"
+                                 "  pgsplit runs stale --older-than 6h\n\n"
+                                 "Exit codes: 0 none stale; 5 stale runs listed; 3 configuration; 4 cannot "
+                                 "connect.\n"));
+    o->fail->footer(
+        std::string("Example:\n"
+                    "  pgsplit runs fail 3f2a9c --reason 'worker lost'         show the change\n"
+                    "  pgsplit runs fail 3f2a9c --reason 'worker lost' --yes   make it\n\n"
+                    "Exit codes: 0 marked failed; 2 no --yes, no --reason or unknown id; 5 the run "
+                    "is not\nqueued/running; 6 its row stayed locked; 3 configuration; 4 cannot "
+                    "connect.\n"));
 
     return [o](Context& ctx) {
         // Checked before the DSN: after a rollback the DSN may be gone too, and this is the real reason.

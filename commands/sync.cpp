@@ -51,7 +51,9 @@ Runner SetupSync(CLI::App& app) {
         "written.\n\n"
         "Examples:\n"
         "  pgsplit sync prices --partition 2024-03\n"
-        "  pgsplit sync prices --partition 2024-01 --partition 2024-02 --jobs 2\n");
+        "  pgsplit sync prices --partition 2024-01 --partition 2024-02 --jobs 2\n\n"
+        "Exit codes: 0 synced; 1 a partition failed; 2 usage; 3 configuration (no such table in\n"
+        "pgsplit.yaml); 4 cannot connect; 6 lock not obtained; 7 source data error.\n");
     app.add_option("name", o->name, "table name under 'tables:' in pgsplit.yaml")->required();
     app.add_option("--partition", o->partitions, "partition value to replace (repeatable)")->required();
     AddSyncFlags(app, o->sync, "partitions");
@@ -71,7 +73,8 @@ Runner SetupSync(CLI::App& app) {
             });
 
         const sync::PartitionOutcome* failed = nullptr;
-        nlohmann::json out = {{"table", o->name}, {"partitions", nlohmann::json::array()}};
+        nlohmann::ordered_json out = {
+            {"ok", true}, {"table", o->name}, {"partitions", nlohmann::ordered_json::array()}};
         TextTable t({"PARTITION", "ROWS", "SKIPPED", "STRATEGY", "DURATION", "RESULT"});
         for (const auto& oc : outcomes) {
             if (oc.value.empty()) {
@@ -81,22 +84,24 @@ Runner SetupSync(CLI::App& app) {
                 const auto& r = oc.result->tables.front();
                 t.AddRow({oc.value, sync::GroupDigits(r.rows), sync::GroupDigits(r.skipped),
                           sync::StrategyName(r.strategy), HumanDuration(oc.result->seconds * 1000), "ok"});
-                out["partitions"].push_back({{"partition", oc.value},
-                                             {"ok", true},
-                                             {"rows", r.rows},
-                                             {"skipped_rows", r.skipped},
-                                             {"delta_version", r.delta_version},
-                                             {"strategy", sync::StrategyName(r.strategy)}});
+                out["partitions"].push_back(
+                    nlohmann::ordered_json{{"partition", oc.value},
+                                           {"ok", true},
+                                           {"rows", r.rows},
+                                           {"skipped_rows", r.skipped},
+                                           {"delta_version", r.delta_version},
+                                           {"strategy", sync::StrategyName(r.strategy)}});
             } else {
                 failed = failed ? failed : &oc;
                 t.AddRow(
                     {oc.value, "", "", "", "", fmt::format("failed (exit {})", ToInt(oc.error->code()))});
-                out["partitions"].push_back(
-                    {{"partition", oc.value}, {"ok", false}, {"error", oc.error->what()}});
+                out["partitions"].push_back(nlohmann::ordered_json{
+                    {"partition", oc.value}, {"ok", false}, {"error", oc.error->what()}});
             }
         }
         out["ok"] = failed == nullptr;
-        ctx.Print(ctx.config.json ? out.dump(2) + "\n" : t.Render(ctx.config.color && ctx.config.stdout_tty));
+        ctx.Print(ctx.config.json ? out.dump(2) + "\n"
+                                  : t.Render(ctx.config.color_stdout, ctx.config.table_width));
         if (int code = InterruptExitCode()) {
             return code;
         }

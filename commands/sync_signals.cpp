@@ -26,8 +26,8 @@ struct SyncSignalsOpts {
     SyncFlags sync;
 };
 
-nlohmann::json OutcomeJson(const sync::PartitionOutcome& o) {
-    nlohmann::json j = {{"month", o.value}, {"ok", o.result.has_value()}};
+nlohmann::ordered_json OutcomeJson(const sync::PartitionOutcome& o) {
+    nlohmann::ordered_json j = {{"month", o.value}, {"ok", o.result.has_value()}};
     if (o.result) {
         const auto* s = o.result->Find(sync::kSignalsLabel);
         const auto* c = o.result->Find(sync::kCompositeLabel);
@@ -67,6 +67,10 @@ Examples:
       --composite-table abfss://gold@acct.dfs.core.windows.net/ranking/composite
   pgsplit sync-signals --from 2023-01 --to 2023-12 --jobs 4     backfill a year, 4 months at a time
   pgsplit sync-signals --month 2024-03 --skip-invalid           drop (and count) rows Postgres rejects
+
+Exit codes: 0 synced (or replication disabled); 1 a month failed; 2 usage; 3 configuration;
+4 cannot connect; 6 a month's lock not obtained; 7 source data error (unreadable Delta table, a
+month Delta has no rows for).
 )");
     app.add_option("--month", o->months, "month to replace, YYYY-MM (repeatable)")->type_name("YYYY-MM");
     app.add_option("--from", o->from, "first month of a range (with --to)")->type_name("YYYY-MM");
@@ -84,10 +88,10 @@ Examples:
         if (!ctx.config.dsn || ctx.config.dsn->empty()) {
             ctx.log.Info("POSTGRES_DSN is not set: replication to PostgreSQL is disabled, nothing to do");
             if (ctx.config.json) {
-                ctx.Print(
-                    nlohmann::json({{"ok", true}, {"disabled", true}, {"months", nlohmann::json::array()}})
-                        .dump(2) +
-                    "\n");
+                ctx.Print(nlohmann::ordered_json(
+                              {{"ok", true}, {"disabled", true}, {"months", nlohmann::ordered_json::array()}})
+                              .dump(2) +
+                          "\n");
             }
             return 0;
         }
@@ -118,7 +122,8 @@ Examples:
             synced += oc.result ? 1 : 0;
         }
         if (ctx.config.json) {
-            nlohmann::json out = {{"ok", first_failure == nullptr}, {"months", nlohmann::json::array()}};
+            nlohmann::ordered_json out = {{"ok", first_failure == nullptr},
+                                          {"months", nlohmann::ordered_json::array()}};
             for (const auto& oc : outcomes) {
                 if (!oc.value.empty()) {
                     out["months"].push_back(OutcomeJson(oc));
@@ -148,7 +153,7 @@ Examples:
                               TextTable::Tone::Bad});
                 }
             }
-            ctx.Print(t.Render(ctx.config.color && ctx.config.stdout_tty));
+            ctx.Print(t.Render(ctx.config.color_stdout, ctx.config.table_width));
         }
         if (ctx.config.github_actions) {
             std::string md =

@@ -104,7 +104,7 @@ Runner SetupVerify(CLI::App& app) {
                                                       nlohmann::ordered_json::error_handler_t::replace) +
                       "\n");
         } else {
-            ctx.Print(verify::RenderText(report, ctx.config.color && ctx.config.stdout_tty));
+            ctx.Print(verify::RenderText(report, ctx.config.color_stdout, ctx.config.table_width));
         }
         if (ctx.config.github_actions) {
             AppendStepSummary(ctx.config.github_step_summary, verify::RenderMarkdown(report));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <vector>
 
@@ -245,14 +246,31 @@ void Config::Resolve(const GlobalFlags& flags, bool allow_default_file) {
 
     log_level = flags.quiet ? LogLevel::Warn : flags.verbose ? LogLevel::Debug : LogLevel::Info;
 
+    table_width = 0;
+    if (!flags.wide) {
+        std::string columns = Env("COLUMNS").value_or("");
+        if (!columns.empty() && columns.size() < 6 &&
+            columns.find_first_not_of("0123456789") == std::string::npos) {
+            table_width = static_cast<size_t>(std::stoul(columns));
+        } else if (stdout_tty) {
+            struct winsize ws {};
+            if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+                table_width = ws.ws_col;
+            }
+        }
+    }
+
     std::string color_mode = flags.color.value_or("auto");
     if (color_mode == "always") {
-        color = true;
+        // Always means always: CI logs render ANSI although stdout is a pipe there.
+        color = color_stdout = true;
     } else if (color_mode == "never") {
-        color = false;
+        color = color_stdout = false;
     } else if (color_mode == "auto") {
-        color = ::isatty(STDERR_FILENO) == 1 && Env("NO_COLOR").value_or("").empty() &&
-                log_format == LogFormat::Text && Env("TERM").value_or("") != "dumb";
+        bool allowed = Env("NO_COLOR").value_or("").empty() && log_format == LogFormat::Text &&
+                       Env("TERM").value_or("") != "dumb";
+        color = allowed && stderr_tty;
+        color_stdout = allowed && stdout_tty;
     } else {
         throw Error(ExitCode::Usage, fmt::format("--color '{}' is not known", color_mode),
                     "use auto, always or never");

@@ -20,6 +20,7 @@ struct GlobalFlags {
     bool quiet = false;
     bool verbose = false;
     std::optional<std::string> color; // "auto" | "always" | "never"
+    bool wide = false;                // --wide: never cut table cells to the terminal width
 };
 
 // Resolved configuration. This is the only place that reads the process environment and the YAML
@@ -36,9 +37,15 @@ public:
     bool json = false;              // --json: machine-readable result on stdout
     LogFormat log_format = LogFormat::Text;
     LogLevel log_level = LogLevel::Info;
-    bool color = false; // colour on stderr/stdout (TTY, NO_COLOR, --color)
+    // --color always: both on; never: both off; auto: on for a TTY, off under NO_COLOR, TERM=dumb or
+    // JSON logs. Diagnostics (stderr) and results (stdout) are decided separately.
+    bool color = false;        // colour in diagnostics on stderr
+    bool color_stdout = false; // colour in results (tables) on stdout
     bool stdout_tty = false;
     bool stderr_tty = false;
+    // Columns tables are fitted to: $COLUMNS when set, else the terminal's width when stdout is one;
+    // 0 (never cut) when piped or with --wide.
+    size_t table_width = 0;
     std::string config_path; // the file that was loaded, or empty
 
     // CI / platform detection.

@@ -17,7 +17,11 @@ void Context::Print(const std::string& rendered) const {
     if (!rendered.empty() && (rendered[0] == '{' || rendered[0] == '[')) {
         auto doc = nlohmann::json::parse(rendered, nullptr, false);
         if (!doc.is_discarded()) {
-            WriteText(STDOUT_FILENO, doc.dump() + "\n");
+            if (results_as_log) {
+                log.Info("result", {{"result", doc}});
+            } else {
+                WriteText(STDOUT_FILENO, doc.dump() + "\n");
+            }
             return;
         }
     }

@@ -31,6 +31,9 @@ struct Context {
     Config config;
     Logger log;
     InterruptPolicy interrupt;
+    // JSON logs without --json: commands build their JSON result (config.json is on) and Print logs it
+    // as one info line with the document under "result", instead of a rendered table line by line.
+    bool results_as_log = false;
 
     // Writes rendered output to stdout. Data goes to stdout; diagnostics go through `log`. With JSON
     // logs, output is kept to one JSON object per line (see context.cpp).

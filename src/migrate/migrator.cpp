@@ -4,6 +4,7 @@
 #include "migrate/embedded.h"
 #include "migrate/lock.h"
 #include "migrate/sql_scan.h"
+#include "output/time.h"
 #include "pg/connection.h"
 #include "pgsplit_version.h"
 
@@ -147,6 +148,20 @@ std::vector<Entry> Compute(const std::vector<MigrationFile>& files, const std::v
     return out;
 }
 
+// A path as a shell word: as is when it is plain, else in single quotes.
+std::string ShellWord(const std::string& s) {
+    if (!s.empty() &&
+        s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,@") ==
+            std::string::npos) {
+        return s;
+    }
+    std::string out = "'";
+    for (char c : s) {
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return out + "'";
+}
+
 // A reason the file cannot be run as written, or nullopt.
 std::optional<std::string> Lint(const MigrationFile& f) {
     auto statements = SplitStatements(f.sql);
@@ -214,8 +229,8 @@ const char* StateName(State s) {
     return "unknown";
 }
 
-nlohmann::json EntryToJson(const Entry& e) {
-    auto opt = [](const auto& v) -> nlohmann::json {
+nlohmann::ordered_json EntryToJson(const Entry& e) {
+    auto opt = [](const auto& v) -> nlohmann::ordered_json {
         if (v) {
             return *v;
         }
@@ -223,9 +238,9 @@ nlohmann::json EntryToJson(const Entry& e) {
     };
     return {{"version", e.version},
             {"description", e.description},
-            {"file", e.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.name)},
+            {"file", e.name.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(e.name)},
             {"state", StateName(e.state)},
-            {"applied_at", opt(e.applied_at)},
+            {"applied_at", e.applied_at ? nlohmann::ordered_json(JsonTime(*e.applied_at)) : nullptr},
             {"execution_ms", opt(e.execution_ms)},
             {"checksum", opt(e.stored_checksum)},
             {"file_checksum", opt(e.file_checksum)},
@@ -348,9 +363,12 @@ ApplyResult Migrator::Apply(bool dry_run) {
         for (size_t i = 0; i < mismatches.size(); ++i) {
             msg += (i ? "; " : "") + mismatches[i];
         }
+        // The repair must read the same files: keep the --dir this run used.
+        std::string dir = opt_.dir ? " --dir " + ShellWord(*opt_.dir) : "";
         throw Error(ExitCode::Verify, msg,
-                    "restore the file as applied and put the change in a new migration, or, if the edit is "
-                    "cosmetic, run 'pgsplit migrate repair --yes'");
+                    fmt::format("restore the file as applied and put the change in a new migration, or, if "
+                                "the edit is cosmetic, run 'pgsplit migrate repair{} --yes'",
+                                dir));
     }
     if (!out_of_order.empty()) {
         std::string names;
@@ -488,29 +506,33 @@ ApplyResult Migrator::Apply(bool dry_run) {
     return result;
 }
 
-std::vector<std::string> Migrator::Validate() {
-    std::vector<std::string> problems;
+std::vector<Problem> Migrator::Validate() {
+    std::vector<Problem> problems;
     for (const auto& f : files_) {
         if (auto p = Lint(f)) {
-            problems.push_back(*p);
+            problems.push_back({"lint", f.version, *p});
         }
     }
     for (const auto& e : Status()) {
         switch (e.state) {
         case State::ChecksumMismatch:
-            problems.push_back(fmt::format("{}: checksum mismatch: stored {}, file {}", e.name,
-                                           e.stored_checksum.value_or(""), e.file_checksum.value_or("")));
+            problems.push_back({"checksum_mismatch", e.version,
+                                fmt::format("{}: checksum mismatch: stored {}, file {}", e.name,
+                                            e.stored_checksum.value_or(""), e.file_checksum.value_or(""))});
             break;
         case State::MissingFile:
             problems.push_back(
-                fmt::format("version {}: recorded as applied but no migration file", e.version));
+                {"missing_file", e.version,
+                 fmt::format("version {}: recorded as applied but no migration file", e.version)});
             break;
         case State::OutOfOrder:
-            problems.push_back(fmt::format("{}: pending and older than the newest applied version", e.name));
+            problems.push_back(
+                {"out_of_order", e.version,
+                 fmt::format("{}: pending and older than the newest applied version", e.name)});
             break;
         case State::Pending:
             if (!opt_.ignore_pending) {
-                problems.push_back(fmt::format("{}: not applied yet", e.name));
+                problems.push_back({"pending", e.version, fmt::format("{}: not applied yet", e.name)});
             }
             break;
         default:

@@ -50,6 +50,13 @@ struct Entry {
     std::optional<std::string> tool_version;
 };
 
+// One finding of Validate: a stable code for machines, the version it is about, a sentence for people.
+struct Problem {
+    std::string code; // lint, checksum_mismatch, missing_file, out_of_order, pending
+    std::string version;
+    std::string message;
+};
+
 struct ApplyResult {
     std::vector<Entry> applied; // in order, with execution_ms
     std::vector<Entry> pending; // what is left (after --target) or what would run (dry run)
@@ -71,7 +78,7 @@ public:
     ApplyResult Apply(bool dry_run);
 
     // Every problem found (checksum, missing file, out-of-order, pending unless ignored, bad files).
-    std::vector<std::string> Validate();
+    std::vector<Problem> Validate();
 
     // Records files up to `version` as applied without running them. Returns the versions recorded.
     std::vector<Entry> Baseline(const std::string& version);
@@ -85,6 +92,6 @@ private:
     std::vector<MigrationFile> files_;
 };
 
-nlohmann::json EntryToJson(const Entry& e);
+nlohmann::ordered_json EntryToJson(const Entry& e); // keys in reading order
 
 } // namespace pgsplit::migrate

@@ -15,7 +15,9 @@ public:
 
     void AddRow(std::vector<std::string> cells, std::vector<Tone> tones = {});
     size_t Size() const { return rows_.size(); }
-    std::string Render(bool color) const;
+    // max_width > 0: the table is fitted to that many columns by cutting the longest cells (with
+    // "\u2026"); 0 renders every cell whole.
+    std::string Render(bool color, size_t max_width = 0) const;
 
 private:
     std::vector<std::string> headers_;
@@ -27,10 +29,14 @@ private:
 // trailing spaces trimmed. Rows may have different lengths.
 std::string RenderColumns(const std::vector<std::vector<std::string>>& rows, const std::string& indent);
 
-// Display width of UTF-8 text (code points; no East Asian width handling).
+// Terminal columns UTF-8 text takes: East Asian wide/fullwidth characters and common emoji count 2,
+// combining marks and zero-width joiners 0, everything else 1.
 size_t DisplayWidth(const std::string& s);
 
-// "1.2 s", "340 ms", "2h 5m": durations for people.
+// `s` cut to at most `width` terminal columns, ending in "\u2026" when something was cut.
+std::string FitWidth(const std::string& s, size_t width);
+
+// Durations for people, one format everywhere: "340 ms", "1.2 s", "4m 5s", "2h 5m", "3d 4h".
 std::string HumanDuration(double milliseconds);
 
 } // namespace pgsplit

@@ -98,8 +98,47 @@ std::string ConnectHint(const std::string& reason, const std::string& effective_
 
 } // namespace
 
+std::string JoinLines(const std::string& text) {
+    // libpq continues its message on indented lines, and tries several hosts on separate lines; an
+    // error is one line (SPEC §3). A line that ends without punctuation gets "; " before the next.
+    std::string flat;
+    size_t i = 0;
+    while (i < text.size()) {
+        size_t end = text.find('\n', i);
+        std::string line = text.substr(i, end == std::string::npos ? std::string::npos : end - i);
+        i = end == std::string::npos ? text.size() : end + 1;
+        size_t first = line.find_first_not_of(" \t");
+        size_t last = line.find_last_not_of(" \t\r");
+        if (first == std::string::npos) {
+            continue;
+        }
+        line = line.substr(first, last - first + 1);
+        if (!flat.empty()) {
+            char prev = flat.back();
+            flat += (prev == '.' || prev == '?' || prev == '!' || prev == ':' || prev == ';') ? " " : "; ";
+        }
+        flat += line;
+    }
+    return flat;
+}
+
 Connection Connection::Open(const std::string& dsn, const std::string& application_name,
                             int connect_timeout_s) {
+    // A URI with another scheme (postgresq://, postgressql://) is read by libpq as a key=value string
+    // and rejected with 'missing "=" after ...': name the scheme instead. Only the scheme is quoted,
+    // never the rest, which libpq would not have recognised as a password to hide.
+    auto colon = dsn.find("://");
+    if (colon != std::string::npos && colon > 0 &&
+        dsn.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") == colon) {
+        std::string scheme = dsn.substr(0, colon);
+        if (scheme != "postgresql" && scheme != "postgres") {
+            throw Error(ExitCode::Config,
+                        fmt::format("the DSN starts with '{}://', which is not a PostgreSQL URI scheme",
+                                    scheme.substr(0, 40)),
+                        "a URI DSN starts with postgresql:// (or postgres://); a key=value DSN has none "
+                        "(host=... dbname=...)");
+        }
+    }
     std::string effective = ApplyDsnDefaults(dsn);
     std::vector<const char*> keys = {"dbname", "fallback_application_name", "connect_timeout", nullptr};
     std::string timeout = std::to_string(connect_timeout_s);
@@ -115,19 +154,7 @@ Connection Connection::Open(const std::string& dsn, const std::string& applicati
         while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) {
             reason.pop_back();
         }
-        // libpq continues its message on indented lines; an error is one line (SPEC §3).
-        std::string flat;
-        for (size_t i = 0; i < reason.size(); ++i) {
-            if (reason[i] == '\n') {
-                while (i + 1 < reason.size() && (reason[i + 1] == '\t' || reason[i + 1] == ' ')) {
-                    ++i;
-                }
-                flat += ' ';
-            } else {
-                flat += reason[i];
-            }
-        }
-        reason = flat;
+        reason = JoinLines(reason);
         std::string hint = ConnectHint(reason, effective);
         throw Error(ExitCode::Connect,
                     fmt::format("cannot connect to {}: {}", c.redacted_, RedactDsn(reason)), hint);

@@ -31,6 +31,10 @@ inline constexpr const char* kUniqueViolation = "23505";
 inline constexpr const char* kUndefinedTable = "42P01";
 inline constexpr const char* kDiskFull = "53100";
 
+// libpq's multi-line message as one line: indentation dropped, lines joined with "; " unless the
+// previous one ends in punctuation ("...refused; Is the server running...?").
+std::string JoinLines(const std::string& text);
+
 // A failed statement. code() is the exit code to use if nobody handles it; sqlstate() the server's.
 class SqlError : public Error {
 public:

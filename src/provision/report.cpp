@@ -77,7 +77,7 @@ std::string RenderText(const Outcome& out, bool emit_secrets, bool color) {
 }
 
 std::string RenderJson(const Outcome& out, bool emit_secrets, const std::vector<std::string>& generated) {
-    nlohmann::json j = {
+    nlohmann::ordered_json j = {
         {"ok", true},
         {"dry_run", false},
         {"subscription",
@@ -95,12 +95,12 @@ std::string RenderJson(const Outcome& out, bool emit_secrets, const std::vector<
           {"version", out.version},
           {"admin_user", out.admin_user}}},
         {"database", {{"name", out.database}, {"created", out.database_created}}},
-        {"firewall_rules", nlohmann::json::array()},
-        {"roles", nlohmann::json::array()},
-        {"dsns", nlohmann::json::object()},
+        {"firewall_rules", nlohmann::ordered_json::array()},
+        {"roles", nlohmann::ordered_json::array()},
+        {"dsns", nlohmann::ordered_json::object()},
         {"secrets_emitted", emit_secrets},
         {"generated_passwords", generated},
-        {"steps", nlohmann::json::array()},
+        {"steps", nlohmann::ordered_json::array()},
     };
     for (const auto& f : out.firewall) {
         j["firewall_rules"].push_back(
@@ -137,7 +137,7 @@ std::string RenderPlanText(const std::vector<PlannedCommand>& plan) {
 }
 
 std::string RenderPlanJson(const std::vector<PlannedCommand>& plan) {
-    nlohmann::json j = {{"ok", true}, {"dry_run", true}, {"plan", nlohmann::json::array()}};
+    nlohmann::ordered_json j = {{"ok", true}, {"dry_run", true}, {"plan", nlohmann::ordered_json::array()}};
     for (const auto& p : plan) {
         j["plan"].push_back({{"step", p.step}, {"when", p.when}, {"command", p.command}});
     }

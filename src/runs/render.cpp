@@ -191,7 +191,7 @@ ordered_json RunJson(const Run& run, bool with_config) {
     return j;
 }
 
-std::string ListText(const ListResult& result, const ListFilter& filter, bool color) {
+std::string ListText(const ListResult& result, const ListFilter& filter, bool color, size_t max_width) {
     if (result.runs.empty()) {
         return fmt::format("no runs in backtest.runs{}\n", FilterDescription(filter));
     }
@@ -202,7 +202,7 @@ std::string ListText(const ListResult& result, const ListFilter& filter, bool co
                   run.error ? Excerpt(*run.error, 60) : ""},
                  {TextTable::Tone::Plain, StatusTone(run.status)});
     }
-    std::string out = t.Render(color);
+    std::string out = t.Render(color, max_width);
     if (static_cast<int64_t>(result.runs.size()) < result.matching) {
         out += fmt::format("showing the newest {} of {} runs{}; --limit N shows more, --limit 0 all\n",
                            result.runs.size(), result.matching, FilterDescription(filter));
@@ -305,7 +305,8 @@ ordered_json StatsJson(const Stats& stats, const std::string& since_label) {
             {"queue_wait", pct(stats.queue_wait)}};
 }
 
-std::string StaleText(const StaleResult& result, const std::string& window_label, bool color) {
+std::string StaleText(const StaleResult& result, const std::string& window_label, bool color,
+                      size_t max_width) {
     if (result.runs.empty()) {
         return fmt::format("no run queued or running longer than {} (as of {} UTC)\n", window_label,
                            TextTime(result.as_of));
@@ -320,7 +321,7 @@ std::string StaleText(const StaleResult& result, const std::string& window_label
                   TextTime(since), Duration(run.active_for_ms)},
                  {TextTable::Tone::Plain, TextTable::Tone::Bad});
     }
-    out += t.Render(color);
+    out += t.Render(color, max_width);
     out +=
         "a run that will never finish can be marked failed: pgsplit runs fail RUN_ID --reason TEXT --yes\n";
     return out;

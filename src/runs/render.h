@@ -14,7 +14,8 @@
 namespace pgsplit::runs {
 
 // --- list ---
-std::string ListText(const ListResult& result, const ListFilter& filter, bool color);
+// max_width: the terminal columns to fit the table to (0: no limit; see TextTable::Render).
+std::string ListText(const ListResult& result, const ListFilter& filter, bool color, size_t max_width = 0);
 nlohmann::ordered_json ListJson(const ListResult& result, const ListFilter& filter);
 
 // --- show --- (every column; config_json and effective_config_json pretty-printed)
@@ -26,7 +27,8 @@ std::string StatsText(const Stats& stats, const std::string& since_label);
 nlohmann::ordered_json StatsJson(const Stats& stats, const std::string& since_label);
 
 // --- stale --- (`window_label` is the --older-than text)
-std::string StaleText(const StaleResult& result, const std::string& window_label, bool color);
+std::string StaleText(const StaleResult& result, const std::string& window_label, bool color,
+                      size_t max_width = 0);
 nlohmann::ordered_json StaleJson(const StaleResult& result, const std::string& window_label);
 // One line per stale run ("run q2 queued for 8h 0m, longer than 6h"), for CI annotations.
 std::vector<std::string> StaleMessages(const StaleResult& result, const std::string& window_label);

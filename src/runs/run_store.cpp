@@ -205,6 +205,32 @@ std::optional<Run> RunStore::Find(const std::string& run_id) {
     return RunFromRow(r, 0);
 }
 
+std::optional<Run> RunStore::FindByPrefix(const std::string& id_or_prefix) {
+    if (auto exact = Find(id_or_prefix)) {
+        return exact;
+    }
+    if (id_or_prefix.empty()) {
+        return std::nullopt;
+    }
+    auto r = Query("SELECT run_id FROM backtest.runs WHERE left(run_id, length($1)) = $1 ORDER BY run_id "
+                   "LIMIT 6",
+                   {id_or_prefix});
+    if (r.Rows() == 0) {
+        return std::nullopt;
+    }
+    if (r.Rows() == 1) {
+        return Find(r.Get(0, 0));
+    }
+    std::string ids;
+    for (int i = 0; i < r.Rows() && i < 5; ++i) {
+        ids += (i ? ", " : "") + r.Get(i, 0);
+    }
+    throw Error(ExitCode::Usage,
+                fmt::format("run id prefix '{}' matches {} runs: {}", id_or_prefix,
+                            r.Rows() > 5 ? std::string("more than 5") : std::to_string(r.Rows()), ids),
+                "give more of the run id ('pgsplit runs list' shows them)");
+}
+
 Stats RunStore::ComputeStats(std::optional<std::chrono::milliseconds> since) {
     // percentile_cont interpolates linearly between the nearest samples; the result is rounded to
     // whole milliseconds so that equal inputs give equal, exactly comparable figures.

@@ -104,6 +104,9 @@ public:
 
     ListResult List(const ListFilter& filter);
     std::optional<Run> Find(const std::string& run_id);
+    // The run with this exact id, else the only run whose id starts with it (as git takes a commit
+    // prefix). Throws Error(Usage) naming the candidates when the prefix matches several runs.
+    std::optional<Run> FindByPrefix(const std::string& id_or_prefix);
     Stats ComputeStats(std::optional<std::chrono::milliseconds> since);
     // Queued longer than older_than since submitted_at, or running longer since started_at.
     StaleResult Stale(std::chrono::milliseconds older_than);

@@ -3,6 +3,7 @@
 #include "output/github.h"
 #include "output/json_util.h"
 #include "output/table.h"
+#include "output/time.h"
 #include "sync/runner.h"
 
 #include <fmt/format.h>
@@ -40,13 +41,20 @@ std::string FreshnessLine(const Freshness& f) {
     int64_t age = f.age_seconds.value_or(0);
     std::string ago = age < 1 ? "just now" : HumanDuration(static_cast<double>(age) * 1000) + " ago";
     return fmt::format("freshness: ok: the newest successful sync ({}, {}) is within --max-age {}",
-                       f.newest_success.value_or(kNone), ago, f.max_age_text);
+                       f.newest_success ? HumanTime(*f.newest_success) : kNone, ago, f.max_age_text);
 }
 
 std::string Summary(const Report& r) {
     if (r.Ok()) {
         return fmt::format("verify: ok: {} month(s) checked{}", r.months.size(),
                            r.freshness_only ? " (freshness only, Delta not read)" : "");
+    }
+    if (r.FailedMonths() == 0) {
+        // Only freshness failed: "0 of 0 month(s) failed" would read as if something were counted.
+        return r.months.empty()
+                   ? std::string("verify: FAIL: freshness failed (no months checked)")
+                   : fmt::format("verify: FAIL: freshness failed; {} month(s) checked, none failed",
+                                 r.months.size());
     }
     return fmt::format("verify: FAIL: {} of {} month(s) failed, freshness {}", r.FailedMonths(),
                        r.months.size(), r.freshness.Ok() ? "ok" : "failed");
@@ -69,19 +77,20 @@ std::string MdCell(const std::string& s) {
 
 } // namespace
 
-std::string RenderText(const Report& report, bool color) {
+std::string RenderText(const Report& report, bool color, size_t max_width) {
     using Tone = TextTable::Tone;
     TextTable t({"MONTH", "DELTA ROWS", "POSTGRES ROWS", "STATE", "SYNCED AT", "VERDICT"});
     for (const auto& m : report.months) {
         Tone state = m.State() == "success" ? Tone::Plain : Tone::Bad;
-        t.AddRow({m.month, DeltaCell(m), PostgresCell(m), m.State(), m.synced_at.value_or(kNone), Verdict(m)},
+        t.AddRow({m.month, DeltaCell(m), PostgresCell(m), m.State(),
+                  m.synced_at ? HumanTime(*m.synced_at) : kNone, Verdict(m)},
                  {Tone::Plain, Tone::Plain, Tone::Plain, state, Tone::Dim, m.Ok() ? Tone::Good : Tone::Bad});
     }
     std::string out;
     if (report.months.empty()) {
         out += "no month to verify\n";
     } else {
-        out += t.Render(color);
+        out += t.Render(color, max_width);
         out += report.freshness_only ? "(rows: ranking_signal / composite_signal_daily; Delta not read)\n"
                                      : "(rows: ranking_signal / composite_signal_daily)\n";
     }

@@ -13,7 +13,7 @@ namespace pgsplit::verify {
 
 // One line per month (month, Delta rows, Postgres rows, state, synced at, verdict), then every
 // problem, the freshness line and a one-line summary.
-std::string RenderText(const Report& report, bool color);
+std::string RenderText(const Report& report, bool color, size_t max_width = 0);
 
 // Every month with its counts, versions and problems, the freshness and `ok`.
 nlohmann::ordered_json RenderJson(const Report& report);

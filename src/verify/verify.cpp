@@ -4,6 +4,7 @@
 #include "delta/scan.h"
 #include "delta/table.h"
 #include "output/table.h"
+#include "output/time.h"
 #include "storage/storage.h"
 #include "sync/signal_state.h"
 
@@ -224,9 +225,10 @@ Freshness CheckFreshness(pg::Connection& conn, const Options& options) {
     if (!f.newest_success || !f.age_seconds) {
         f.problem = "no successful sync is recorded in ranking.signal_sync_state";
     } else if (*f.age_seconds * 1000 > options.max_age.count()) {
-        f.problem = fmt::format("the newest successful sync ({}, {} ago) is older than --max-age {}",
-                                *f.newest_success, HumanDuration(static_cast<double>(*f.age_seconds) * 1000),
-                                options.max_age_text);
+        f.problem =
+            fmt::format("the newest successful sync ({}, {} ago) is older than --max-age {}",
+                        HumanTime(*f.newest_success),
+                        HumanDuration(static_cast<double>(*f.age_seconds) * 1000), options.max_age_text);
     }
     return f;
 }

@@ -1,5 +1,6 @@
-// pgsplit completion bash: the script is valid bash, generated from the command tree the binary parses
-// with, and completes subcommands, nested subcommands, flags and flag values (issue 9).
+// pgsplit completion bash|zsh: the scripts are valid bash and zsh, generated from the command tree the
+// binary parses with, and complete subcommands, nested subcommands, flags and flag values (issues 9,
+// 21).
 #include "support/paths.h"
 #include "support/process.h"
 
@@ -43,6 +44,50 @@ std::vector<std::string> Complete(const std::string& line, const std::string& cw
                          ")\nCOMP_CWORD=" + std::to_string(words.size() - 1) +
                          "\n_pgsplit\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n";
     Process p({"/bin/bash", "--norc", "-c", script}, {});
+    ProcResult r = p.Wait(30);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+    std::vector<std::string> out;
+    std::istringstream lines(r.out);
+    for (std::string l; std::getline(lines, l);) {
+        if (!l.empty()) {
+            out.push_back(l);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// The zsh script in `zsh -f`, with the completion system's builtins replaced by functions that print
+// what they were given: compadd prints the candidates that match $PREFIX (what zsh itself would
+// keep), _files prints "<files>". `words`/CURRENT are set as zsh sets them (1-based, words[1] is the
+// command).
+std::vector<std::string> CompleteZsh(const std::string& line) {
+    ScratchDir dir;
+    auto script = RunPgsplit({"completion", "zsh"});
+    REQUIRE_MESSAGE(script.exit_code == 0, script.All());
+    WriteText(dir / "_pgsplit", script.out);
+    std::vector<std::string> words;
+    std::istringstream in(line);
+    for (std::string w; in >> w;) {
+        words.push_back(w);
+    }
+    if (!line.empty() && line.back() == ' ') {
+        words.emplace_back();
+    }
+    std::string array;
+    for (const auto& w : words) {
+        array += " '" + w + "'";
+    }
+    std::string body = "compdef() { :; }\n"
+                       "compadd() { [[ $1 == -- ]] && shift; local c; for c; do [[ $c == \"$PREFIX\"* ]] "
+                       "&& print -r -- \"$c\"; done; return 0; }\n"
+                       "compset() { [[ $2 == '*=' ]] && PREFIX=${PREFIX#*=}; return 0; }\n"
+                       "_files() { print -r -- '<files>'; }\n"
+                       "source '" +
+                       dir / "_pgsplit" + "' || exit 9\nwords=(" + array +
+                       ")\nCURRENT=" + std::to_string(words.size()) +
+                       "\nPREFIX=${words[CURRENT]}\n_pgsplit\n";
+    Process p({"/usr/bin/zsh", "-f", "-c", body}, {});
     ProcResult r = p.Wait(30);
     REQUIRE_MESSAGE(r.exit_code == 0, r.All());
     std::vector<std::string> out;
@@ -126,6 +171,53 @@ TEST_SUITE("completion") {
         CHECK(Complete("pgsplit sync-signals --month 2024-03 --jo") == std::vector<std::string>{"--jobs"});
     }
 
+    TEST_CASE("completion steps over flags that take no value (--json, -q, --dry-run, --yes, --help)") {
+        CHECK(Complete("pgsplit --json migrate st") == std::vector<std::string>{"status"});
+        CHECK(Complete("pgsplit -q runs l") == std::vector<std::string>{"list"});
+        CHECK(Contains(Complete("pgsplit migrate --dry-run "), "status"));
+        CHECK(Complete("pgsplit migrate repair --yes --js") == std::vector<std::string>{"--json"});
+        CHECK(Complete("pgsplit --help ver") == std::vector<std::string>{"verify"});
+        CHECK(Complete("pgsplit -v --json inspect p") == std::vector<std::string>{"parquet"});
+        // A valued option still consumes its word: "status" here is the value of --target.
+        CHECK(Complete("pgsplit migrate --target status ").size() > 1);
+        // The same name as flag and option: baseline's own --version takes a value, the global one none.
+        CHECK(Complete("pgsplit migrate baseline --version ").empty());
+    }
+
+    TEST_CASE("completion zsh: the script is valid zsh and registers _pgsplit through compdef") {
+        ScratchDir dir;
+        auto r = RunPgsplit({"completion", "zsh"});
+        REQUIRE(r.exit_code == 0);
+        CHECK(r.out.rfind("#compdef pgsplit\n", 0) == 0);
+        WriteText(dir / "_pgsplit", r.out);
+        Process syntax({"/usr/bin/zsh", "-n", dir / "_pgsplit"}, {});
+        auto s = syntax.Wait(30);
+        CHECK_MESSAGE(s.exit_code == 0, s.All());
+        Process load({"/usr/bin/zsh", "-f", "-c",
+                      "compdef() { print -r -- \"compdef $*\"; }; source '" + dir / "_pgsplit" + "'"},
+                     {});
+        auto l = load.Wait(30);
+        CHECK_MESSAGE(l.exit_code == 0, l.All());
+        CHECK(l.out == "compdef _pgsplit pgsplit\n");
+        // Without compinit, sourcing says what to do instead of failing on an unknown compdef.
+        Process bare({"/usr/bin/zsh", "-f", "-c", "source '" + dir / "_pgsplit" + "'"}, {});
+        auto b = bare.Wait(30);
+        CHECK(b.err.find("compinit") != std::string::npos);
+    }
+
+    TEST_CASE("completion zsh completes commands, nested commands, flags, choices and files") {
+        CHECK(CompleteZsh("pgsplit mi") == std::vector<std::string>{"migrate"});
+        CHECK(CompleteZsh("pgsplit --json migrate st") == std::vector<std::string>{"status"});
+        CHECK(CompleteZsh("pgsplit -q runs l") == std::vector<std::string>{"list"});
+        CHECK(Contains(CompleteZsh("pgsplit migrate --dry-run "), "validate"));
+        CHECK(CompleteZsh("pgsplit verify --fresh") == std::vector<std::string>{"--freshness-only"});
+        CHECK(Contains(CompleteZsh("pgsplit sync-signals --"), "--dsn"));
+        CHECK(CompleteZsh("pgsplit --log-format ") == std::vector<std::string>{"json", "text"});
+        CHECK(CompleteZsh("pgsplit --color=al") == std::vector<std::string>{"always"});
+        CHECK(CompleteZsh("pgsplit sync-signals --month ").empty());
+        CHECK(CompleteZsh("pgsplit inspect parquet ") == std::vector<std::string>{"<files>"});
+    }
+
     TEST_CASE("completion offers file names where a command takes a file") {
         ScratchDir dir;
         WriteText(dir / "signals.parquet", "x");
@@ -135,10 +227,10 @@ TEST_SUITE("completion") {
     }
 
     TEST_CASE("completion for an unsupported shell is a usage error naming the supported one") {
-        auto r = RunPgsplit({"completion", "zsh"});
+        auto r = RunPgsplit({"completion", "fish"});
         CHECK(r.exit_code == 2);
         CHECK(r.out.empty());
-        CHECK(r.err.find("supports bash only, not 'zsh'") != std::string::npos);
+        CHECK(r.err.find("supports bash and zsh, not 'fish'") != std::string::npos);
         auto none = RunPgsplit({"completion"});
         CHECK(none.exit_code == 2);
     }

@@ -136,6 +136,8 @@ TEST_SUITE("cli") {
         CHECK(r.exit_code == 5);
         CHECK(r.err.find("0004_backtest_runs.sql") != std::string::npos);
         CHECK(r.err.find("stored sha256:") != std::string::npos);
+        // The hint's repair command reads the same files as this run (issue 21).
+        CHECK(r.err.find("run 'pgsplit migrate repair --dir " + dir.Path() + " --yes'") != std::string::npos);
         CHECK(RunPgsplit({"migrate", "validate", "--dir", dir.Path()}, DsnEnv(db)).exit_code == 5);
         auto no_yes = RunPgsplit({"migrate", "repair", "--dir", dir.Path()}, DsnEnv(db));
         CHECK(no_yes.exit_code == 2);

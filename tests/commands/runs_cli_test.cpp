@@ -1,5 +1,6 @@
 // pgsplit runs as operators and alerting jobs see it: the built binary's output and exit codes over a
 // seeded backtest.runs (see tests/runs/runs_fixture.h for the seed and its known percentiles).
+#include "output/table.h"
 #include "runs/runs_fixture.h"
 #include "support/pg_cluster.h"
 #include "support/process.h"
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 using pgsplit::test::RunPgsplit;
 using pgsplit::test::SeedRuns;
@@ -54,6 +56,36 @@ TEST_SUITE("runs") {
         CHECK(Has(none.out, "no runs in backtest.runs (status running, submitted in the last"));
     }
 
+    TEST_CASE("runs list fits the terminal width ($COLUMNS) in display cells; --wide keeps it whole") {
+        TestDatabase db;
+        SeedRuns(db);
+        auto env = Env(db);
+        env["COLUMNS"] = "80";
+        auto r = RunPgsplit({"runs", "list"}, env);
+        REQUIRE(r.exit_code == 0);
+        size_t widest = 0;
+        for (const auto& line : pgsplit::test::Lines(r.out)) {
+            widest = std::max(widest, pgsplit::DisplayWidth(line));
+        }
+        CHECK(widest <= 80);
+        CHECK(Has(r.out, "\u2026"));
+        CHECK(Has(r.out, "completed")); // short columns stay whole
+        auto wide = RunPgsplit({"--wide", "runs", "list"}, env);
+        REQUIRE(wide.exit_code == 0);
+        CHECK(Has(wide.out, pgsplit::test::kUnicodeName));
+        CHECK(Has(wide.out, "Traceback (most recent call last):..."));
+        // Every row's SUBMITTED time starts in the header's column, the unicode run name's row too.
+        auto lines = pgsplit::test::Lines(wide.out);
+        REQUIRE(lines.size() > 2);
+        size_t header = pgsplit::DisplayWidth(lines[0].substr(0, lines[0].find("SUBMITTED")));
+        static const std::regex kTime(R"(\d{4}-\d\d-\d\d \d\d:)");
+        for (size_t i = 1; i < lines.size(); ++i) {
+            std::smatch m;
+            REQUIRE(std::regex_search(lines[i], m, kTime));
+            CHECK_MESSAGE(pgsplit::DisplayWidth(lines[i].substr(0, m.position(0))) == header, lines[i]);
+        }
+    }
+
     TEST_CASE("runs list --json: every column but the configs, nulls kept, ISO UTC times") {
         TestDatabase db;
         SeedRuns(db);
@@ -95,7 +127,7 @@ TEST_SUITE("runs") {
         REQUIRE(r.exit_code == 0);
         CHECK(Has(r.out, "status          completed"));
         CHECK(Has(r.out, "queue wait      10.0 s"));
-        CHECK(Has(r.out, "run time        60.0 s"));
+        CHECK(Has(r.out, "run time        1m 0s"));
         CHECK(Has(r.out, " UTC\n"));
         CHECK(Has(r.out, "config_json\n  {\n    \"zeta_strategy\": \"momentum\",\n    \"alpha\": 0.25,"));
         CHECK(Has(r.out, "\"S&P 500 — 全部\""));
@@ -126,6 +158,27 @@ TEST_SUITE("runs") {
         CHECK(nlohmann::json::parse(missing_json.out)["error"]["class"] == "usage");
     }
 
+    TEST_CASE("runs show takes a unique prefix of a run id; an ambiguous one names the candidates") {
+        TestDatabase db;
+        SeedRuns(db);
+        db.Connect().Exec("UPDATE backtest.runs SET run_id = '3f2a9c17-5b1e-4d7a-9c0e-2b8f6d4a1e55' "
+                          "WHERE run_id = 'q1'");
+        auto r = RunPgsplit({"runs", "show", "3f2a9c"}, Env(db));
+        REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+        CHECK(Has(r.out, "3f2a9c17-5b1e-4d7a-9c0e-2b8f6d4a1e55"));
+        // An exact id wins over longer ids that start with it (c01 is also a prefix of nothing else,
+        // but "c1" is the prefix of c10..c18).
+        CHECK(RunPgsplit({"runs", "show", "c01"}, Env(db)).exit_code == 0);
+        auto many = RunPgsplit({"runs", "show", "f"}, Env(db));
+        CHECK(many.exit_code == 2);
+        CHECK(Has(many.err, "run id prefix 'f' matches 3 runs: f1, f2, f3"));
+        auto lots = RunPgsplit({"runs", "show", "c1"}, Env(db));
+        CHECK(lots.exit_code == 2);
+        CHECK(Has(lots.err, "matches more than 5 runs: c10, c11, c12, c13, c14"));
+        // fail keeps to exact ids: marking a run failed by a guess is not on.
+        CHECK(RunPgsplit({"runs", "fail", "3f2a9c", "--reason", "x", "--yes"}, Env(db)).exit_code == 2);
+    }
+
     TEST_CASE("runs stats: counts per status and exact p50/p95 in text and JSON") {
         TestDatabase db;
         SeedRuns(db);
@@ -134,7 +187,7 @@ TEST_SUITE("runs") {
         CHECK(Has(r.out, "26 run(s) in backtest.runs"));
         CHECK(Has(r.out, "completed  18"));
         CHECK(Has(r.out, "run time    20       10m 30s  19m 3s"));
-        CHECK(Has(r.out, "queue wait  22       115.0 s  3m 29s"));
+        CHECK(Has(r.out, "queue wait  22       1m 55s   3m 30s")); // 209.5 s rounds up
 
         auto j = RunPgsplit({"--json", "runs", "stats"}, Env(db));
         REQUIRE(j.exit_code == 0);

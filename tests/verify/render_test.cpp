@@ -73,6 +73,18 @@ TEST_SUITE("verify") {
         CHECK(Has(pgsplit::verify::RenderText(r, true), "\x1b[31m"));
     }
 
+    TEST_CASE("text: when only freshness fails the summary says so, not '0 of N month(s) failed'") {
+        auto r = Sample();
+        r.months.resize(1); // the good month only
+        r.freshness.problem = "the newest successful sync is 3d old";
+        CHECK(Has(pgsplit::verify::RenderText(r, false),
+                  "verify: FAIL: freshness failed; 1 month(s) checked, none failed"));
+        r.months.clear();
+        std::string none = pgsplit::verify::RenderText(r, false);
+        CHECK(Has(none, "verify: FAIL: freshness failed (no months checked)"));
+        CHECK_FALSE(Has(none, "0 of 0"));
+    }
+
     TEST_CASE("json: counts, versions, problems and freshness") {
         auto doc = pgsplit::verify::RenderJson(Sample());
         CHECK(doc["ok"] == false);

@@ -198,6 +198,41 @@ TEST_SUITE("azure") {
         CheckNoSecret(sv, sas_env);
     }
 
+    TEST_CASE("inspect parquet reads a file over abfss:// and a blob URL as it reads it from disk") {
+        // A data file of the uploaded sync fixture, found on disk (its name is DuckDB's choice).
+        std::string rel;
+        for (const auto& e :
+             fs::recursive_directory_iterator(FixturesDir() / "sync" / "basic" / "ranking_signal")) {
+            if (e.is_regular_file() && e.path().extension() == ".parquet") {
+                rel = fs::relative(e.path(), FixturesDir()).generic_string();
+                break;
+            }
+        }
+        REQUIRE_FALSE(rel.empty());
+        auto local = RunPgsplit({"inspect", "parquet", Local(rel), "--rows"});
+        REQUIRE_MESSAGE(local.exit_code == 0, local.All());
+        auto local_meta = RunPgsplit({"--json", "inspect", "parquet", Local(rel)});
+        REQUIRE(local_meta.exit_code == 0);
+        for (const auto& [label, uri, env] :
+             std::vector<std::tuple<std::string, std::string, std::map<std::string, std::string>>>{
+                 {"abfss + key", Abfss(rel), KeyEnv()}, {"blob URL + SAS", PathStyle(rel), SasEnv()}}) {
+            CAPTURE(label);
+            auto rows = RunPgsplit({"inspect", "parquet", uri, "--rows"}, env);
+            REQUIRE_MESSAGE(rows.exit_code == 0, rows.All());
+            CHECK(rows.out == local.out);
+            CheckNoSecret(rows, env);
+            auto meta = RunPgsplit({"--json", "inspect", "parquet", uri}, env);
+            REQUIRE_MESSAGE(meta.exit_code == 0, meta.All());
+            auto a = nlohmann::json::parse(meta.out), b = nlohmann::json::parse(local_meta.out);
+            a.erase("file");
+            b.erase("file");
+            CHECK(a == b);
+        }
+        auto missing = RunPgsplit({"inspect", "parquet", Abfss("sync/basic/none.parquet")}, KeyEnv());
+        CHECK(missing.exit_code == 7);
+        CHECK(missing.err.find("none.parquet") != std::string::npos);
+    }
+
     TEST_CASE("a missing table or container exits 7 naming the URI; a bad key or a SAS without l exits 4") {
         auto missing = RunPgsplit({"inspect", "delta", Abfss("delta/no_such_table")}, KeyEnv());
         CHECK(missing.exit_code == 7);
