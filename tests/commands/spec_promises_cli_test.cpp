@@ -4,6 +4,7 @@
 #include "support/paths.h"
 #include "support/pg_cluster.h"
 #include "support/process.h"
+#include "support/sync_fixtures.h"
 
 #include <chrono>
 #include <csignal>
@@ -25,20 +26,15 @@ using pgsplit::test::WriteText;
 namespace {
 
 std::filesystem::path Scenario(const std::string& name) {
-    auto dir = pgsplit::test::FixturesDir() / "sync" / name;
-    REQUIRE_MESSAGE(std::filesystem::exists(dir / "expected.json"),
-                    "sync fixtures are missing: run scripts/fixtures.sh (expected ", dir.string(), ")");
-    return dir;
+    return pgsplit::test::SyncScenario(name);
 }
 
 nlohmann::json Expected(const std::string& name) {
-    return nlohmann::json::parse(pgsplit::test::ReadText((Scenario(name) / "expected.json").string()));
+    return pgsplit::test::SyncExpected(name);
 }
 
 std::map<std::string, std::string> Env(const TestDatabase& db, const std::string& scenario) {
-    return {{"POSTGRES_DSN", db.Dsn()},
-            {"PGSPLIT_SIGNALS_TABLE", (Scenario(scenario) / "ranking_signal").string()},
-            {"PGSPLIT_COMPOSITE_TABLE", (Scenario(scenario) / "composite_signal_daily").string()}};
+    return pgsplit::test::SyncEnv(db.Dsn(), scenario);
 }
 
 void Migrate(const TestDatabase& db) {
@@ -48,12 +44,7 @@ void Migrate(const TestDatabase& db) {
 
 ProcResult Sync(const TestDatabase& db, const std::string& scenario, std::vector<std::string> args,
                 std::map<std::string, std::string> extra = {}) {
-    auto env = Env(db, scenario);
-    for (auto& [k, v] : extra) {
-        env[k] = v;
-    }
-    args.insert(args.begin(), "sync-signals");
-    return RunPgsplit(args, env);
+    return pgsplit::test::RunSyncSignals(db, scenario, std::move(args), extra);
 }
 
 // Polls `sql` (a count) until it is not "0"; false after `seconds`.

@@ -137,13 +137,7 @@ TEST_SUITE("delta") {
         TempDir t;
         fs::path root = t.Path() / "table";
         CopyTree(Source("ranking_signal"), root);
-        int64_t last = -1;
-        for (const auto& e : fs::directory_iterator(root / "_delta_log")) {
-            std::string name = e.path().filename().string();
-            if (name.size() == 25 && name.substr(20) == ".json") {
-                last = std::max<int64_t>(last, std::stoll(name.substr(0, 20)));
-            }
-        }
+        int64_t last = LatestCommitVersion(root);
         REQUIRE(last >= 0);
         delta::Table probe(storage::OpenLocalStorage(root.string()));
         delta::Predicate jan{"year_month", "2024-01"};

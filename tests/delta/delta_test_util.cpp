@@ -42,6 +42,17 @@ std::string ReadFile(const fs::path& path) {
     return ss.str();
 }
 
+int64_t LatestCommitVersion(const std::filesystem::path& table) {
+    int64_t last = -1;
+    for (const auto& e : std::filesystem::directory_iterator(table / "_delta_log")) {
+        std::string name = e.path().filename().string();
+        if (name.size() == 25 && name.substr(20) == ".json") {
+            last = std::max<int64_t>(last, std::stoll(name.substr(0, 20)));
+        }
+    }
+    return last;
+}
+
 void CopyTree(const fs::path& from, const fs::path& to) {
     fs::create_directories(to);
     fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);

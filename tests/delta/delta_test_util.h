@@ -30,6 +30,8 @@ private:
 void WriteFile(const std::filesystem::path& path, const std::string& content);
 std::string ReadFile(const std::filesystem::path& path);
 void CopyTree(const std::filesystem::path& from, const std::filesystem::path& to);
+// The highest version with a commit file (NNNNNNNNNNNNNNNNNNNN.json) in `table`/_delta_log, or -1.
+int64_t LatestCommitVersion(const std::filesystem::path& table);
 
 // A CSV file (DuckDB COPY ... (FORMAT csv, HEADER)): header, then rows. An unquoted empty field is
 // NULL (nullopt), a quoted empty field is "".

@@ -100,18 +100,6 @@ fs::path HostileParquet() {
     return p;
 }
 
-int64_t LastVersion(const fs::path& table) {
-    int64_t last = -1;
-    for (const auto& e : fs::directory_iterator(table / "_delta_log")) {
-        std::string name = e.path().filename().string();
-        if (name.size() == 25 && name.substr(20) == ".json") {
-            last = std::max<int64_t>(last, std::stoll(name.substr(0, 20)));
-        }
-    }
-    REQUIRE(last >= 0);
-    return last;
-}
-
 // A copy of the sync fixture's ranking_signal table with one more commit: an add whose partition value
 // carries a command (its data file is one of the table's own) and, when `missing_path`, an add whose
 // path does (and does not exist).
@@ -144,7 +132,8 @@ fs::path HostileSignals(const ScratchDir& dir, bool missing_path) {
     if (missing_path) {
         add("year_month=2024-01/missing\n::error::injected-by-path.parquet", "2024-01");
     }
-    pgsplit::test::WriteFile(table / fmt::format("_delta_log/{:020}.json", LastVersion(table) + 1), commit);
+    pgsplit::test::WriteFile(
+        table / fmt::format("_delta_log/{:020}.json", pgsplit::test::LatestCommitVersion(table) + 1), commit);
     return table;
 }
 

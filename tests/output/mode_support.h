@@ -7,6 +7,7 @@
 #include "support/paths.h"
 #include "support/pg_cluster.h"
 #include "support/process.h"
+#include "support/sync_fixtures.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -22,26 +23,9 @@
 
 namespace pgsplit::test::modes {
 
-inline std::filesystem::path SyncScenario(const std::string& name) {
-    auto dir = FixturesDir() / "sync" / name;
-    REQUIRE_MESSAGE(std::filesystem::exists(dir / "expected.json"),
-                    "sync fixtures are missing: run scripts/fixtures.sh (expected ", dir.string(), ")");
-    return dir;
-}
-
-inline std::map<std::string, std::string> SyncEnv(const std::string& dsn, const std::string& scenario) {
-    auto dir = SyncScenario(scenario);
-    return {{"POSTGRES_DSN", dsn},
-            {"PGSPLIT_SIGNALS_TABLE", (dir / "ranking_signal").string()},
-            {"PGSPLIT_COMPOSITE_TABLE", (dir / "composite_signal_daily").string()}};
-}
-
-inline void MigrateQuietly(const TestDatabase& db) {
-    migrate::Options o;
-    o.dsn = db.Dsn();
-    Logger quiet(LogFormat::Text, LogLevel::Error, false);
-    migrate::Migrator(quiet, o).Apply(false);
-}
+using pgsplit::test::MigrateQuietly;
+using pgsplit::test::SyncEnv;
+using pgsplit::test::SyncScenario;
 
 // The fake az of tests/provision/fake_az, with its log and state in a scratch dir.
 inline std::map<std::string, std::string> FakeAzEnv(const ScratchDir& dir, const std::string& scenario,

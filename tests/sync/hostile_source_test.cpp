@@ -5,6 +5,7 @@
 #include "support/paths.h"
 #include "support/pg_cluster.h"
 #include "support/process.h"
+#include "support/sync_fixtures.h"
 #include "tests/delta/delta_test_util.h"
 
 #include <cstdlib>
@@ -29,17 +30,11 @@ fs::path Hostile(const std::string& name) {
 }
 
 void Migrate(const TestDatabase& db) {
-    pgsplit::migrate::Options o;
-    o.dsn = db.Dsn();
-    pgsplit::Logger quiet(pgsplit::LogFormat::Text, pgsplit::LogLevel::Error, false);
-    pgsplit::migrate::Migrator(quiet, o).Apply(false);
+    pgsplit::test::MigrateQuietly(db);
 }
 
 ProcResult Sync(const TestDatabase& db, const fs::path& dir, const std::string& month = "2024-01") {
-    return RunPgsplit({"sync-signals", "--month", month},
-                      {{"POSTGRES_DSN", db.Dsn()},
-                       {"PGSPLIT_SIGNALS_TABLE", (dir / "ranking_signal").string()},
-                       {"PGSPLIT_COMPOSITE_TABLE", (dir / "composite_signal_daily").string()}});
+    return RunPgsplit({"sync-signals", "--month", month}, pgsplit::test::SyncTablesEnv(db.Dsn(), dir));
 }
 
 uint64_t Bits(const std::string& text) {
@@ -130,8 +125,7 @@ TEST_SUITE("sync") {
             auto r = Sync(db, dir);
             CHECK_MESSAGE(r.exit_code == 7, r.All());
             CHECK(r.err.find("Delta holds two rows with the same key") != std::string::npos);
-            CHECK(r.err.find("=(2024-01-03, SYM0000, strategy_0_2") !=
-                  std::string::npos);
+            CHECK(r.err.find("=(2024-01-03, SYM0000, strategy_0_2") != std::string::npos);
             CHECK(r.err.find(std::to_string(pgsplit::test::Cluster().port)) == std::string::npos);
             CHECK(db.Value("SELECT count(*) FROM ranking.ranking_signal") == "0");
         }

@@ -5,6 +5,7 @@
 #include "support/paths.h"
 #include "support/pg_cluster.h"
 #include "support/process.h"
+#include "support/sync_fixtures.h"
 
 #include <atomic>
 #include <chrono>
@@ -25,38 +26,24 @@ using pgsplit::test::TestDatabase;
 namespace {
 
 std::filesystem::path Scenario(const std::string& name) {
-    auto dir = pgsplit::test::FixturesDir() / "sync" / name;
-    REQUIRE_MESSAGE(std::filesystem::exists(dir / "expected.json"),
-                    "sync fixtures are missing: run scripts/fixtures.sh (expected ", dir.string(), ")");
-    return dir;
+    return pgsplit::test::SyncScenario(name);
 }
 
 nlohmann::json Expected(const std::string& name) {
-    return nlohmann::json::parse(pgsplit::test::ReadText((Scenario(name) / "expected.json").string()));
+    return pgsplit::test::SyncExpected(name);
 }
 
 void Migrate(const TestDatabase& db) {
-    pgsplit::migrate::Options o;
-    o.dsn = db.Dsn();
-    pgsplit::Logger quiet(pgsplit::LogFormat::Text, pgsplit::LogLevel::Error, false);
-    pgsplit::migrate::Migrator(quiet, o).Apply(false);
+    pgsplit::test::MigrateQuietly(db);
 }
 
 std::map<std::string, std::string> Env(const TestDatabase& db, const std::string& scenario) {
-    auto dir = Scenario(scenario);
-    return {{"POSTGRES_DSN", db.Dsn()},
-            {"PGSPLIT_SIGNALS_TABLE", (dir / "ranking_signal").string()},
-            {"PGSPLIT_COMPOSITE_TABLE", (dir / "composite_signal_daily").string()}};
+    return pgsplit::test::SyncEnv(db.Dsn(), scenario);
 }
 
 ProcResult Sync(const TestDatabase& db, const std::string& scenario, std::vector<std::string> args,
                 std::map<std::string, std::string> extra = {}) {
-    auto env = Env(db, scenario);
-    for (auto& [k, v] : extra) {
-        env[k] = v;
-    }
-    args.insert(args.begin(), "sync-signals");
-    return RunPgsplit(args, env);
+    return pgsplit::test::RunSyncSignals(db, scenario, std::move(args), extra);
 }
 
 std::string Count(const TestDatabase& db, const std::string& table, const std::string& month) {

@@ -5,6 +5,7 @@
 #include "support/paths.h"
 #include "support/pg_cluster.h"
 #include "support/process.h"
+#include "support/sync_fixtures.h"
 
 #include <doctest/doctest.h>
 #include <filesystem>
@@ -23,10 +24,7 @@ constexpr const char* kPlanter = "plant_w";
 constexpr const char* kPlanterPassword = "Plant-Canary-target1";
 
 void Migrate(const TestDatabase& db) {
-    pgsplit::migrate::Options o;
-    o.dsn = db.Dsn();
-    pgsplit::Logger quiet(pgsplit::LogFormat::Text, pgsplit::LogLevel::Error, false);
-    pgsplit::migrate::Migrator(quiet, o).Apply(false);
+    pgsplit::test::MigrateQuietly(db);
 }
 
 pgsplit::pg::Connection Planter(const TestDatabase& db) {
@@ -40,13 +38,7 @@ pgsplit::pg::Connection Planter(const TestDatabase& db) {
 }
 
 ProcResult SyncBasic(const TestDatabase& db, const std::string& month = "2024-02") {
-    auto dir = pgsplit::test::FixturesDir() / "sync" / "basic";
-    REQUIRE_MESSAGE(std::filesystem::exists(dir / "expected.json"),
-                    "sync fixtures are missing: run scripts/fixtures.sh (expected ", dir.string(), ")");
-    return RunPgsplit({"sync-signals", "--month", month},
-                      {{"POSTGRES_DSN", db.Dsn()},
-                       {"PGSPLIT_SIGNALS_TABLE", (dir / "ranking_signal").string()},
-                       {"PGSPLIT_COMPOSITE_TABLE", (dir / "composite_signal_daily").string()}});
+    return pgsplit::test::RunSyncSignals(db, "basic", {"--month", month});
 }
 
 std::string Value(const TestDatabase& db, const std::string& sql, const pgsplit::pg::Params& params) {

@@ -8,6 +8,7 @@
 #include "support/paths.h"
 #include "support/pg_cluster.h"
 #include "support/process.h"
+#include "support/sync_fixtures.h"
 
 #include <doctest/doctest.h>
 #include <filesystem>
@@ -18,30 +19,14 @@
 
 namespace pgsplit::test {
 
-inline std::filesystem::path SyncScenario(const std::string& name) {
-    auto dir = FixturesDir() / "sync" / name;
-    REQUIRE_MESSAGE(std::filesystem::exists(dir / "expected.json"),
-                    "sync fixtures are missing: run scripts/fixtures.sh (expected ", dir.string(), ")");
-    return dir;
-}
-
-inline nlohmann::json SyncExpected(const std::string& name) {
-    return nlohmann::json::parse(ReadText((SyncScenario(name) / "expected.json").string()));
-}
-
 inline void MigrateForVerify(const TestDatabase& db) {
-    migrate::Options o;
-    o.dsn = db.Dsn();
-    Logger quiet(LogFormat::Text, LogLevel::Error, false);
-    migrate::Migrator(quiet, o).Apply(false);
+    MigrateQuietly(db);
 }
 
 // POSTGRES_DSN plus the two table locations of `dir` (a scenario directory or a copy of one).
 inline std::map<std::string, std::string> VerifyEnv(const TestDatabase& db,
                                                     const std::filesystem::path& dir) {
-    return {{"POSTGRES_DSN", db.Dsn()},
-            {"PGSPLIT_SIGNALS_TABLE", (dir / "ranking_signal").string()},
-            {"PGSPLIT_COMPOSITE_TABLE", (dir / "composite_signal_daily").string()}};
+    return SyncTablesEnv(db.Dsn(), dir);
 }
 
 // Syncs with the real binary; `args` after "sync-signals".
