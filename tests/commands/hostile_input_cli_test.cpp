@@ -107,6 +107,13 @@ std::string DeltaHeader() {
 }
 
 constexpr long kLimitKiB = 256 * 1024;
+// Under AddressSanitizer peak RSS includes shadow memory and the quarantine of freed blocks, so the
+// bounds are held in the release suite; the sanitizer run still checks exit codes and messages.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRssIsMeaningful = false;
+#else
+constexpr bool kRssIsMeaningful = true;
+#endif
 
 } // namespace
 
@@ -138,7 +145,7 @@ TEST_SUITE("commands") {
             CHECK(m.r.err.find(c.name) != std::string::npos);
             CHECK(m.r.err.find(c.needle) != std::string::npos);
             CHECK(m.peak_kib > 0);
-            CHECK(m.peak_kib <= kLimitKiB);
+            CHECK((!kRssIsMeaningful || m.peak_kib <= kLimitKiB));
         }
     }
 
@@ -152,7 +159,7 @@ TEST_SUITE("commands") {
         CHECK(m.r.exit_code == 7);
         CHECK(m.r.err.find("memory limit reached") != std::string::npos);
         CHECK(m.r.err.find("checkpoint.parquet") != std::string::npos);
-        CHECK(m.peak_kib <= kLimitKiB);
+        CHECK((!kRssIsMeaningful || m.peak_kib <= kLimitKiB));
         CHECK(secs < 30);
     }
 
@@ -166,7 +173,7 @@ TEST_SUITE("commands") {
         WriteBinary(dir / ("t/_delta_log/" + std::string(kZeroVersion) + ".json"), commit);
         Measured m = RunMeasured(dir, {"inspect", "delta", dir / "t"});
         CHECK_MESSAGE(m.r.exit_code == 0, m.r.All());
-        CHECK(m.peak_kib <= 64 * 1024);
+        CHECK((!kRssIsMeaningful || m.peak_kib <= 64 * 1024));
     }
 
     TEST_CASE("inspect delta: SIGTERM during checkpoint decode exits 143 within 5 s") {
