@@ -162,15 +162,6 @@ bool CanLogIn(const std::string& role, const std::string& password, const std::s
     }
 }
 
-// Removes the app roles so a test can watch them being created. The roles own nothing: every test
-// database that granted them something has been dropped.
-void DropAppRoles() {
-    auto c = pgsplit::pg::Connection::Open(pgsplit::test::SuperuserDsn(), "pgsplit-test");
-    for (const char* role : {"ranking_writer", "api_service", "backtest_service"}) {
-        c.Exec(std::string("DROP ROLE IF EXISTS ") + role);
-    }
-}
-
 } // namespace
 
 TEST_SUITE("provision-cli") {
@@ -517,8 +508,9 @@ TEST_SUITE("provision-cli") {
 
     TEST_CASE("--apply-migrations and --create-app-users against PostgreSQL: roles created, privileges "
               "granted, re-run rotates, no plaintext password in the server log") {
+        // Roles are cluster-wide: they are created, rotated and logged in as on a cluster of the test's own.
+        pgsplit::test::OwnCluster own;
         TestDatabase db;
-        DropAppRoles();
         FakeAz az("exists");
         auto env = az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw},
                            {"PGSPLIT_RANKING_WRITER_PASSWORD", kWriterPw},
@@ -607,6 +599,7 @@ TEST_SUITE("provision-cli") {
 
     TEST_CASE("--create-app-users before the migrations: roles exist, schema grants are reported as skipped; "
               "generated passwords work when emitted") {
+        pgsplit::test::OwnCluster own; // generated passwords replace the roles' cluster-wide ones
         TestDatabase db;
         FakeAz az("exists");
         auto r = RunPgsplit(Args({"--database", db.Name(), "--create-app-users", "--emit-secrets", "--json"}),

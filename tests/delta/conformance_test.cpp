@@ -224,3 +224,22 @@ TEST_SUITE("delta-conformance") {
 }
 
 } // namespace pgsplit::test
+
+namespace pgsplit::test {
+TEST_SUITE("delta-conformance") {
+    // The expected side is canonicalised by the test's own parser (OracleTimestampMicros), not by
+    // the product's: these epoch values come from GNU date, a third implementation.
+    TEST_CASE("the oracle's timestamp parser agrees with known epoch seconds") {
+        CHECK(OracleTimestampMicros("1970-01-01 00:00:01").value() == 1000000);
+        CHECK(OracleTimestampMicros("1969-12-31 23:59:59.5").value() == -500000);
+        CHECK(OracleTimestampMicros("2000-03-01T00:00:00Z").value() == 951868800LL * 1000000);
+        CHECK(OracleTimestampMicros("1900-03-01 00:00:00+00").value() == -2203891200LL * 1000000);
+        CHECK(OracleTimestampMicros("1600-02-29T00:00:00.000000Z").value() == -11670998400LL * 1000000);
+        CHECK(OracleTimestampMicros("2024-02-29 14:34:56.123456789+02:00").value() ==
+              1709210096LL * 1000000 + 123456);
+        CHECK_FALSE(OracleTimestampMicros("2024-13-01 00:00:00"));
+        CHECK_FALSE(OracleTimestampMicros("2024-01-01"));
+        CHECK_FALSE(OracleTimestampMicros("2024-01-01 00:00:00 junk"));
+    }
+}
+} // namespace pgsplit::test

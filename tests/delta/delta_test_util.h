@@ -46,6 +46,10 @@ std::string CanonCsv(const std::optional<std::string>& cell, const delta::DataTy
 std::string CanonJson(const nlohmann::json& value, const delta::DataType& type);
 std::string CanonBatch(const parquet::ColumnBatch& batch, size_t row, const delta::DataType& type);
 
+// An oracle's timestamp text as microseconds since the epoch, parsed independently of the product
+// (Z, +HH, +HH:MM offsets; fractions truncated to microseconds). nullopt when malformed.
+std::optional<int64_t> OracleTimestampMicros(const std::string& text);
+
 // Rows as sorted lists of canonical rows (cells joined by " | "), columns in `columns` order.
 using CanonRows = std::vector<std::string>;
 // `where_column`/`where_value`: keep only rows whose cell in that column has that text (JSONL only).

@@ -92,6 +92,22 @@ void AdaptMapNoValue(nlohmann::json& rec) {
     rec["my_map_no_v"] = m;
 }
 
+// nested_structs.rust.parquet: the ul_observation_date leaves carry only the legacy TIMESTAMP_MICROS
+// converted type, which the Parquet spec (LogicalTypes.md, backward compatibility) defines as
+// UTC-adjusted; DuckDB reads them as TIMESTAMP without zone. pgsplit follows the spec ("Z"), so the
+// oracle's marker is added for that column only: every other timestamp must agree as printed.
+void AdaptLegacyUtcTimestamps(nlohmann::json& rec) {
+    auto it = rec.find("ul_observation_date");
+    if (it == rec.end() || !it->is_object()) {
+        return;
+    }
+    for (auto& [key, value] : it->items()) {
+        if (value.is_string()) {
+            value = value.get<std::string>() + "+00";
+        }
+    }
+}
+
 fs::path CorpusOrFail() {
     fs::path corpus = test::CorpusDir();
     if (!fs::exists(corpus / "parquet-testing" / "data")) {
@@ -153,10 +169,12 @@ TEST_SUITE("parquet-conformance") {
                     auto meta = nlohmann::json::parse(ReadFileText(meta_path.string()));
                     problems = CompareWithCsv(rel, *reader, csv, meta, compared, skipped, KnownOracleError);
                 } else if (fs::exists(jsonl)) {
-                    problems = CompareWithJsonl(*reader, jsonl, compared, nullptr);
+                    problems = CompareWithJsonl(
+                        *reader, jsonl, Oracle::DuckDb, compared,
+                        rel == "data/nested_structs.rust.parquet" ? AdaptLegacyUtcTimestamps : nullptr);
                 } else if (fs::exists(hyp)) {
                     problems =
-                        CompareWithJsonl(*reader, hyp, compared,
+                        CompareWithJsonl(*reader, hyp, Oracle::Hyparquet, compared,
                                          rel == "data/map_no_value.parquet" ? AdaptMapNoValue : nullptr);
                 } else {
                     problems.push_back("no oracle output for this file");

@@ -62,7 +62,8 @@ TEST_SUITE("parquet") {
                     problems = CompareWithCsv(name, *reader, dir / (stem + ".csv"), meta, compared, skipped,
                                               nullptr);
                 } else {
-                    problems = CompareWithJsonl(*reader, dir / (stem + ".jsonl"), compared, nullptr);
+                    problems =
+                        CompareWithJsonl(*reader, dir / (stem + ".jsonl"), Oracle::DuckDb, compared, nullptr);
                 }
             } catch (const Error& e) {
                 problems.push_back(e.what());

@@ -3,7 +3,8 @@
 // Helpers to compare pgsplit's decoded values with an oracle's output (DuckDB CSV/JSONL, hyparquet
 // JSONL): a CSV reader that keeps the NULL-vs-empty distinction, and value comparison that
 // understands the oracle's conventions (MANIFEST.md): nan/inf spellings, \xNN blob escapes,
-// "+00" on TIMESTAMPTZ, space-separated timestamps, hyparquet's {"hex":..} bytes and int64 strings.
+// "+00" on TIMESTAMPTZ (compared with pgsplit's "Z"), space-separated timestamps, hyparquet's {"hex":..}
+// bytes and int64 strings.
 
 #include "parquet/reader.h"
 #include "parquet/values.h"
@@ -38,9 +39,15 @@ std::string DecodeBase64(const std::string& s);
 std::string CompareCsvCell(const parquet::Cell& mine, bool mine_null, const CsvField& theirs,
                            const std::string& duck_type);
 
-// Compares JSON values (pgsplit record vs oracle JSONL), leaves by the rules above. Returns an empty
-// string when equal, else the path and difference.
-std::string CompareJson(const nlohmann::json& mine, const nlohmann::json& theirs,
+// Which reader wrote a JSONL oracle file: its conventions differ (MANIFEST.md). DuckDB's text says
+// whether a timestamp is UTC-adjusted ("+00") and its numbers are exact; hyparquet prints every
+// timestamp with "Z" and gives DECIMALs as (lossy) JS doubles.
+enum class Oracle { DuckDb, Hyparquet };
+
+// Compares JSON values (pgsplit record vs oracle JSONL), leaves by the rules above: floats exactly
+// (FLOAT leaves by their 32 bits), timestamps with their UTC marker, a tolerance only for
+// hyparquet's decimals. Returns an empty string when equal, else the path and difference.
+std::string CompareJson(const nlohmann::json& mine, const nlohmann::json& theirs, Oracle oracle,
                         const std::string& path = "$");
 
 // Decodes every row of a file as JSON records: flat files through ReadRowGroup (the fast path) and
@@ -59,7 +66,7 @@ std::vector<std::string> CompareWithCsv(const std::string& rel, parquet::FileRea
 // Compares records (ReadRecords, or the flat path for flat files) with an oracle's JSONL;
 // `adapt` may rewrite each oracle record first.
 std::vector<std::string> CompareWithJsonl(parquet::FileReader& reader, const std::filesystem::path& jsonl,
-                                          size_t& compared,
+                                          Oracle oracle, size_t& compared,
                                           const std::function<void(nlohmann::json&)>& adapt);
 
 } // namespace pgsplit::test::pq

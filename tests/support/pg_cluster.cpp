@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fmt/format.h>
 #include <memory>
 #include <stdexcept>
@@ -66,9 +67,44 @@ ClusterInfo StartClusterIn(const std::string& dir, const std::string& env_assign
     return info;
 }
 
+namespace {
+const ClusterInfo* g_own_cluster = nullptr;
+} // namespace
+
 const ClusterInfo& Cluster() {
+    if (g_own_cluster) {
+        return *g_own_cluster;
+    }
     static ClusterInfo info = StartCluster();
     return info;
+}
+
+OwnCluster::OwnCluster() {
+    if (g_own_cluster) {
+        throw std::runtime_error("OwnCluster: one own cluster at a time");
+    }
+    char tmpl[] = "/tmp/pgsplit-own-cluster-XXXXXX";
+    if (!mkdtemp(tmpl)) {
+        throw std::runtime_error("mkdtemp failed for an own test cluster");
+    }
+    dir_ = tmpl;
+    info_ = StartClusterIn(dir_);
+    g_own_cluster = &info_;
+}
+
+OwnCluster::~OwnCluster() {
+    g_own_cluster = nullptr;
+    // The canary scan reads every server log the suite produced: keep this one's before it goes.
+    if (const char* capture = std::getenv("PGSPLIT_TEST_CAPTURE_DIR"); capture && *capture) {
+        std::error_code ec;
+        std::filesystem::copy_file(std::filesystem::path(dir_) / "server.log",
+                                   std::filesystem::path(capture) /
+                                       (std::filesystem::path(dir_).filename().string() + "-server.log"),
+                                   std::filesystem::copy_options::overwrite_existing, ec);
+    }
+    std::string cmd = "'" + (SourceDir() / "scripts" / "pg-cluster.sh").string() + "' destroy '" + dir_ +
+                      "' >/dev/null 2>&1";
+    (void)std::system(cmd.c_str());
 }
 
 std::string SuperuserDsn(const std::string& database) {

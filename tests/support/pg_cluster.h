@@ -15,6 +15,23 @@ struct ClusterInfo {
 };
 const ClusterInfo& Cluster();
 
+// A cluster of the test's own, for tests that change cluster-wide state (roles and their passwords):
+// while it lives, Cluster(), SuperuserDsn(), TcpDsn() and TestDatabase use it instead of the shared
+// one. Its server log is copied into PGSPLIT_TEST_CAPTURE_DIR before it is destroyed, so the canary
+// scan of scripts/test.sh reads it too. Create it before any TestDatabase of the test.
+class OwnCluster {
+public:
+    OwnCluster();
+    ~OwnCluster();
+    OwnCluster(const OwnCluster&) = delete;
+    OwnCluster& operator=(const OwnCluster&) = delete;
+    const std::string& Dir() const { return dir_; }
+
+private:
+    std::string dir_;
+    ClusterInfo info_;
+};
+
 // Runs `scripts/pg-cluster.sh start DIR` (with shell `env_assignments` such as "VAR='x'" in front) and
 // returns where the new cluster listens. Throws with the script's output when it does not start. The
 // caller destroys it (scripts/pg-cluster.sh destroy DIR).
