@@ -522,7 +522,7 @@ int RunCli(int argc, char** argv, char** environ) {
             ctx->log.EnableGithubAnnotations(flags.json || ctx->config.log_format == LogFormat::Json);
             SetWorkflowCommandGuard(true);
             // Before anything could print a secret: the runner then hides it in every later line.
-            for (const auto& secret : ConfigSecrets(ctx->config)) {
+            for (const auto& secret : ctx->config.SecretValues()) {
                 ctx->log.AddMask(secret);
             }
         }

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/context.h"
+#include "commands/context.h"
 
 #include <CLI/CLI.hpp>
 #include <functional>

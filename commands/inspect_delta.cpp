@@ -93,7 +93,7 @@ int Run(Context& ctx, const InspectDeltaOptions& opts) {
         }
         predicate = delta::Predicate{kMonthColumn, opts.month};
     }
-    delta::Table table(storage::OpenStorage(opts.uri, ctx.config));
+    delta::Table table(storage::OpenStorage(opts.uri, ctx.config.Storage()));
     delta::Snapshot snap =
         table.LoadSnapshot(opts.version >= 0 ? std::optional<int64_t>(opts.version) : std::nullopt);
     if (predicate && !snap.GetSchema().Find(kMonthColumn)) {

@@ -285,7 +285,7 @@ std::unique_ptr<parquet::FileReader> OpenParquet(const std::string& location, co
                     "give the file's full URI, e.g. abfss://container@account.dfs.core.windows.net/dir/"
                     "part-0000.parquet");
     }
-    store = storage::OpenStorage(location.substr(0, slash), config);
+    store = storage::OpenStorage(location.substr(0, slash), config.Storage());
     return parquet::FileReader::Open(store->Open(location.substr(slash + 1)));
 }
 

@@ -168,7 +168,7 @@ Runner SetupProvision(CLI::App& app) {
             ctx.Print(ctx.config.json ? provision::RenderPlanJson(plan) : provision::RenderPlanText(plan));
             return 0;
         }
-        provision::Outcome out = provision::Provision(ctx, opts, secrets);
+        provision::Outcome out = provision::Provision(ctx.config, ctx.log, opts, secrets);
         std::vector<std::string> generated = secrets.generated_roles;
         if (secrets.admin_generated && out.server_created) {
             generated.insert(generated.begin(), "admin");

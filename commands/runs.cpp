@@ -233,7 +233,7 @@ Runner SetupRuns(CLI::App& app) {
 
     return [o](Context& ctx) {
         // Checked before the DSN: after a rollback the DSN may be gone too, and this is the real reason.
-        runs::RequirePostgresMode(ctx.config.Setting("BACKTEST_RUN_STORE_MODE", "backtest.run_store_mode"));
+        runs::RequirePostgresMode(ctx.config.RunStoreMode());
         // Flags first, so a typo never waits on a connection.
         OptDuration("--since", o->list_since);
         OptDuration("--since", o->stats_since);

@@ -21,9 +21,9 @@ struct SyncOpts {
     SyncFlags sync;
 };
 
-std::string Required(const Context& ctx, const std::string& name, const char* key) {
-    YAML::Node node = ctx.config.File("tables." + name + "." + key);
-    if (!node || !node.IsScalar() || node.as<std::string>().empty()) {
+std::string Required(const Context& ctx, const std::string& name, const std::optional<std::string>& value,
+                     const char* key) {
+    if (!value) {
         throw Error(ExitCode::Config,
                     fmt::format("table '{}' has no '{}' in {}", name, key,
                                 ctx.config.config_path.empty() ? "the config (no pgsplit.yaml found)"
@@ -32,7 +32,7 @@ std::string Required(const Context& ctx, const std::string& name, const char* ke
                                 "schema.table\n      partition_column: year_month",
                                 name));
     }
-    return node.as<std::string>();
+    return *value;
 }
 
 } // namespace
@@ -59,8 +59,10 @@ Runner SetupSync(CLI::App& app) {
     AddSyncFlags(app, o->sync, "partitions");
 
     return [o](Context& ctx) {
-        sync::TableJob job{o->name, Required(ctx, o->name, "source"), Required(ctx, o->name, "target"),
-                           Required(ctx, o->name, "partition_column")};
+        TableSettings table = ctx.config.Table(o->name);
+        sync::TableJob job{o->name, Required(ctx, o->name, table.source, "source"),
+                           Required(ctx, o->name, table.target, "target"),
+                           Required(ctx, o->name, table.partition_column, "partition_column")};
         std::string dsn = ctx.config.RequireDsn("sync");
         sync::SyncOptions options = ToSyncOptions(ctx, o->sync);
         sync::RunnerHooks hooks;

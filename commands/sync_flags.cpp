@@ -30,7 +30,7 @@ sync::SyncOptions ToSyncOptions(const Context& ctx, const SyncFlags& f) {
     o.skip_invalid = f.skip_invalid;
     o.truncate_timestamps = f.truncate_timestamps;
     o.allow_empty = f.allow_empty;
-    o.verify_counts = ctx.config.EnvBool("POSTGRES_SIGNALS_VERIFY_COUNTS", false);
+    o.verify_counts = ctx.config.SignalsVerifyCounts();
     o.swap_lock_timeout = RequireDuration("--swap-lock-timeout", f.swap_lock_timeout);
     o.swap_retries = f.swap_retries;
     if (f.delta_version >= 0) {

@@ -2,7 +2,7 @@
 
 // Flags shared by `sync-signals` and `sync` (one definition, so the two commands cannot drift).
 
-#include "core/context.h"
+#include "commands/context.h"
 #include "sync/partition_sync.h"
 
 #include <CLI/CLI.hpp>

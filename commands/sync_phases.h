@@ -5,7 +5,7 @@
 // (their lines interleave, so no groups) and are recorded once they end. Either way the interrupt report
 // can name the months rolled back and the months already committed.
 
-#include "core/context.h"
+#include "commands/context.h"
 #include "sync/runner.h"
 
 #include <functional>

@@ -82,7 +82,7 @@ month Delta has no rows for).
 
     return [o](Context& ctx) {
         // Configuration errors first, whatever else is set (exit 3).
-        bool write_required = ctx.config.EnvBool("POSTGRES_SIGNALS_WRITE_REQUIRED", true);
+        bool write_required = ctx.config.SignalsWriteRequired();
         sync::SyncOptions options = ToSyncOptions(ctx, o->sync);
         auto months = sync::ResolveMonths(o->months, o->from, o->to);
         if (!ctx.config.dsn || ctx.config.dsn->empty()) {

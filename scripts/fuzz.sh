@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/*_fuzz.cpp, bodies in tests/fuzz/entry.cpp) with clang, ASan
-# and UBSan into build-fuzz/, seeds each one, and runs them one after another (one fuzzing process at a
-# time), each for SECONDS (default 60) or, with FUZZ_RUNS=N, for N executions. Prints the executions per
+# and UBSan into build-fuzz/ (or PGSPLIT_FUZZ_BUILD_DIR), seeds each one, and runs them one after another
+# (one fuzzing process at a time), each for SECONDS (default 60) or, with FUZZ_RUNS=N, for N executions. Prints the executions per
 # target and stops at the first finding, which is left in build-fuzz/ as crash-*/leak-*/timeout-*.
 #   Seeds: parquet_fuzz  the conformance corpus' and the DuckDB fixtures' small Parquet files
 #          delta_log_fuzz every commit of their Delta logs, and the first commits of each log joined with
@@ -17,15 +17,17 @@ set -euo pipefail
 seconds="${1:-60}"
 shift || true
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="$root/build-fuzz"
+# PGSPLIT_FUZZ_BUILD_DIR: an existing sanitizer build to reuse (scripts/test.sh passes its ASan/UBSan build).
+build="${PGSPLIT_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 corpus="${PGSPLIT_CORPUS:-$root/../shared/corpus}"
 fixtures="${PGSPLIT_FIXTURES:-$root/tests/fixtures/out}"
 
-# The whole library is instrumented for coverage (fuzzer-no-link); the targets link libFuzzer.
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGSPLIT_FUZZ=ON -DPGSPLIT_TESTS=OFF \
-    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
-    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > /dev/null
+# The whole library is instrumented for coverage (fuzzer-no-link); the targets link libFuzzer. A build
+# that also carries the test suite keeps it.
+# shellcheck source=lib/sanitized-build.sh
+source "$root/scripts/lib/sanitized-build.sh"
+tests=$(sed -n 's/^PGSPLIT_TESTS:BOOL=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+configure_sanitized_build "$root" "$build" "${tests:-OFF}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     for src in "$root"/tests/fuzz/*_fuzz.cpp; do

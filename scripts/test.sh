@@ -113,9 +113,13 @@ if [[ "${PGSPLIT_TEST_FAULTS:-1}" == "1" ]]; then
 fi
 
 if [[ "${PGSPLIT_TEST_SANITIZE:-0}" == "1" ]]; then
+  # One clang build for the sanitizer suite and the fuzz targets (scripts/lib/sanitized-build.sh).
   asan="$build-asan"
-  cmake -S "$root" -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DPGSPLIT_SANITIZE=ON >/dev/null
+  # shellcheck source=lib/sanitized-build.sh
+  source "$root/scripts/lib/sanitized-build.sh"
+  configure_sanitized_build "$root" "$asan" ON
   cmake --build "$asan" -j"$jobs"
+  export PGSPLIT_FUZZ_BUILD_DIR="$asan"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite asan-ubsan "$asan/pgsplit_tests" "$@"
 fi

@@ -1,10 +1,12 @@
 #pragma once
 
+#include "config/settings.h"
 #include "core/log.h"
 
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 #include <yaml-cpp/yaml.h>
 
 namespace pgsplit {
@@ -64,6 +66,29 @@ public:
     // Setting with precedence env > file > nothing (flags are applied by the caller).
     std::optional<std::string> Setting(const std::string& env_name, const std::string& file_path) const;
 
+    // --- typed sections (config/settings.h; names in EnvVars()) ---
+    StorageSettings Storage() const;
+    SignalsSettings Signals() const;
+    TableSettings Table(const std::string& name) const; // tables.NAME in pgsplit.yaml
+    ProvisionSettings Provision() const;
+    // PGSPLIT_<ROLE>_PASSWORD of an app role; nullopt when unset or empty.
+    std::optional<std::string> RolePassword(const std::string& role) const;
+    static std::string RolePasswordVariable(const std::string& role);
+    // POSTGRES_SIGNALS_WRITE_REQUIRED (default true) and POSTGRES_SIGNALS_VERIFY_COUNTS (default false);
+    // a value that is not a boolean is a configuration error (exit 3) when asked for.
+    bool SignalsWriteRequired() const;
+    bool SignalsVerifyCounts() const;
+    std::optional<std::string> RunStoreMode() const; // BACKTEST_RUN_STORE_MODE, backtest.run_store_mode
+    std::string SearchPath() const;                  // PATH, for finding az
+    // The environment for a child process (az): every variable but pgsplit's secrets, as NAME=VALUE.
+    std::vector<std::string> ChildEnvironment() const;
+    // Every secret the configuration holds, in each spelling it could be printed in, for ::add-mask::
+    // before anything runs: the password of POSTGRES_DSN/--dsn and of PGSPLIT_ADMIN_DSN (decoded, as
+    // written in the URI, and fully percent-encoded), PGSPLIT_*_PASSWORD (provision), the SAS token,
+    // the account key, IDENTITY_HEADER, and the query of a SAS URL given as a table location.
+    // Provision passwords come first, in the order provision registers them (config/secrets.cpp).
+    std::vector<std::string> SecretValues() const;
+
     const std::map<std::string, std::string>& Environment() const { return env_; }
 
     // The DSN or a configuration error (exit 3) with a hint on how to provide one.
@@ -76,6 +101,20 @@ private:
     // Loads and checks pgsplit.yaml: a regular, readable file, valid YAML, only known keys.
     void LoadFile(const std::string& path);
 };
+
+// Every environment variable pgsplit reads: the pgsplit.yaml key that stands in for it (empty when
+// none), whether its value is a secret (masked in GitHub mode, redacted in logs), and whether a child
+// process (az) still gets it because the child needs it too.
+struct EnvVar {
+    const char* name;
+    const char* file_key;
+    bool secret;
+    bool children_need_it = false;
+};
+const std::vector<EnvVar>& EnvVars();
+// Whether a variable stays out of a child's environment: PGSPLIT_*PASSWORD* and the secrets that no
+// child needs (POSTGRES_DSN, PGSPLIT_ADMIN_DSN, PGPASSWORD).
+bool IsWithheldFromChildren(const std::string& name);
 
 // Parses the boolean spellings of SPEC §2; nullopt when `text` is not one of them.
 std::optional<bool> ParseBool(const std::string& text);

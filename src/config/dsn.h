@@ -30,6 +30,10 @@ std::optional<std::map<std::string, std::string>> ParseDsnOptions(const std::str
 // password as written), for ::add-mask::. Empty for a DSN libpq reads unambiguously.
 std::vector<std::string> UnclearUserinfoSecrets(const std::string& dsn);
 
+// The password of a DSN (URI or key=value) in each spelling it could be printed in: as libpq decodes it,
+// fully percent-encoded, and as written in a URI's userinfo; empty when it has none (config/secrets.cpp).
+std::vector<std::string> DsnPasswordForms(const std::string& dsn);
+
 // The value libpq reads for `keyword` (e.g. "sslrootcert"), or empty when unset or unparsable.
 std::string DsnOption(const std::string& dsn, const std::string& keyword);
 

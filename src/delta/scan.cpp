@@ -77,25 +77,12 @@ parquet::Column SyntheticColumn(const StructField& field) {
     return c;
 }
 
-void ResetBatch(parquet::ColumnBatch& b, const parquet::Column* column, size_t n) {
-    b.column = column;
-    b.size = n;
-    b.defined.assign(n, 0);
-    b.boolean.clear();
-    b.i32.clear();
-    b.i64.clear();
-    b.int96.clear();
-    b.f32.clear();
-    b.f64.clear();
-    b.offsets.clear();
-    b.bytes.clear();
-}
-
 // A batch of `n` copies of one value (a partition value) or of NULL, in the synthetic layout.
 void FillConstant(parquet::ColumnBatch& b, const ScanColumn& col, size_t n,
                   const std::optional<std::string>& raw, const std::string& where) {
     const parquet::Column& c = col.synthetic;
-    ResetBatch(b, &c, n);
+    b.Reset(&c);
+    b.size = n;
     bool null = !raw.has_value();
     b.defined.assign(n, null ? 0 : 1);
     const DataType& t = col.field->type;
@@ -178,74 +165,6 @@ void FillConstant(parquet::ColumnBatch& b, const ScanColumn& col, size_t n,
     }
 }
 
-// Keeps the rows with keep[i] != 0, in order.
-void Compact(parquet::ColumnBatch& b, const std::vector<uint8_t>& keep, size_t kept) {
-    size_t j = 0;
-    bool var = !b.offsets.empty();
-    std::vector<uint8_t> bytes;
-    std::vector<uint32_t> offsets;
-    if (var) {
-        offsets.reserve(kept + 1);
-    }
-    for (size_t i = 0; i < b.size; ++i) {
-        if (!keep[i]) {
-            continue;
-        }
-        b.defined[j] = b.defined[i];
-        if (!b.boolean.empty()) {
-            b.boolean[j] = b.boolean[i];
-        }
-        if (!b.i32.empty()) {
-            b.i32[j] = b.i32[i];
-        }
-        if (!b.i64.empty()) {
-            b.i64[j] = b.i64[i];
-        }
-        if (!b.int96.empty()) {
-            b.int96[j] = b.int96[i];
-        }
-        if (!b.f32.empty()) {
-            b.f32[j] = b.f32[i];
-        }
-        if (!b.f64.empty()) {
-            b.f64[j] = b.f64[i];
-        }
-        if (var) {
-            offsets.push_back(static_cast<uint32_t>(bytes.size()));
-            auto s = b.Bytes(i);
-            bytes.insert(bytes.end(), s.begin(), s.end());
-        }
-        ++j;
-    }
-    b.size = kept;
-    b.defined.resize(kept);
-    auto shrink = [kept](auto& v) {
-        if (!v.empty()) {
-            v.resize(kept);
-        }
-    };
-    shrink(b.boolean);
-    shrink(b.i32);
-    shrink(b.i64);
-    shrink(b.int96);
-    shrink(b.f32);
-    shrink(b.f64);
-    if (var) {
-        offsets.push_back(static_cast<uint32_t>(bytes.size()));
-        b.offsets = std::move(offsets);
-        b.bytes = std::move(bytes);
-    }
-}
-
-std::optional<int64_t> ToInt(std::string_view s) {
-    int64_t v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size()) {
-        return std::nullopt;
-    }
-    return v;
-}
-
 // Rows of `b` equal to `value` (typed by the Delta column); NULL matches only a NULL predicate.
 size_t MatchRows(const parquet::ColumnBatch& b, const StructField& field,
                  const std::optional<std::string>& value, std::vector<uint8_t>& keep) {
@@ -294,7 +213,7 @@ size_t MatchRows(const parquet::ColumnBatch& b, const StructField& field,
             want = d ? std::optional<int64_t>(*d) : std::nullopt;
         } else if (field.type.kind == TypeKind::Long || field.type.kind == TypeKind::Integer ||
                    field.type.kind == TypeKind::Short || field.type.kind == TypeKind::Byte) {
-            want = ToInt(*value);
+            want = ParseInt64(*value);
         } else {
             throw unsupported();
         }
@@ -344,7 +263,7 @@ bool RowGroupMayMatch(const parquet::ChunkInfo& chunk, const parquet::Column& c,
         (field.type.kind == TypeKind::Long || field.type.kind == TypeKind::Integer ||
          field.type.kind == TypeKind::Short || field.type.kind == TypeKind::Byte) &&
         c.logical.is_signed) {
-        auto want = ToInt(*value);
+        auto want = ParseInt64(*value);
         if (!want) {
             return true;
         }
@@ -569,7 +488,7 @@ bool Scan::Next(ScanBatch& out) {
             }
             if (kept != rows) {
                 for (auto& b : out.columns) {
-                    Compact(b, keep_, kept);
+                    b.KeepRows(keep_, kept);
                 }
                 out.row_numbers.reserve(kept);
                 for (size_t i = 0; i < rows; ++i) {

@@ -14,15 +14,6 @@ namespace {
 // be a truncated prefix and cannot prove that a larger value is absent.
 constexpr size_t kStringStatsPrefix = 32;
 
-std::optional<int64_t> ToInt(std::string_view s) {
-    int64_t v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size()) {
-        return std::nullopt;
-    }
-    return v;
-}
-
 const nlohmann::json* StatFor(const nlohmann::json& stats, const std::string& column) {
     if (!stats.is_object()) {
         return nullptr;
@@ -70,7 +61,7 @@ bool StatsMayMatch(const AddFile& file, const StructField& column, const std::op
     case TypeKind::Integer:
     case TypeKind::Short:
     case TypeKind::Byte: {
-        auto v = ToInt(*value);
+        auto v = ParseInt64(*value);
         if (!v) {
             return true;
         }

@@ -2,7 +2,7 @@
 
 // Public API of the Delta reader, used by sync-signals, verify and `inspect delta`.
 //
-//   auto storage = storage::OpenStorage(uri, ctx.config);
+//   auto storage = storage::OpenStorage(uri, ctx.config.Storage());
 //   delta::Table table(std::move(storage));
 //   delta::Snapshot snap = table.LoadSnapshot();            // or LoadSnapshot(42)
 //   delta::Predicate month{"year_month", "2024-03"};

@@ -61,6 +61,15 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
     return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+std::optional<int64_t> ParseInt64(std::string_view text) {
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return v;
+}
+
 std::optional<int32_t> ParseDate(std::string_view text) {
     int64_t days = 0;
     if (text.size() != 10 || ParseDatePrefix(text, days) != 10) {

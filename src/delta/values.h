@@ -18,6 +18,9 @@ int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
 // "YYYY-MM-DD" -> days since the epoch; nullopt when malformed.
 std::optional<int32_t> ParseDate(std::string_view text);
 
+// A whole decimal int64 (as Delta writes partition values and stats), nothing before or after it.
+std::optional<int64_t> ParseInt64(std::string_view text);
+
 // Delta partition timestamps: "YYYY-MM-DD HH:MM:SS[.ffffff]" (the protocol's form) or ISO 8601 with 'T'
 // and an optional 'Z' / "+00:00". Zone-less values are read as UTC, as the DAT expected outputs and
 // delta-rs do. Returns microseconds since the epoch; nullopt when malformed or another offset is given.

@@ -6,14 +6,13 @@
 #include "migrate/sql_scan.h"
 #include "output/time.h"
 #include "pg/connection.h"
+#include "pg/transaction.h"
 #include "pgsplit_version.h"
 
 #include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
 #include <map>
-#include <random>
-#include <thread>
 
 namespace pgsplit::migrate {
 namespace {
@@ -190,16 +189,6 @@ std::optional<std::string> Lint(const MigrationFile& f) {
     return std::nullopt;
 }
 
-void RollbackQuietly(pg::Connection& c) {
-    if (!c.Ok() || PQtransactionStatus(c.Raw()) == PQTRANS_IDLE) {
-        return;
-    }
-    try {
-        PQclear(PQexec(c.Raw(), "ROLLBACK"));
-    } catch (...) {
-    }
-}
-
 bool HistoryComplete(pg::Connection& c) {
     auto n = c.QueryValue("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND "
                           "table_name = 'schema_migrations' AND column_name = ANY($1::text[])",
@@ -282,14 +271,9 @@ void Bootstrap(pg::Connection& c, const std::vector<MigrationFile>& files, const
                 sql = NormalizeSql(e.contents);
             }
         }
-        c.Exec("BEGIN");
-        try {
-            c.ExecScript(sql);
-            c.Exec("COMMIT");
-        } catch (...) {
-            RollbackQuietly(c);
-            throw;
-        }
+        pg::Transaction tx(c);
+        c.ExecScript(sql);
+        tx.Commit();
         log.Debug("history table public.schema_migrations created or upgraded");
     }
     auto history = ReadHistory(c);
@@ -298,8 +282,8 @@ void Bootstrap(pg::Connection& c, const std::vector<MigrationFile>& files, const
         by_number[std::stoll(f.version)] = &f;
     }
     int adopted = 0;
-    c.Exec("BEGIN");
-    try {
+    {
+        pg::Transaction tx(c);
         for (const auto& h : history) {
             auto n = VersionNumber(h.version);
             if (!n || h.checksum) {
@@ -316,10 +300,7 @@ void Bootstrap(pg::Connection& c, const std::vector<MigrationFile>& files, const
                 {f.version, f.description, f.checksum, h.version});
             ++adopted;
         }
-        c.Exec("COMMIT");
-    } catch (...) {
-        RollbackQuietly(c);
-        throw;
+        tx.Commit();
     }
     if (adopted > 0) {
         log.Info(fmt::format("adopted {} history row(s) written by the legacy migration runner", adopted));
@@ -408,7 +389,7 @@ ApplyResult Migrator::Apply(bool dry_run) {
     const std::string insert =
         "INSERT INTO public.schema_migrations (version, applied_at, description, checksum, execution_ms, "
         "applied_by, tool_version) VALUES ($1, now(), $2, $3, $4, current_user, $5)";
-    std::mt19937 rng(std::random_device{}());
+    const pg::LockRetryPolicy retry{opt_.lock_timeout_retries, opt_.retry_backoff, /*jitter=*/true};
     for (const auto* f : todo) {
         // Folds the file's lines in GitHub Actions and records it as in flight until its COMMIT, so an
         // interrupt report can say which file was rolled back and which were already committed.
@@ -419,72 +400,60 @@ ApplyResult Migrator::Apply(bool dry_run) {
                             "INVALID index behind; drop it before running migrate again");
         }
         int64_t ms = 0;
-        for (int attempt = 0;; ++attempt) {
-            try {
-                if (f->no_transaction) {
-                    c.Exec("SET lock_timeout = " + pg::QuoteLiteral(c, opt_.lock_timeout));
-                    c.Exec("SET statement_timeout = " + pg::QuoteLiteral(c, opt_.statement_timeout));
-                    auto t0 = Clock::now();
-                    c.ExecScript(f->sql);
-                    ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-                    c.Exec("RESET lock_timeout");
-                    c.Exec("RESET statement_timeout");
-                    c.Exec(insert,
-                           {f->version, f->description, f->checksum, std::to_string(ms), PGSPLIT_VERSION});
-                } else {
-                    c.Exec("BEGIN");
-                    c.Exec("SET LOCAL lock_timeout = " + pg::QuoteLiteral(c, opt_.lock_timeout));
-                    c.Exec("SET LOCAL statement_timeout = " + pg::QuoteLiteral(c, opt_.statement_timeout));
-                    auto t0 = Clock::now();
-                    c.ExecScript(f->sql);
-                    ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-                    c.Exec(insert,
-                           {f->version, f->description, f->checksum, std::to_string(ms), PGSPLIT_VERSION});
-                    c.Exec("COMMIT");
-                }
-                break;
-            } catch (const pg::SqlError& e) {
-                RollbackQuietly(c);
-                if (e.sqlstate() == pg::kLockNotAvailable) {
-                    if (attempt < opt_.lock_timeout_retries) {
-                        auto base = opt_.retry_backoff * (1 << attempt);
-                        auto jitter = std::chrono::milliseconds(
-                            std::uniform_int_distribution<int>(0, static_cast<int>(base.count() / 4))(rng));
-                        log_.Warn(
-                            fmt::format(
-                                "{} waited longer than lock_timeout {} for a table lock; retrying in {} ms",
-                                f->name, opt_.lock_timeout, (base + jitter).count()),
-                            {{"version", f->version}, {"attempt", attempt + 1}});
-                        std::this_thread::sleep_for(base + jitter);
-                        continue;
-                    }
-                    throw Error(
-                        ExitCode::Lock,
-                        fmt::format(
-                            "{} could not take a table lock within lock_timeout {} after {} attempts; "
-                            "rolled back, nothing recorded",
-                            f->name, opt_.lock_timeout, attempt + 1),
-                        "a long transaction holds a lock on a table this migration changes; find it in "
-                        "pg_stat_activity, or retry later");
-                }
-                int line = e.position() > 0 ? pg::LineOfPosition(f->sql, e.position()) : 0;
-                std::string where = line > 0 ? fmt::format(" at line {}", line) : "";
-                std::string state = e.sqlstate().empty() ? "" : fmt::format(" (SQLSTATE {})", e.sqlstate());
-                std::string hint =
-                    e.code() == ExitCode::Connect
-                        ? "the connection was lost; the server rolled the file back. Run migrate again"
-                        : (f->no_transaction ? "fix the file and run migrate again; a failed CREATE INDEX "
-                                               "CONCURRENTLY may leave an INVALID index to drop first"
-                                             : "fix the file and run migrate again");
-                throw Error(e.code(),
-                            fmt::format("migration {} failed{}: {}{}; rolled back, nothing recorded", f->name,
-                                        where, e.server_message().empty() ? e.what() : e.server_message(),
-                                        state),
-                            hint);
-            } catch (...) {
-                RollbackQuietly(c);
-                throw;
+        auto apply_once = [&](int) {
+            if (f->no_transaction) {
+                c.Exec("SET lock_timeout = " + pg::QuoteLiteral(c, opt_.lock_timeout));
+                c.Exec("SET statement_timeout = " + pg::QuoteLiteral(c, opt_.statement_timeout));
+                auto t0 = Clock::now();
+                c.ExecScript(f->sql);
+                ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+                c.Exec("RESET lock_timeout");
+                c.Exec("RESET statement_timeout");
+                c.Exec(insert,
+                       {f->version, f->description, f->checksum, std::to_string(ms), PGSPLIT_VERSION});
+                return;
             }
+            pg::Transaction tx(c);
+            c.Exec("SET LOCAL lock_timeout = " + pg::QuoteLiteral(c, opt_.lock_timeout));
+            c.Exec("SET LOCAL statement_timeout = " + pg::QuoteLiteral(c, opt_.statement_timeout));
+            auto t0 = Clock::now();
+            c.ExecScript(f->sql);
+            ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+            c.Exec(insert, {f->version, f->description, f->checksum, std::to_string(ms), PGSPLIT_VERSION});
+            tx.Commit();
+        };
+        try {
+            pg::RetryOnLockTimeout(
+                c, retry, apply_once,
+                [&](int attempt, std::chrono::milliseconds wait) {
+                    log_.Warn(
+                        fmt::format("{} waited longer than lock_timeout {} for a table lock; retrying in "
+                                    "{} ms",
+                                    f->name, opt_.lock_timeout, wait.count()),
+                        {{"version", f->version}, {"attempt", attempt + 1}});
+                },
+                [&](int attempts, const pg::SqlError&) {
+                    throw Error(ExitCode::Lock,
+                                fmt::format("{} could not take a table lock within lock_timeout {} after {} "
+                                            "attempts; rolled back, nothing recorded",
+                                            f->name, opt_.lock_timeout, attempts),
+                                "a long transaction holds a lock on a table this migration changes; find it "
+                                "in pg_stat_activity, or retry later");
+                });
+        } catch (const pg::SqlError& e) {
+            int line = e.position() > 0 ? pg::LineOfPosition(f->sql, e.position()) : 0;
+            std::string where = line > 0 ? fmt::format(" at line {}", line) : "";
+            std::string state = e.sqlstate().empty() ? "" : fmt::format(" (SQLSTATE {})", e.sqlstate());
+            std::string hint =
+                e.code() == ExitCode::Connect
+                    ? "the connection was lost; the server rolled the file back. Run migrate again"
+                    : (f->no_transaction ? "fix the file and run migrate again; a failed CREATE INDEX "
+                                           "CONCURRENTLY may leave an INVALID index to drop first"
+                                         : "fix the file and run migrate again");
+            throw Error(e.code(),
+                        fmt::format("migration {} failed{}: {}{}; rolled back, nothing recorded", f->name,
+                                    where, e.server_message().empty() ? e.what() : e.server_message(), state),
+                        hint);
         }
         Entry done;
         done.version = f->version;
@@ -554,8 +523,8 @@ std::vector<Entry> Migrator::Baseline(const std::string& version) {
     Bootstrap(c, files_, log_);
     auto entries = Compute(files_, ReadHistory(c), std::nullopt);
     std::vector<Entry> recorded;
-    c.Exec("BEGIN");
-    try {
+    {
+        pg::Transaction tx(c);
         for (auto& e : entries) {
             auto en = VersionNumber(e.version);
             if ((e.state != State::Pending && e.state != State::OutOfOrder) || !en || *en > *n) {
@@ -568,10 +537,7 @@ std::vector<Entry> Migrator::Baseline(const std::string& version) {
             e.state = State::Baseline;
             recorded.push_back(e);
         }
-        c.Exec("COMMIT");
-    } catch (...) {
-        RollbackQuietly(c);
-        throw;
+        tx.Commit();
     }
     return recorded;
 }
@@ -597,8 +563,8 @@ std::vector<Entry> Migrator::Repair(bool apply) {
     if (!apply || changed.empty()) {
         return changed;
     }
-    c.Exec("BEGIN");
-    try {
+    {
+        pg::Transaction tx(c);
         for (const auto& e : changed) {
             c.Exec("UPDATE public.schema_migrations SET checksum = $1, description = $2 WHERE version = $3",
                    {e.file_checksum, e.description, e.version});
@@ -606,10 +572,7 @@ std::vector<Entry> Migrator::Repair(bool apply) {
                                   e.stored_checksum.value_or("(none)"), e.file_checksum.value_or("")),
                       {{"version", e.version}});
         }
-        c.Exec("COMMIT");
-    } catch (...) {
-        RollbackQuietly(c);
-        throw;
+        tx.Commit();
     }
     return changed;
 }

@@ -85,23 +85,6 @@ void Spread(ColumnBatch& b, size_t present, size_t n) {
     }
 }
 
-void ResetBatch(ColumnBatch& b, const Column* column) {
-    b.column = column;
-    b.size = 0;
-    b.defined.clear();
-    b.boolean.clear();
-    b.i32.clear();
-    b.i64.clear();
-    b.int96.clear();
-    b.f32.clear();
-    b.f64.clear();
-    b.offsets.clear();
-    b.bytes.clear();
-    if (column->physical == Physical::ByteArray || column->physical == Physical::FixedLenByteArray) {
-        b.offsets.push_back(0);
-    }
-}
-
 class Cursor final : public RowGroupCursor {
 public:
     Cursor(std::shared_ptr<MemoryBudget> budget, std::vector<const Column*> columns,
@@ -113,7 +96,7 @@ public:
         if (rows_left_ <= 0) {
             out.resize(columns_.size());
             for (size_t c = 0; c < columns_.size(); ++c) {
-                ResetBatch(out[c], columns_[c]);
+                out[c].Reset(columns_[c]);
             }
             return false;
         }
@@ -124,7 +107,7 @@ public:
             ColumnChunkReader& r = *readers_[c];
             const Column& col = r.column();
             ColumnBatch& b = out[c];
-            ResetBatch(b, &col);
+            b.Reset(&col);
             b.defined.resize(n);
             size_t got = r.ReadFlat(n, b.defined.data(), b);
             if (got < n) {
@@ -266,7 +249,7 @@ private:
         const Column& col = columns_[static_cast<size_t>(column)];
         s.column = &col;
         s.lease = BudgetLease(budget_.get());
-        ResetBatch(s.values, &col);
+        s.values.Reset(&col);
         constexpr size_t kStep = 65536;
         // The levels and values of every selected leaf stay in memory until the row group's records
         // are assembled: their growth is reserved step by step, so the leaves of a row group together

@@ -138,6 +138,12 @@ struct ColumnBatch {
         return {reinterpret_cast<const char*>(bytes.data()) + offsets[i], offsets[i + 1] - offsets[i]};
     }
     bool IsNull(size_t i) const { return defined[i] == 0; }
+
+    // Empties the batch for `c` (rows 0), keeping the vectors' capacity; a byte-array batch starts with
+    // its first offset, ready for appends.
+    void Reset(const Column* c);
+    // Keeps the rows with keep[i] != 0, in order (`kept` of them): a row filter applied in place.
+    void KeepRows(const std::vector<uint8_t>& keep, size_t kept);
 };
 
 // Streams the chosen flat columns of one row group in batches. Memory: the compressed column chunks of

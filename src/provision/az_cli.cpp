@@ -221,11 +221,6 @@ bool IsNotLoggedIn(const AzResult& r) {
            Contains(r.err, "refresh token has expired");
 }
 
-bool IsPgsplitSecretVariable(const std::string& name) {
-    return (name.rfind("PGSPLIT_", 0) == 0 && name.find("PASSWORD") != std::string::npos) ||
-           name == "PGSPLIT_ADMIN_DSN" || name == "POSTGRES_DSN" || name == "PGPASSWORD";
-}
-
 std::string ShellQuote(const std::string& arg) {
     bool plain = !arg.empty() && std::all_of(arg.begin(), arg.end(), [](unsigned char c) {
         return std::isalnum(c) || std::strchr("-_./:=,@%+*", c) != nullptr;
@@ -252,7 +247,7 @@ std::string AzCli::Locate(const std::optional<std::string>& explicit_path, const
         }
         return *explicit_path;
     }
-    std::string path = config.Env("PATH").value_or("");
+    std::string path = config.SearchPath();
     size_t start = 0;
     while (start <= path.size()) {
         size_t end = path.find(':', start);
@@ -274,11 +269,7 @@ std::string AzCli::Locate(const std::optional<std::string>& explicit_path, const
 
 AzCli::AzCli(std::string az_path, const Config& config, const SecretMask& mask, const Logger& log)
     : path_(std::move(az_path)), mask_(mask), log_(log) {
-    for (const auto& [k, v] : config.Environment()) {
-        if (!IsPgsplitSecretVariable(k)) {
-            env_.push_back(k + "=" + v);
-        }
-    }
+    env_ = config.ChildEnvironment();
 }
 
 std::vector<std::string> AzCli::Argv(const std::vector<std::string>& args) const {

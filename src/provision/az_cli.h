@@ -88,7 +88,4 @@ private:
     std::string subscription_;
 };
 
-// Names of the environment variables pgsplit reads secrets from; they are not passed on to az.
-bool IsPgsplitSecretVariable(const std::string& name);
-
 } // namespace pgsplit::provision

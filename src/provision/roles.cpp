@@ -1,6 +1,7 @@
 #include "provision/roles.h"
 
 #include "core/error.h"
+#include "pg/transaction.h"
 
 #include <fmt/format.h>
 #include <memory>
@@ -93,63 +94,52 @@ std::vector<RoleOutcome> EnsureAppRoles(pg::Connection& conn, const std::vector<
                                         const Logger& log) {
     std::vector<RoleOutcome> outcomes;
     std::string database = conn.QueryValue("SELECT current_database()").value_or("");
-    conn.Exec("BEGIN");
-    try {
-        for (const auto& role : roles) {
-            RoleOutcome outcome{role.name, "", {}, {}};
-            std::string ident = pg::QuoteIdent(conn, role.name);
-            std::string verifier = pg::QuoteLiteral(conn, ScramVerifier(conn, role.name, role.password));
-            bool exists =
-                conn.QueryValue("SELECT 1 FROM pg_roles WHERE rolname = $1", {role.name}).has_value();
-            if (!exists) {
-                // A concurrent provision may create it between the check and here; then rotate instead.
-                conn.Exec("SAVEPOINT create_role");
-                try {
-                    conn.Exec(
-                        fmt::format("CREATE ROLE {} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT PASSWORD {}",
-                                    ident, verifier));
-                    conn.Exec("RELEASE SAVEPOINT create_role");
-                    outcome.action = "created";
-                } catch (const pg::SqlError& e) {
-                    if (e.sqlstate() != kDuplicateObject) {
-                        throw;
-                    }
-                    conn.Exec("ROLLBACK TO SAVEPOINT create_role");
+    pg::Transaction tx(conn);
+    for (const auto& role : roles) {
+        RoleOutcome outcome{role.name, "", {}, {}};
+        std::string ident = pg::QuoteIdent(conn, role.name);
+        std::string verifier = pg::QuoteLiteral(conn, ScramVerifier(conn, role.name, role.password));
+        bool exists = conn.QueryValue("SELECT 1 FROM pg_roles WHERE rolname = $1", {role.name}).has_value();
+        if (!exists) {
+            // A concurrent provision may create it between the check and here; then rotate instead.
+            pg::Savepoint create(conn, "create_role");
+            try {
+                conn.Exec(fmt::format("CREATE ROLE {} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT PASSWORD {}",
+                                      ident, verifier));
+                create.Release();
+                outcome.action = "created";
+            } catch (const pg::SqlError& e) {
+                if (e.sqlstate() != kDuplicateObject) {
+                    throw;
                 }
+                create.Rollback();
             }
-            if (outcome.action.empty()) {
-                conn.Exec(fmt::format("ALTER ROLE {} WITH LOGIN PASSWORD {}", ident, verifier));
-                outcome.action = "password rotated";
-            }
-            conn.Exec(
-                fmt::format("GRANT CONNECT ON DATABASE {} TO {}", pg::QuoteIdent(conn, database), ident));
-            outcome.granted.push_back("CONNECT ON DATABASE " + database);
-            for (const auto& g : GrantsFor(role.name)) {
-                if (conn.QueryValue(g.exists_sql).value_or("f") != "t") {
-                    outcome.skipped.push_back(g.what);
-                    continue;
-                }
-                conn.Exec(GrantSql(ident, g));
-                outcome.granted.push_back(g.what);
-            }
-            log.Info(fmt::format("role {}: {}", role.name, outcome.action),
-                     {{"step", "app roles"}, {"role", role.name}, {"granted", outcome.granted.size()}});
-            if (!outcome.skipped.empty()) {
-                log.Warn(fmt::format("role {}: {} grant(s) skipped because the objects do not exist yet; "
-                                     "apply the migrations (--apply-migrations or pgsplit migrate), which "
-                                     "grant them to existing roles",
-                                     role.name, outcome.skipped.size()));
-            }
-            outcomes.push_back(std::move(outcome));
         }
-        conn.Exec("COMMIT");
-    } catch (...) {
-        try {
-            conn.Exec("ROLLBACK");
-        } catch (...) {
+        if (outcome.action.empty()) {
+            conn.Exec(fmt::format("ALTER ROLE {} WITH LOGIN PASSWORD {}", ident, verifier));
+            outcome.action = "password rotated";
         }
-        throw;
+        conn.Exec(fmt::format("GRANT CONNECT ON DATABASE {} TO {}", pg::QuoteIdent(conn, database), ident));
+        outcome.granted.push_back("CONNECT ON DATABASE " + database);
+        for (const auto& g : GrantsFor(role.name)) {
+            if (conn.QueryValue(g.exists_sql).value_or("f") != "t") {
+                outcome.skipped.push_back(g.what);
+                continue;
+            }
+            conn.Exec(GrantSql(ident, g));
+            outcome.granted.push_back(g.what);
+        }
+        log.Info(fmt::format("role {}: {}", role.name, outcome.action),
+                 {{"step", "app roles"}, {"role", role.name}, {"granted", outcome.granted.size()}});
+        if (!outcome.skipped.empty()) {
+            log.Warn(fmt::format("role {}: {} grant(s) skipped because the objects do not exist yet; "
+                                 "apply the migrations (--apply-migrations or pgsplit migrate), which "
+                                 "grant them to existing roles",
+                                 role.name, outcome.skipped.size()));
+        }
+        outcomes.push_back(std::move(outcome));
     }
+    tx.Commit();
     return outcomes;
 }
 

@@ -319,23 +319,16 @@ void Normalize(Options& o, const Config& config) {
                     "add --create-app-users to create backtest_service with the other roles");
     }
     if (!o.admin_dsn) {
-        o.admin_dsn = config.Env("PGSPLIT_ADMIN_DSN");
+        o.admin_dsn = config.Provision().admin_dsn;
     }
     if (o.admin_dsn && o.admin_dsn->empty()) {
         o.admin_dsn.reset();
     }
 }
 
-std::string PasswordVariable(const std::string& role) {
-    std::string upper = role;
-    std::transform(upper.begin(), upper.end(), upper.begin(),
-                   [](unsigned char c) { return std::toupper(c); });
-    return "PGSPLIT_" + upper + "_PASSWORD";
-}
-
 Secrets ResolveSecrets(const Options& o, const Config& config) {
     Secrets s;
-    if (auto pw = config.Env("PGSPLIT_ADMIN_PASSWORD"); pw && !pw->empty()) {
+    if (auto pw = config.Provision().admin_password) {
         std::string problem = AdminPasswordProblem(*pw);
         if (!problem.empty()) {
             throw Error(ExitCode::Config,
@@ -350,9 +343,8 @@ Secrets ResolveSecrets(const Options& o, const Config& config) {
     s.mask.Add(s.admin_password);
     if (o.create_app_users) {
         for (const auto& role : AppRoleNames(o.legacy_roles)) {
-            std::string var = PasswordVariable(role);
             std::string pw;
-            if (auto v = config.Env(var); v && !v->empty()) {
+            if (auto v = config.RolePassword(role)) {
                 pw = *v;
             } else {
                 pw = GeneratePassword();
@@ -366,7 +358,7 @@ Secrets ResolveSecrets(const Options& o, const Config& config) {
         // Rotating an existing role to a password nobody will ever see locks its application out.
         std::string vars;
         for (const auto& role : s.generated_roles) {
-            vars += (vars.empty() ? "" : ", ") + PasswordVariable(role);
+            vars += (vars.empty() ? "" : ", ") + Config::RolePasswordVariable(role);
         }
         throw Error(
             ExitCode::Usage,
@@ -442,16 +434,15 @@ std::vector<PlannedCommand> Plan(const Options& o, const Secrets& secrets, const
     return plan;
 }
 
-Outcome Provision(const Context& ctx, const Options& o, Secrets& secrets) {
-    const Logger& log = ctx.log;
+Outcome Provision(const Config& config, const Logger& log, const Options& o, Secrets& secrets) {
     Outcome out;
     out.resource_group = o.resource_group;
     out.server = o.server_name;
     out.database = o.database;
 
     StepTimer locate(log, out, "az");
-    std::string az_path = AzCli::Locate(o.az_path, ctx.config);
-    AzCli az(az_path, ctx.config, secrets.mask, log);
+    std::string az_path = AzCli::Locate(o.az_path, config);
+    AzCli az(az_path, config, secrets.mask, log);
     locate.Done("found " + az_path);
 
     // --- login / subscription ---

@@ -5,7 +5,8 @@
 // first, `create` only for what is missing, so a re-run against a finished setup changes nothing
 // (apart from rotating the application passwords when --create-app-users asks for it).
 
-#include "core/context.h"
+#include "config/config.h"
+#include "core/log.h"
 #include "provision/roles.h"
 #include "provision/secrets.h"
 
@@ -78,9 +79,6 @@ struct Secrets {
 // a password nobody knows, and a re-run would lock the application that uses it out.
 Secrets ResolveSecrets(const Options& o, const Config& config);
 
-// The environment variable holding a role's password ("ranking_writer" -> PGSPLIT_RANKING_WRITER_PASSWORD).
-std::string PasswordVariable(const std::string& role);
-
 struct StepRecord {
     std::string name;
     std::string result;
@@ -136,6 +134,6 @@ struct PlannedCommand {
 std::vector<PlannedCommand> Plan(const Options& o, const Secrets& secrets, const Config& config);
 
 // Runs the steps. Throws Error naming the failed step (its exit code per SPEC §3).
-Outcome Provision(const Context& ctx, const Options& o, Secrets& secrets);
+Outcome Provision(const Config& config, const Logger& log, const Options& o, Secrets& secrets);
 
 } // namespace pgsplit::provision

@@ -1,6 +1,7 @@
 #include "runs/run_store.h"
 
 #include "core/error.h"
+#include "pg/transaction.h"
 
 #include <algorithm>
 #include <cctype>
@@ -89,29 +90,6 @@ std::string Trim(const std::string& s) {
     }
     return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
-
-// Rolls back unless committed, so an exception between BEGIN and COMMIT leaves nothing open.
-class TransactionGuard {
-public:
-    explicit TransactionGuard(pg::Connection& conn) : conn_(conn) { conn_.Exec("BEGIN"); }
-    ~TransactionGuard() {
-        if (!done_ && conn_.Ok()) {
-            try {
-                conn_.Exec("ROLLBACK");
-            } catch (...) {
-                // The session is going away with the error being reported; the server rolls back.
-            }
-        }
-    }
-    void Commit() {
-        conn_.Exec("COMMIT");
-        done_ = true;
-    }
-
-private:
-    pg::Connection& conn_;
-    bool done_ = false;
-};
 
 } // namespace
 
@@ -297,7 +275,7 @@ StaleResult RunStore::Stale(std::chrono::milliseconds older_than) {
 }
 
 FailResult RunStore::Fail(const std::string& run_id, const std::string& reason) {
-    TransactionGuard tx(conn_);
+    pg::Transaction tx(conn_);
     // The row lock only makes the reported previous status exact; the UPDATE's WHERE is the guard.
     conn_.Exec("SET LOCAL lock_timeout = '10s'");
     auto current = Query("SELECT status, error FROM backtest.runs WHERE run_id = $1 FOR UPDATE", {run_id});

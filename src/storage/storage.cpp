@@ -1,6 +1,6 @@
 #include "storage/storage.h"
 
-#include "config/config.h"
+#include "config/settings.h"
 #include "core/error.h"
 #include "core/github_annotations.h"
 #include "storage/azure/blob_storage.h"
@@ -42,7 +42,7 @@ std::string ConfineRelativePath(const std::string& path, const std::string& show
     return out;
 }
 
-std::unique_ptr<Storage> OpenStorage(const std::string& uri, const Config& config) {
+std::unique_ptr<Storage> OpenStorage(const std::string& uri, const StorageSettings& settings) {
     if (uri.empty()) {
         throw Error(ExitCode::Usage, "empty table location",
                     "give a local path, file://, abfss:// or https:// URI");
@@ -54,7 +54,7 @@ std::unique_ptr<Storage> OpenStorage(const std::string& uri, const Config& confi
     std::string scheme = uri.substr(0, scheme_end);
     if (scheme == "abfss" || scheme == "abfs" || scheme == "https" || scheme == "http") {
         // http:// only makes sense for an emulator's path-style URL; the parser says so otherwise.
-        return azure::OpenAzureStorage(uri, config);
+        return azure::OpenAzureStorage(uri, settings);
     }
     throw Error(
         ExitCode::Usage, fmt::format("table location '{}': unknown scheme '{}'", uri, scheme),

@@ -13,7 +13,7 @@
 #include <vector>
 
 namespace pgsplit {
-class Config;
+struct StorageSettings;
 } // namespace pgsplit
 
 namespace pgsplit::storage {
@@ -57,7 +57,7 @@ std::string ConfineRelativePath(const std::string& path, const std::string& show
 
 // The back-end for a table URI, chosen here and nowhere else: a local path or file:// URI (local
 // directory), abfss:// or an https:// blob URL (storage/azure). Another scheme is Error(Usage).
-std::unique_ptr<Storage> OpenStorage(const std::string& uri, const Config& config);
+std::unique_ptr<Storage> OpenStorage(const std::string& uri, const StorageSettings& settings);
 
 // A local directory as storage (also used by tests).
 std::unique_ptr<Storage> OpenLocalStorage(const std::string& root);

@@ -73,7 +73,7 @@ Prepared Prepare(const Config& config, const Logger& log, pg::Connection& conn, 
                  const SyncOptions& options) {
     Prepared p;
     p.job = &job;
-    p.table = std::make_unique<delta::Table>(storage::OpenStorage(job.source_uri, config));
+    p.table = std::make_unique<delta::Table>(storage::OpenStorage(job.source_uri, config.Storage()));
     p.snapshot = p.table->LoadSnapshot(options.delta_version);
     p.target = ReadTarget(conn, job.target);
     p.result.label = job.label;

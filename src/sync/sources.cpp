@@ -6,25 +6,30 @@
 
 namespace pgsplit::sync {
 
-std::string SourceFor(const Config& config, const std::string& flag_value, const char* flag, const char* env,
-                      const char* file_key) {
+namespace {
+
+std::string SourceFor(const std::string& flag_value, const std::optional<std::string>& configured,
+                      const char* flag, const char* setting_names) {
     if (!flag_value.empty()) {
         return flag_value;
     }
-    if (auto v = config.Setting(env, file_key)) {
-        return *v;
+    if (configured) {
+        return *configured;
     }
     throw Error(ExitCode::Config, fmt::format("no Delta table location for {}", flag),
-                fmt::format("pass {} URI, set {}, or set {} in pgsplit.yaml", flag, env, file_key));
+                fmt::format("pass {} URI, set {}", flag, setting_names));
 }
 
+} // namespace
+
 std::string SignalsSource(const Config& config, const std::string& flag_value) {
-    return SourceFor(config, flag_value, "--signals-table", "PGSPLIT_SIGNALS_TABLE", "signals.signals_table");
+    return SourceFor(flag_value, config.Signals().signals_table, "--signals-table",
+                     "PGSPLIT_SIGNALS_TABLE, or set signals.signals_table in pgsplit.yaml");
 }
 
 std::string CompositeSource(const Config& config, const std::string& flag_value) {
-    return SourceFor(config, flag_value, "--composite-table", "PGSPLIT_COMPOSITE_TABLE",
-                     "signals.composite_table");
+    return SourceFor(flag_value, config.Signals().composite_table, "--composite-table",
+                     "PGSPLIT_COMPOSITE_TABLE, or set signals.composite_table in pgsplit.yaml");
 }
 
 } // namespace pgsplit::sync

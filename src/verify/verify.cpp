@@ -23,7 +23,7 @@ constexpr const char* kMonthColumn = "year_month";
 class DeltaSource {
 public:
     DeltaSource(std::string label, const std::string& uri, const Config& config)
-        : label_(std::move(label)), table_(storage::OpenStorage(uri, config)), snap_(table_.LoadSnapshot()) {
+        : label_(std::move(label)), table_(storage::OpenStorage(uri, config.Storage())), snap_(table_.LoadSnapshot()) {
         if (!snap_.IsPartitionColumn(kMonthColumn)) {
             throw Error(ExitCode::Source,
                         fmt::format("Delta table {} is not partitioned by {}", table_.Name(), kMonthColumn),

@@ -183,7 +183,8 @@ TEST_SUITE("provision") {
         CHECK(s.generated_roles == std::vector<std::string>{"ranking_writer", "backtest_service"});
         CHECK(s.mask.Apply("x Api-Canary-from-env Env-Admin-Canary-1 " + s.app_roles[0].password) ==
               "x *** *** ***");
-        CHECK(prov::PasswordVariable("backtest_service") == "PGSPLIT_BACKTEST_SERVICE_PASSWORD");
+        CHECK(pgsplit::Config::RolePasswordVariable("backtest_service") ==
+              "PGSPLIT_BACKTEST_SERVICE_PASSWORD");
         CHECK(CodeOf([&] {
                   prov::ResolveSecrets(o, EmptyConfig({{"PGSPLIT_ADMIN_PASSWORD", "Canary-"}}));
               }) == ExitCode::Config);
@@ -245,15 +246,6 @@ TEST_SUITE("provision") {
         auto login = az.Failure("login", {"account", "show"},
                                 Failed(1, "ERROR: Please run 'az login' to setup account."), "");
         CHECK(login.code() == ExitCode::Connect);
-    }
-
-    TEST_CASE("pgsplit's secret variables are not passed on to az") {
-        CHECK(prov::IsPgsplitSecretVariable("PGSPLIT_ADMIN_PASSWORD"));
-        CHECK(prov::IsPgsplitSecretVariable("PGSPLIT_RANKING_WRITER_PASSWORD"));
-        CHECK(prov::IsPgsplitSecretVariable("PGSPLIT_ADMIN_DSN"));
-        CHECK(prov::IsPgsplitSecretVariable("POSTGRES_DSN"));
-        CHECK_FALSE(prov::IsPgsplitSecretVariable("AZURE_CONFIG_DIR"));
-        CHECK_FALSE(prov::IsPgsplitSecretVariable("PATH"));
     }
 
     TEST_CASE("RunProcess: argv without a shell, both streams captured whole, exit code kept") {

@@ -80,16 +80,16 @@ TEST_SUITE("delta") {
     TEST_CASE("OpenStorage is the one switch: local paths and file:// here, unknown schemes refused") {
         Config config = Config::FromMap({}, {});
         TempDir t;
-        CHECK(storage::OpenStorage(t.Str(), config)->Root() == t.Str());
+        CHECK(storage::OpenStorage(t.Str(), config.Storage())->Root() == t.Str());
         // abfss:// and https:// belong to the Azure back-end (tests/storage/azure).
         try {
-            storage::OpenStorage("s3://bucket/t", config);
+            storage::OpenStorage("s3://bucket/t", config.Storage());
             FAIL("s3 accepted");
         } catch (const Error& e) {
             CHECK(e.code() == ExitCode::Usage);
             CHECK(std::string(e.what()).find("unknown scheme 's3'") != std::string::npos);
         }
-        CHECK_THROWS_AS(storage::OpenStorage("", config), Error);
+        CHECK_THROWS_AS(storage::OpenStorage("", config.Storage()), Error);
     }
 }
 

@@ -1,6 +1,6 @@
 #include "storage/azure/blob_storage.h"
 
-#include "config/config.h"
+#include "config/settings.h"
 #include "core/error.h"
 #include "core/github_annotations.h"
 
@@ -277,12 +277,12 @@ ListPage ParseListBlobs(const std::string& xml) {
     return page;
 }
 
-BlobStorage::BlobStorage(const std::string& uri, const Config& config, BlobOptions options)
+BlobStorage::BlobStorage(const std::string& uri, const StorageSettings& settings, BlobOptions options)
     : options_(options) {
-    loc_ = ParseBlobUri(uri, config.Setting("AZURE_STORAGE_ENDPOINT", "storage.endpoint"));
+    loc_ = ParseBlobUri(uri, settings.endpoint);
     shown_root_ = RedactUrl(uri);
     http_ = std::make_shared<HttpClient>(options_.retry);
-    credential_ = ResolveCredential(config, loc_.sas, http_, shown_root_);
+    credential_ = ResolveCredential(settings, loc_.sas, http_, shown_root_);
 }
 
 std::string BlobStorage::ContainerUrl() const {
@@ -437,8 +437,8 @@ std::optional<std::string> BlobStorage::ReadIfExists(const std::string& path) {
     return std::move(resp.body);
 }
 
-std::unique_ptr<Storage> OpenAzureStorage(const std::string& uri, const Config& config) {
-    return std::make_unique<BlobStorage>(uri, config);
+std::unique_ptr<Storage> OpenAzureStorage(const std::string& uri, const StorageSettings& settings) {
+    return std::make_unique<BlobStorage>(uri, settings);
 }
 
 } // namespace pgsplit::storage::azure

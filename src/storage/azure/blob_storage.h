@@ -29,8 +29,8 @@ struct BlobOptions {
 
 class BlobStorage final : public Storage {
 public:
-    // `uri` as given by the operator; credentials and the endpoint override come from `config`.
-    BlobStorage(const std::string& uri, const Config& config, BlobOptions options = {});
+    // `uri` as given by the operator; credentials and the endpoint override come from `settings`.
+    BlobStorage(const std::string& uri, const StorageSettings& settings, BlobOptions options = {});
 
     const std::string& Root() const override { return shown_root_; }
     std::vector<FileEntry> List(const std::string& dir) override;
@@ -73,6 +73,6 @@ struct ListPage {
 ListPage ParseListBlobs(const std::string& xml);
 
 // What storage::OpenStorage calls for abfss://, abfs://, https:// and http:// locations.
-std::unique_ptr<Storage> OpenAzureStorage(const std::string& uri, const Config& config);
+std::unique_ptr<Storage> OpenAzureStorage(const std::string& uri, const StorageSettings& settings);
 
 } // namespace pgsplit::storage::azure

@@ -1,6 +1,6 @@
 #include "storage/azure/credentials.h"
 
-#include "config/config.h"
+#include "config/settings.h"
 #include "core/error.h"
 #include "storage/azure/uri.h"
 
@@ -305,24 +305,23 @@ std::string ManagedIdentityCredential::Token() {
     return cache_->token;
 }
 
-std::unique_ptr<Credential> ResolveCredential(const Config& config, const std::string& uri_sas,
+std::unique_ptr<Credential> ResolveCredential(const StorageSettings& settings, const std::string& uri_sas,
                                               std::shared_ptr<HttpClient> http,
                                               const std::string& shown_uri) {
     if (!uri_sas.empty()) {
         return std::make_unique<SasCredential>(uri_sas, "in the table URI");
     }
-    if (auto sas = config.Setting("AZURE_STORAGE_SAS_TOKEN", "storage.sas_token"); sas && !sas->empty()) {
+    if (const auto& sas = settings.sas_token; sas && !sas->empty()) {
         return std::make_unique<SasCredential>(*sas, "AZURE_STORAGE_SAS_TOKEN");
     }
-    if (auto key = config.Setting("AZURE_STORAGE_KEY", "storage.account_key"); key && !key->empty()) {
+    if (const auto& key = settings.account_key; key && !key->empty()) {
         return std::make_unique<SharedKeyCredential>(*key);
     }
-    auto endpoint = config.Env("IDENTITY_ENDPOINT");
-    auto header = config.Env("IDENTITY_HEADER");
+    const auto& endpoint = settings.identity_endpoint;
+    const auto& header = settings.identity_header;
     if (endpoint && !endpoint->empty() && header && !header->empty()) {
-        return std::make_unique<ManagedIdentityCredential>(
-            *endpoint, *header, config.Setting("AZURE_CLIENT_ID", "storage.client_id").value_or(""),
-            std::move(http));
+        return std::make_unique<ManagedIdentityCredential>(*endpoint, *header,
+                                                           settings.client_id.value_or(""), std::move(http));
     }
     throw Error(
         ExitCode::Config, fmt::format("no credentials for azure storage (table location '{}')", shown_uri),

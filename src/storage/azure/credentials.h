@@ -18,7 +18,7 @@
 #include <vector>
 
 namespace pgsplit {
-class Config;
+struct StorageSettings;
 } // namespace pgsplit
 
 namespace pgsplit::storage::azure {
@@ -40,7 +40,7 @@ public:
 
 // Picks the credential per the order above. `uri_sas` is a SAS found in the table URI (may be empty);
 // `shown_uri` (redacted) names the table in the error when nothing is configured.
-std::unique_ptr<Credential> ResolveCredential(const Config& config, const std::string& uri_sas,
+std::unique_ptr<Credential> ResolveCredential(const StorageSettings& settings, const std::string& uri_sas,
                                               std::shared_ptr<HttpClient> http, const std::string& shown_uri);
 
 // --- building blocks, exposed for tests ---

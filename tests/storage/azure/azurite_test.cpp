@@ -296,7 +296,7 @@ TEST_SUITE("azure") {
         up.Put(container, prefix + "/_delta_log/00000000000000000000.json", log);
 
         Config config = Config::FromMap({}, KeyEnv());
-        auto owned = std::make_unique<az::BlobStorage>(Abfss(prefix), config);
+        auto owned = std::make_unique<az::BlobStorage>(Abfss(prefix), config.Storage());
         az::BlobStorage& blob = *owned;
         delta::Table table(std::move(owned));
         auto snap = table.LoadSnapshot();
@@ -322,7 +322,8 @@ TEST_SUITE("azure") {
         small.tail_window = 4096;
         small.read_ahead = 8192;
         Config config = Config::FromMap({}, KeyEnv());
-        auto owned = std::make_unique<az::BlobStorage>(Abfss("sync/basic/ranking_signal"), config, small);
+        auto owned =
+            std::make_unique<az::BlobStorage>(Abfss("sync/basic/ranking_signal"), config.Storage(), small);
         az::BlobStorage& blob = *owned;
         delta::Table table(std::move(owned));
         auto snap = table.LoadSnapshot();

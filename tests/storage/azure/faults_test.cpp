@@ -35,12 +35,12 @@ std::string Data(size_t n) {
     return s;
 }
 
-Config FakeConfig(const FakeServer& server, std::map<std::string, std::string> env = {}) {
+pgsplit::StorageSettings FakeConfig(const FakeServer& server, std::map<std::string, std::string> env = {}) {
     if (env.empty()) {
         env["AZURE_STORAGE_KEY"] = kDevKey;
     }
     env["AZURE_STORAGE_ENDPOINT"] = server.Url();
-    return Config::FromMap({}, env);
+    return Config::FromMap({}, env).Storage();
 }
 
 az::BlobOptions Fast() {
@@ -209,7 +209,7 @@ TEST_SUITE("azure") {
         Config dead =
             Config::FromMap({}, {{"AZURE_STORAGE_KEY", kDevKey},
                                  {"AZURE_STORAGE_ENDPOINT", fmt::format("http://127.0.0.1:{}", dead_port)}});
-        az::BlobStorage s3(kUri, dead, o);
+        az::BlobStorage s3(kUri, dead.Storage(), o);
         try {
             s3.ReadIfExists("_delta_log/_last_checkpoint");
             FAIL("no error");

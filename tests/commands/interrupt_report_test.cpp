@@ -1,5 +1,5 @@
 // The last line after SIGINT/SIGTERM (Context::DescribeInterrupt) from the phases LogPhase records.
-#include "core/context.h"
+#include "commands/context.h"
 
 #include <csignal>
 #include <doctest/doctest.h>

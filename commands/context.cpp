@@ -1,4 +1,4 @@
-#include "core/context.h"
+#include "commands/context.h"
 
 #include <csignal>
 #include <fmt/format.h>

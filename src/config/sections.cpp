@@ -1,0 +1,149 @@
+// The typed sections of Config (config/settings.h) and the one table of environment variables.
+
+#include "config/config.h"
+#include "core/error.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace pgsplit {
+
+const std::vector<EnvVar>& EnvVars() {
+    static const std::vector<EnvVar> vars = {
+        // PostgreSQL and output
+        {"POSTGRES_DSN", "postgres.dsn", true},
+        {"PGSPLIT_LOG_FORMAT", "log.format", false},
+        {"NO_COLOR", "", false},
+        {"TERM", "", false},
+        {"COLUMNS", "", false},
+        {"PGPASSWORD", "", true},
+        // Run modes
+        {"GITHUB_ACTIONS", "", false},
+        {"GITHUB_STEP_SUMMARY", "", false},
+        {"GITHUB_OUTPUT", "", false},
+        {"CONTAINER_APP_JOB_NAME", "", false},
+        // sync-signals, sync, verify
+        {"PGSPLIT_SIGNALS_TABLE", "signals.signals_table", false},
+        {"PGSPLIT_COMPOSITE_TABLE", "signals.composite_table", false},
+        {"POSTGRES_SIGNALS_WRITE_REQUIRED", "", false},
+        {"POSTGRES_SIGNALS_VERIFY_COUNTS", "", false},
+        {"PGSPLIT_READ_MEMORY_MB", "read.memory_mb", false},
+        // Azure storage
+        {"AZURE_STORAGE_ENDPOINT", "storage.endpoint", false},
+        {"AZURE_STORAGE_SAS_TOKEN", "storage.sas_token", true, true},
+        {"AZURE_STORAGE_KEY", "storage.account_key", true, true},
+        {"AZURE_CLIENT_ID", "storage.client_id", false},
+        {"IDENTITY_ENDPOINT", "", false},
+        {"IDENTITY_HEADER", "", true, true}, // az login --identity needs it in Container Apps
+        // runs
+        {"BACKTEST_RUN_STORE_MODE", "backtest.run_store_mode", false},
+        // provision (PGSPLIT_<ROLE>_PASSWORD of each app role too: see IsSecretVariable)
+        {"PGSPLIT_ADMIN_DSN", "", true},
+        {"PGSPLIT_ADMIN_PASSWORD", "", true},
+        {"PATH", "", false},
+    };
+    return vars;
+}
+
+bool IsWithheldFromChildren(const std::string& name) {
+    if (name.rfind("PGSPLIT_", 0) == 0 && name.find("PASSWORD") != std::string::npos) {
+        return true;
+    }
+    for (const auto& v : EnvVars()) {
+        if (v.secret && !v.children_need_it && name == v.name) {
+            return true;
+        }
+    }
+    return false;
+}
+
+namespace {
+
+// The pgsplit.yaml key that stands in for an environment variable (the table above).
+std::string FileKeyOf(const char* env) {
+    for (const auto& v : EnvVars()) {
+        if (std::string(v.name) == env) {
+            return v.file_key;
+        }
+    }
+    throw Error(ExitCode::Failure, std::string("environment variable not in EnvVars(): ") + env);
+}
+
+} // namespace
+
+StorageSettings Config::Storage() const {
+    StorageSettings s;
+    s.endpoint = Setting("AZURE_STORAGE_ENDPOINT", FileKeyOf("AZURE_STORAGE_ENDPOINT"));
+    s.sas_token = Setting("AZURE_STORAGE_SAS_TOKEN", FileKeyOf("AZURE_STORAGE_SAS_TOKEN"));
+    s.account_key = Setting("AZURE_STORAGE_KEY", FileKeyOf("AZURE_STORAGE_KEY"));
+    s.client_id = Setting("AZURE_CLIENT_ID", FileKeyOf("AZURE_CLIENT_ID"));
+    s.identity_endpoint = Env("IDENTITY_ENDPOINT");
+    s.identity_header = Env("IDENTITY_HEADER");
+    return s;
+}
+
+SignalsSettings Config::Signals() const {
+    SignalsSettings s;
+    s.signals_table = Setting("PGSPLIT_SIGNALS_TABLE", FileKeyOf("PGSPLIT_SIGNALS_TABLE"));
+    s.composite_table = Setting("PGSPLIT_COMPOSITE_TABLE", FileKeyOf("PGSPLIT_COMPOSITE_TABLE"));
+    return s;
+}
+
+TableSettings Config::Table(const std::string& name) const {
+    auto scalar = [&](const char* key) -> std::optional<std::string> {
+        YAML::Node node = File("tables." + name + "." + key);
+        if (!node || !node.IsScalar() || node.as<std::string>().empty()) {
+            return std::nullopt;
+        }
+        return node.as<std::string>();
+    };
+    return {scalar("source"), scalar("target"), scalar("partition_column")};
+}
+
+ProvisionSettings Config::Provision() const {
+    auto non_empty = [&](const char* name) -> std::optional<std::string> {
+        auto v = Env(name);
+        return v && !v->empty() ? v : std::nullopt;
+    };
+    return {non_empty("PGSPLIT_ADMIN_DSN"), non_empty("PGSPLIT_ADMIN_PASSWORD")};
+}
+
+std::string Config::RolePasswordVariable(const std::string& role) {
+    std::string upper = role;
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](unsigned char c) { return std::toupper(c); });
+    return "PGSPLIT_" + upper + "_PASSWORD";
+}
+
+std::optional<std::string> Config::RolePassword(const std::string& role) const {
+    auto v = Env(RolePasswordVariable(role));
+    return v && !v->empty() ? v : std::nullopt;
+}
+
+bool Config::SignalsWriteRequired() const {
+    return EnvBool("POSTGRES_SIGNALS_WRITE_REQUIRED", true);
+}
+
+bool Config::SignalsVerifyCounts() const {
+    return EnvBool("POSTGRES_SIGNALS_VERIFY_COUNTS", false);
+}
+
+std::optional<std::string> Config::RunStoreMode() const {
+    return Setting("BACKTEST_RUN_STORE_MODE", FileKeyOf("BACKTEST_RUN_STORE_MODE"));
+}
+
+std::string Config::SearchPath() const {
+    return Env("PATH").value_or("");
+}
+
+std::vector<std::string> Config::ChildEnvironment() const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : env_) {
+        if (!IsWithheldFromChildren(k)) {
+            out.push_back(k + "=" + v);
+        }
+    }
+    return out;
+}
+
+} // namespace pgsplit
