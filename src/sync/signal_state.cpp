@@ -38,7 +38,7 @@ void RecordSignalSuccess(pg::Connection& conn, const PartitionResult& r) {
         "tool_version = EXCLUDED.tool_version, last_attempt_at = EXCLUDED.last_attempt_at",
         {r.value, num(s, &TableResult::rows), num(c, &TableResult::rows), num(s, &TableResult::delta_version),
          num(c, &TableResult::delta_version), std::to_string(static_cast<int64_t>(r.seconds * 1000)),
-         std::to_string(skipped), strategy, PGSPLIT_VERSION});
+         std::to_string(skipped), strategy, PGSPLIT_VERSION_FULL});
 }
 
 std::string RecordedError(const std::string& recorded) {
@@ -64,7 +64,7 @@ std::string RecordSignalFailure(pg::Connection& conn, const std::string& month, 
             "coalesce(s.signals_rows::text, '?') || ' + ' || coalesce(s.composite_rows::text, '?') || "
             "' rows)' END, "
             "last_attempt_at = EXCLUDED.last_attempt_at, last_error_at = EXCLUDED.last_error_at",
-            {month, error.substr(0, 4000), PGSPLIT_VERSION, std::string(kLastSuccessNote)});
+            {month, error.substr(0, 4000), PGSPLIT_VERSION_FULL, std::string(kLastSuccessNote)});
         conn.ExecDespiteInterrupt("COMMIT");
         return {};
     } catch (const std::exception& e) {
