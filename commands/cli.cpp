@@ -400,7 +400,7 @@ int RunCli(int argc, char** argv, char** environ) {
     CLI::App app{"pgsplit: Delta Lake on ADLS stays canonical; PostgreSQL serves copies and job state.",
                  "pgsplit"};
     app.footer(kFooter);
-    app.set_version_flag("--version", std::string("pgsplit ") + PGSPLIT_VERSION);
+    app.set_version_flag("--version", std::string("pgsplit ") + PGSPLIT_VERSION_FULL);
     app.require_subcommand(1);
 
     GlobalFlags flags;

@@ -17,7 +17,7 @@ const std::vector<Command>& AllCommands() {
         {"verify", "Delta vs Postgres count parity and sync freshness (exit 5 on any problem)", SetupVerify},
         {"runs", "inspect the backtest run store (list, show, stats, stale, fail)", SetupRuns},
         {"inspect", "show what is in a Parquet file or a Delta table", SetupInspect},
-        {"completion", "print a bash or zsh completion script generated from this command tree",
+        {"completion", "print a bash, zsh or fish completion script generated from this command tree",
          SetupCompletion},
         {"manpage", "print the pgsplit(1) manual page in roff (the build installs it)", SetupManpage},
     };

@@ -65,6 +65,7 @@ Runner SetupSync(CLI::App& app) {
                            Required(ctx, o->name, table.partition_column, "partition_column")};
         std::string dsn = ctx.config.RequireDsn("sync");
         sync::SyncOptions options = ToSyncOptions(ctx, o->sync);
+        options.value_flag = "--partition";
         sync::RunnerHooks hooks;
         hooks.application_name = "pgsplit sync";
         ctx.interrupt = {InterruptPolicy::Kind::Transactional, "partition", "partitions",

@@ -10,7 +10,8 @@ void AddSyncFlags(CLI::App& app, SyncFlags& f, const std::string& unit) {
     app.add_flag("--skip-invalid", f.skip_invalid, "drop rows Postgres cannot store; count and record them");
     app.add_flag("--truncate-timestamps", f.truncate_timestamps, "keep the date of non-midnight timestamps");
     app.add_flag("--allow-empty", f.allow_empty,
-                 "replace " + unit + " Delta has no rows for with nothing (default: refuse, exit 7)");
+                 "replace " + unit + " Delta has no rows for with nothing, and record " + unit +
+                     " empty on both sides (default: refuse, exit 7)");
     app.add_option("--delta-version", f.delta_version, "read this Delta version instead of the latest")
         ->check(CLI::NonNegativeNumber);
     app.add_option("--jobs", f.jobs, unit + " synced in parallel, each on its own connection (default 1)")

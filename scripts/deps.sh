@@ -11,7 +11,7 @@ packages=(
   libssl-dev zlib1g-dev libsnappy-dev libzstd-dev liblz4-dev libbrotli-dev
   libthrift-dev thrift-compiler libboost-dev libcurl4-openssl-dev
   nodejs npm
-  zsh groff-base
+  zsh fish groff-base
 )
 
 missing=()

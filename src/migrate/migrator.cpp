@@ -410,7 +410,7 @@ ApplyResult Migrator::Apply(bool dry_run) {
                 c.Exec("RESET lock_timeout");
                 c.Exec("RESET statement_timeout");
                 c.Exec(insert,
-                       {f->version, f->description, f->checksum, std::to_string(ms), PGSPLIT_VERSION});
+                       {f->version, f->description, f->checksum, std::to_string(ms), PGSPLIT_VERSION_FULL});
                 return;
             }
             pg::Transaction tx(c);
@@ -419,7 +419,8 @@ ApplyResult Migrator::Apply(bool dry_run) {
             auto t0 = Clock::now();
             c.ExecScript(f->sql);
             ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-            c.Exec(insert, {f->version, f->description, f->checksum, std::to_string(ms), PGSPLIT_VERSION});
+            c.Exec(insert,
+                   {f->version, f->description, f->checksum, std::to_string(ms), PGSPLIT_VERSION_FULL});
             tx.Commit();
         };
         try {
@@ -533,7 +534,8 @@ std::vector<Entry> Migrator::Baseline(const std::string& version) {
             c.Exec("INSERT INTO public.schema_migrations (version, applied_at, description, checksum, "
                    "execution_ms, "
                    "applied_by, tool_version) VALUES ($1, now(), $2, $3, 0, current_user || $4, $5)",
-                   {e.version, e.description, e.file_checksum, std::string(kBaselineMark), PGSPLIT_VERSION});
+                   {e.version, e.description, e.file_checksum, std::string(kBaselineMark),
+                    PGSPLIT_VERSION_FULL});
             e.state = State::Baseline;
             recorded.push_back(e);
         }

@@ -494,6 +494,31 @@ PartitionResult SyncPartition(const Config& config, const Logger& log, pg::Conne
                     "pass --allow-empty");
             }
         }
+        // Empty in Delta and in PostgreSQL: there is nothing to replace, and recording the value as
+        // synced would let a mistyped --month pass for the newest successful sync.
+        bool all_empty = !options.allow_empty && !prepared.empty();
+        int64_t skipped = 0;
+        std::string labels, targets;
+        for (size_t i = 0; i < prepared.size(); ++i) {
+            const auto& p = prepared[i];
+            all_empty = all_empty && p.result.rows == 0 && !populated[i];
+            skipped += p.result.skipped;
+            labels += (i ? ", " : "") + p.job->label;
+            targets += (i ? ", " : "") + p.job->target;
+        }
+        if (all_empty) {
+            const std::string& column = prepared.front().job->partition_column;
+            bool month = column == "year_month";
+            throw EmptyPartitionError(
+                ExitCode::Source,
+                fmt::format("no rows for {} = {} in Delta ({}{}) nor in PostgreSQL ({}); refusing to sync "
+                            "an empty {} (nothing changed, nothing recorded)",
+                            column, value, labels,
+                            skipped > 0 ? fmt::format("; {} skipped as invalid", skipped) : "", targets,
+                            month ? "month" : "partition"),
+                fmt::format("check {}; pass --allow-empty to record an empty {}", options.value_flag,
+                            month ? "month" : "partition"));
+        }
         for (auto& p : prepared) {
             if (p.strategy == Strategy::Swap) {
                 auto ts = Clock::now();

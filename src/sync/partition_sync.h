@@ -11,6 +11,7 @@
 // LIST-partitioned by the partition column use DELETE + binary COPY in the same one transaction.
 
 #include "config/config.h"
+#include "core/error.h"
 #include "core/log.h"
 #include "pg/connection.h"
 
@@ -39,8 +40,11 @@ struct SyncOptions {
     bool skip_invalid = false;
     bool verify_counts = false;
     bool truncate_timestamps = false;
-    // Replace a populated value with zero rows when Delta has none (else exit 7, nothing changed).
+    // Replace a populated value with zero rows when Delta has none, and sync a value that is empty on
+    // both sides (else exit 7, nothing changed, nothing recorded).
     bool allow_empty = false;
+    // The flag that names the values, for hints ("--month", "--partition").
+    std::string value_flag = "--month";
     std::optional<int64_t> delta_version;
     std::chrono::milliseconds swap_lock_timeout{2000};
     int swap_retries = 5;
@@ -68,6 +72,14 @@ struct PartitionResult {
     std::vector<TableResult> tables;
     double seconds = 0;
     const TableResult* Find(const std::string& label) const;
+};
+
+// A value neither Delta nor PostgreSQL has rows for (a mistyped --month, most likely), refused without
+// --allow-empty. Nothing was written, and the runner records nothing for it either: a ledger row
+// would make a month that does not exist look synced (or failed).
+class EmptyPartitionError : public Error {
+public:
+    using Error::Error;
 };
 
 // Called inside the transaction just before COMMIT (sync-signals upserts its ledger here).

@@ -163,7 +163,9 @@ std::vector<PartitionOutcome> RunPartitions(const Config& config, const Logger& 
                     fields["hint"] = e.hint();
                 }
                 log.Error(fmt::format("sync of {} failed: {}", out.value, e.what()), fields);
-                if (hooks.record_failure) {
+                // An empty value refused (EmptyPartitionError) is not an attempt at a real month: a
+                // ledger row for it would be a month that does not exist.
+                if (hooks.record_failure && !dynamic_cast<const EmptyPartitionError*>(&e)) {
                     try {
                         if (!conn || !conn->Ok()) {
                             conn.emplace(pg::Connection::Open(dsn, hooks.application_name));

@@ -38,7 +38,12 @@ void RecordSignalSuccess(pg::Connection& conn, const PartitionResult& r) {
         "tool_version = EXCLUDED.tool_version, last_attempt_at = EXCLUDED.last_attempt_at",
         {r.value, num(s, &TableResult::rows), num(c, &TableResult::rows), num(s, &TableResult::delta_version),
          num(c, &TableResult::delta_version), std::to_string(static_cast<int64_t>(r.seconds * 1000)),
-         std::to_string(skipped), strategy, PGSPLIT_VERSION});
+         std::to_string(skipped), strategy, PGSPLIT_VERSION_FULL});
+}
+
+std::string RecordedError(const std::string& recorded) {
+    size_t at = recorded.find(kLastSuccessNote);
+    return at == std::string::npos ? recorded : recorded.substr(0, at);
 }
 
 std::string RecordSignalFailure(pg::Connection& conn, const std::string& month, const std::string& error) {
@@ -53,9 +58,13 @@ std::string RecordSignalFailure(pg::Connection& conn, const std::string& month, 
         conn.ExecDespiteInterrupt(
             "INSERT INTO ranking.signal_sync_state AS s (year_month, status, error, last_attempt_at, "
             "last_error_at, tool_version) VALUES ($1, 'failed', $2, now(), now(), $3) "
-            "ON CONFLICT (year_month) DO UPDATE SET status = 'failed', error = EXCLUDED.error, "
+            "ON CONFLICT (year_month) DO UPDATE SET status = 'failed', "
+            "error = EXCLUDED.error || CASE WHEN s.synced_at IS NULL THEN '' ELSE $4 || "
+            "to_char(s.synced_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ' (' || "
+            "coalesce(s.signals_rows::text, '?') || ' + ' || coalesce(s.composite_rows::text, '?') || "
+            "' rows)' END, "
             "last_attempt_at = EXCLUDED.last_attempt_at, last_error_at = EXCLUDED.last_error_at",
-            {month, error.substr(0, 4000), PGSPLIT_VERSION});
+            {month, error.substr(0, 4000), PGSPLIT_VERSION_FULL, std::string(kLastSuccessNote)});
         conn.ExecDespiteInterrupt("COMMIT");
         return {};
     } catch (const std::exception& e) {

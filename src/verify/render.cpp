@@ -131,6 +131,7 @@ ordered_json RenderJson(const Report& report) {
         jm["state"] = m.State();
         jm["synced_at"] = OptJson(m.synced_at);
         jm["error"] = OptJson(m.error);
+        jm["last_error_at"] = OptJson(m.last_error_at);
         if (!report.freshness_only) {
             jm["in_delta"] = m.in_delta;
         }

@@ -124,7 +124,7 @@ private:
 };
 
 struct LedgerRow {
-    std::optional<std::string> status, synced_at, error;
+    std::optional<std::string> status, synced_at, error, last_error_at;
     std::optional<int64_t> signals_rows, composite_rows, signals_version, composite_version;
 };
 
@@ -188,7 +188,9 @@ std::map<std::string, LedgerRow> Ledger(pg::Connection& conn,
                                         const std::optional<std::vector<std::string>>& months) {
     std::string sql =
         "SELECT year_month, status, to_char(synced_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-        "error, signals_rows, composite_rows, signals_delta_version, composite_delta_version "
+        "error, signals_rows, composite_rows, signals_delta_version, composite_delta_version, "
+        "to_char(CASE WHEN status = 'failed' THEN coalesce(last_error_at, last_attempt_at) END "
+        "AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
         "FROM ranking.signal_sync_state";
     pg::Params params;
     if (months) {
@@ -202,6 +204,10 @@ std::map<std::string, LedgerRow> Ledger(pg::Connection& conn,
         row.status = r.GetOpt(i, 1);
         row.synced_at = r.GetOpt(i, 2);
         row.error = r.GetOpt(i, 3);
+        if (row.error) {
+            row.error = sync::RecordedError(*row.error);
+        }
+        row.last_error_at = r.GetOpt(i, 8);
         row.signals_rows = OptInt(r, i, 4);
         row.composite_rows = OptInt(r, i, 5);
         row.signals_version = OptInt(r, i, 6);
@@ -215,15 +221,21 @@ Freshness CheckFreshness(pg::Connection& conn, const Options& options) {
     Freshness f;
     f.max_age_seconds = std::chrono::duration_cast<std::chrono::seconds>(options.max_age).count();
     f.max_age_text = options.max_age_text;
+    // The newest success of a month that has rows: an empty month recorded on purpose (--allow-empty)
+    // says nothing about the pipeline. A failed attempt after a success keeps that success's synced_at
+    // and counts (pgsplit records failures with last_error_at and never touches synced_at then), so
+    // that month's data still dates from its success.
     auto r = Query(conn,
                    "SELECT to_char(max(synced_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
                    "floor(extract(epoch FROM now() - max(synced_at)))::bigint "
-                   "FROM ranking.signal_sync_state WHERE status = 'success' AND synced_at IS NOT NULL",
+                   "FROM ranking.signal_sync_state WHERE synced_at IS NOT NULL "
+                   "AND (status = 'success' OR (status = 'failed' AND last_error_at IS NOT NULL)) "
+                   "AND coalesce(signals_rows, 0) + coalesce(composite_rows, 0) > 0",
                    {});
     f.newest_success = r.GetOpt(0, 0);
     f.age_seconds = OptInt(r, 0, 1);
     if (!f.newest_success || !f.age_seconds) {
-        f.problem = "no successful sync is recorded in ranking.signal_sync_state";
+        f.problem = "no successful sync of a month with rows is recorded in ranking.signal_sync_state";
     } else if (*f.age_seconds * 1000 > options.max_age.count()) {
         f.problem =
             fmt::format("the newest successful sync ({}, {} ago) is older than --max-age {}",
@@ -240,8 +252,18 @@ void CheckLedger(MonthReport& m, bool compare_delta) {
     }
     if (m.status != "success") {
         if (m.status == "failed") {
-            m.problems.push_back(
-                fmt::format("the last sync failed: {}", m.error.value_or("no error recorded")));
+            // The attempt failed and rolled back: the rows are those of the last success, if any.
+            std::string at = m.last_error_at ? " at " + HumanTime(*m.last_error_at) : "";
+            std::string error = m.error.value_or("no error recorded");
+            if (m.synced_at) {
+                m.problems.push_back(
+                    fmt::format("last attempt failed{} ({}); the data is from the successful "
+                                "sync at {}",
+                                at, error, HumanTime(*m.synced_at)));
+            } else {
+                m.problems.push_back(
+                    fmt::format("the last sync failed{}: {}; no successful sync is recorded", at, error));
+            }
         } else {
             m.problems.push_back(
                 fmt::format("the last sync is in state '{}', not success", m.status.value_or("")));
@@ -359,6 +381,7 @@ Report Run(const Config& config, pg::Connection& conn, const Options& options) {
             m.status = row.status;
             m.synced_at = row.synced_at;
             m.error = row.error;
+            m.last_error_at = row.last_error_at;
             m.signals.ledger_rows = row.signals_rows;
             m.composite.ledger_rows = row.composite_rows;
             m.signals.synced_version = row.signals_version;

@@ -45,9 +45,11 @@ struct MonthReport {
     bool in_delta = false;
     bool in_postgres = false;
     bool ledger_present = false;
-    std::optional<std::string> status;    // signal_sync_state.status
-    std::optional<std::string> synced_at; // ISO 8601 UTC
-    std::optional<std::string> error;     // the recorded error of a failed sync
+    std::optional<std::string> status;        // signal_sync_state.status
+    std::optional<std::string> synced_at;     // ISO 8601 UTC
+    std::optional<std::string> error;         // the recorded error of a failed sync (without the ledger's
+                                              // note on the last success, sync::kLastSuccessNote)
+    std::optional<std::string> last_error_at; // ISO 8601 UTC of the failed last attempt (failed only)
     TableCounts signals;
     TableCounts composite;
     std::vector<std::string> problems; // empty: the month is fine
@@ -59,7 +61,9 @@ struct MonthReport {
 };
 
 struct Freshness {
-    std::optional<std::string> newest_success; // ISO 8601 UTC of the newest successful sync
+    // ISO 8601 UTC of the newest successful sync of a month with rows (an empty month recorded with
+    // --allow-empty does not count; a month whose later attempt failed counts with its last success).
+    std::optional<std::string> newest_success;
     std::optional<int64_t> age_seconds;
     int64_t max_age_seconds = 0;
     std::string max_age_text;

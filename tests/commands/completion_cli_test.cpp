@@ -1,6 +1,5 @@
-// pgsplit completion bash|zsh: the scripts are valid bash and zsh, generated from the command tree the
-// binary parses with, and complete subcommands, nested subcommands, flags and flag values (issues 9,
-// 21).
+// pgsplit completion bash|zsh|fish: the scripts are valid bash, zsh and fish, generated from the command tree
+// the binary parses with, and complete subcommands, nested subcommands, flags and flag values (issues 9, 21).
 #include "support/paths.h"
 #include "support/process.h"
 
@@ -93,6 +92,31 @@ std::vector<std::string> CompleteZsh(const std::string& line) {
     std::vector<std::string> out;
     std::istringstream lines(r.out);
     for (std::string l; std::getline(lines, l);) {
+        if (!l.empty()) {
+            out.push_back(l);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// The fish script sourced in `fish --no-config`, asked what it would offer for `line` with fish's own
+// `complete -C` (the candidates fish itself would show, descriptions cut off at the tab), sorted.
+std::vector<std::string> CompleteFish(const std::string& line, const std::string& cwd = "") {
+    ScratchDir dir;
+    auto script = RunPgsplit({"completion", "fish"});
+    REQUIRE_MESSAGE(script.exit_code == 0, script.All());
+    WriteText(dir / "pgsplit.fish", script.out);
+    std::string body = (cwd.empty() ? "" : "cd '" + cwd + "'; or exit 9\n") + "source '" +
+                       dir / "pgsplit.fish" + "'; or exit 9\ncomplete -C '" + line + "'\n";
+    Process p({"/usr/bin/fish", "--no-config", "-c", body},
+              {{"HOME", dir.Path()}, {"XDG_CONFIG_HOME", dir / "config"}, {"XDG_DATA_HOME", dir / "data"}});
+    ProcResult r = p.Wait(30);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+    std::vector<std::string> out;
+    std::istringstream lines(r.out);
+    for (std::string l; std::getline(lines, l);) {
+        l = l.substr(0, l.find('\t'));
         if (!l.empty()) {
             out.push_back(l);
         }
@@ -218,6 +242,57 @@ TEST_SUITE("completion") {
         CHECK(CompleteZsh("pgsplit inspect parquet ") == std::vector<std::string>{"<files>"});
     }
 
+    TEST_CASE("completion fish: the script is valid fish and registers one completion for pgsplit") {
+        ScratchDir dir;
+        auto r = RunPgsplit({"completion", "fish"});
+        REQUIRE(r.exit_code == 0);
+        WriteText(dir / "pgsplit.fish", r.out);
+        std::map<std::string, std::string> env = {{"HOME", dir.Path()}};
+        Process syntax({"/usr/bin/fish", "--no-config", "--no-execute", dir / "pgsplit.fish"}, env);
+        auto s = syntax.Wait(30);
+        CHECK_MESSAGE(s.exit_code == 0, s.All());
+        // Sourced twice (a reloaded config): still one registration, not two.
+        Process load({"/usr/bin/fish", "--no-config", "-c",
+                      "source '" + dir / "pgsplit.fish" + "'; source '" + dir / "pgsplit.fish" +
+                          "'; complete -c pgsplit"},
+                     env);
+        auto l = load.Wait(30);
+        CHECK_MESSAGE(l.exit_code == 0, l.All());
+        CHECK(l.out == "complete --no-files pgsplit -a '(__pgsplit_complete)'\n");
+    }
+
+    TEST_CASE("completion fish completes commands, nested commands, flags, choices and files") {
+        CHECK(CompleteFish("pgsplit mig") == std::vector<std::string>{"migrate"});
+        CHECK(CompleteFish("pgsplit sync") == std::vector<std::string>{"sync", "sync-signals"});
+        CHECK(Contains(CompleteFish("pgsplit "), "completion"));
+        CHECK(CompleteFish("pgsplit migrate st") == std::vector<std::string>{"status"});
+        CHECK(CompleteFish("pgsplit --json migrate st") == std::vector<std::string>{"status"});
+        CHECK(CompleteFish("pgsplit -q runs l") == std::vector<std::string>{"list"});
+        CHECK(Contains(CompleteFish("pgsplit migrate --dry-run "), "validate"));
+        CHECK(CompleteFish("pgsplit --dsn host=x --log-format json migrate va") ==
+              std::vector<std::string>{"validate"});
+        CHECK(CompleteFish("pgsplit verify --fresh") == std::vector<std::string>{"--freshness-only"});
+        auto sync = CompleteFish("pgsplit sync-signals --");
+        CHECK(Contains(sync, "--dsn")); // global, accepted after the command
+        CHECK(Contains(sync, "--skip-invalid"));
+        CHECK_FALSE(Contains(sync, "--freshness-only"));
+        CHECK(CompleteFish("pgsplit --log-format ") == std::vector<std::string>{"json", "text"});
+        CHECK(CompleteFish("pgsplit verify --color a") == std::vector<std::string>{"always", "auto"});
+        CHECK(CompleteFish("pgsplit --color=al") == std::vector<std::string>{"--color=always"});
+        CHECK(CompleteFish("pgsplit sync-signals --month ").empty());
+        CHECK(CompleteFish("pgsplit sync-signals --month 2024-03 --jo") ==
+              std::vector<std::string>{"--jobs"});
+        CHECK(CompleteFish("pgsplit migrate baseline --version ").empty());
+        CHECK(CompleteFish("pgsplit completion ").empty());
+
+        ScratchDir dir;
+        WriteText(dir / "signals.parquet", "x");
+        CHECK(CompleteFish("pgsplit inspect parquet sig", dir.Path()) ==
+              std::vector<std::string>{"signals.parquet"});
+        CHECK(CompleteFish("pgsplit --config sig", dir.Path()) ==
+              std::vector<std::string>{"signals.parquet"});
+    }
+
     TEST_CASE("completion offers file names where a command takes a file") {
         ScratchDir dir;
         WriteText(dir / "signals.parquet", "x");
@@ -227,10 +302,10 @@ TEST_SUITE("completion") {
     }
 
     TEST_CASE("completion for an unsupported shell is a usage error naming the supported one") {
-        auto r = RunPgsplit({"completion", "fish"});
+        auto r = RunPgsplit({"completion", "tcsh"});
         CHECK(r.exit_code == 2);
         CHECK(r.out.empty());
-        CHECK(r.err.find("supports bash and zsh, not 'fish'") != std::string::npos);
+        CHECK(r.err.find("supports bash, zsh and fish, not 'tcsh'") != std::string::npos);
         auto none = RunPgsplit({"completion"});
         CHECK(none.exit_code == 2);
     }

@@ -7,6 +7,7 @@
 #include "support/process.h"
 
 #include <doctest/doctest.h>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -170,6 +171,37 @@ TEST_SUITE("operator-surface") {
         auto baseline = RunPgsplit({"migrate", "baseline", "--version", "x1"}, kNoServer);
         CHECK(baseline.exit_code == 2);
         CHECK(Has(baseline.err, "baseline version 'x1' is not a number"));
+    }
+
+    TEST_CASE("--version shows the commit id, and migrate records the same string as tool_version") {
+        auto version = RunPgsplit({"--version"}, kNoServer);
+        REQUIRE(version.exit_code == 0);
+        std::smatch m;
+        REQUIRE_MESSAGE(
+            std::regex_match(version.out, m,
+                             std::regex(R"(pgsplit (\d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown)\))\n)")),
+            version.out);
+        std::string full = m[1];
+        // Built from this repository's checkout, the id is a real one, not the tarball fallback.
+        if (std::filesystem::exists(pgsplit::test::SourceDir() / ".git")) {
+            CHECK(m[2] != "unknown");
+        }
+
+        TestDatabase db;
+        std::map<std::string, std::string> env = {{"POSTGRES_DSN", db.Dsn()}};
+        auto migrated = RunPgsplit({"migrate"}, env);
+        REQUIRE_MESSAGE(migrated.exit_code == 0, migrated.All());
+        CHECK(db.Value("SELECT string_agg(DISTINCT tool_version, ',') FROM public.schema_migrations") ==
+              full);
+        auto status = RunPgsplit({"--json", "migrate", "status"}, env);
+        REQUIRE(status.exit_code == 0);
+        auto doc = nlohmann::json::parse(status.out);
+        bool any = false;
+        for (const auto& e : doc["migrations"]) {
+            CHECK(e["tool_version"] == full);
+            any = true;
+        }
+        CHECK(any);
     }
 
     TEST_CASE("--color always colours tables on a pipe; auto and NO_COLOR do not") {

@@ -99,7 +99,8 @@ TEST_SUITE("verify") {
         CHECK(VerifyHas(Line(r.out, "2024-01"), "FAIL"));
         CHECK(VerifyHas(Line(r.out, "2024-02"), "failed"));
         CHECK(VerifyHas(r.out, "2024-01: ranking_signal: Delta has 450 rows, Postgres has 0"));
-        CHECK(VerifyHas(r.out, "2024-02: the last sync failed: lock timeout"));
+        CHECK(VerifyHas(r.out, "2024-02: last attempt failed at "));
+        CHECK(VerifyHas(r.out, " UTC (lock timeout); the data is from the successful sync at "));
         CHECK(VerifyHas(r.out, "verify: FAIL: 2 of 2 month(s) failed"));
         CHECK(VerifyHas(r.err, "verify failed"));
 
@@ -198,7 +199,7 @@ TEST_SUITE("verify") {
                           "line two 100%' WHERE year_month = '2024-02'");
         auto multi = RunPgsplit({"verify"}, env);
         CHECK(CountLines(multi.out, "::error") == 2);
-        CHECK(VerifyHas(multi.out, "the last sync failed: line one%0Aline two 100%25"));
+        CHECK(VerifyHas(multi.out, "(line one%0Aline two 100%25); the data is from"));
 
         // With --json, stdout stays one document and the annotations go to stderr.
         auto j = RunPgsplit({"--json", "verify"}, env);

@@ -254,8 +254,10 @@ TEST_SUITE("sync") {
         CHECK(refused.err.find("--allow-empty") != std::string::npos);
         CHECK(Count(db, "ranking_signal", "2024-01") == before);
         CheckContent(db, "basic", "latest", {"2024-01"});
-        // A month empty on both sides has nothing to lose: it is synced (0 rows), no flag needed.
-        CHECK(Sync(db, "backfill", {"--month", "2019-05"}).exit_code == 0);
+        // A month empty on both sides is refused too (it would pass for a synced month), unrecorded.
+        CHECK(Sync(db, "backfill", {"--month", "2019-05"}).exit_code == 7);
+        CHECK(db.Value("SELECT count(*) FROM ranking.signal_sync_state WHERE year_month = '2019-05'") == "0");
+        CHECK(Sync(db, "backfill", {"--month", "2019-05", "--allow-empty"}).exit_code == 0);
         auto emptied = Sync(db, "backfill", {"--month", "2024-01", "--allow-empty"});
         CHECK_MESSAGE(emptied.exit_code == 0, emptied.All());
         CheckContent(db, "backfill", "latest", {"2024-01"}); // not in the backfill tables: empty
