@@ -4,6 +4,7 @@
 #include "core/interrupt.h"
 #include "delta/scan.h"
 #include "delta/table.h"
+#include "pg/transaction.h"
 #include "storage/storage.h"
 #include "sync/copy_encoder.h"
 #include "sync/target.h"
@@ -173,12 +174,6 @@ Prepared Prepare(const Config& config, const Logger& log, pg::Connection& conn, 
     throw;
 }
 
-void RollbackQuietly(pg::Connection& conn) {
-    if (conn.Ok() && PQtransactionStatus(conn.Raw()) != PQTRANS_IDLE) {
-        PQclear(PQexec(conn.Raw(), "ROLLBACK"));
-    }
-}
-
 // Streams the partition's rows from Delta into `copy_sql`. Returns rows stored.
 void CopyRows(const Logger& log, pg::Connection& conn, Prepared& p, const std::string& value,
               const std::string& copy_sql, const SyncOptions& options) {
@@ -320,72 +315,63 @@ void Swap(const Logger& log, pg::Connection& conn, Prepared& p, const std::strin
     if (canonical.size() > 63) {
         canonical = canonical.substr(0, 63);
     }
-    for (int attempt = 0;; ++attempt) {
+    auto attempt_swap = [&](int attempt) {
         p.result.swap_attempts = attempt + 1;
-        conn.Exec("SAVEPOINT pgsplit_swap");
-        try {
-            conn.Exec(fmt::format("SET LOCAL lock_timeout = '{}ms'", options.swap_lock_timeout.count()));
-            // The partition holding the value now (whatever its name: a member of the owner role may
-            // have attached it), named by quoting its catalog name here, never by server-built text.
-            pg::Result found = conn.Exec(
-                "SELECT n.nspname, c.relname FROM pg_inherits i "
-                "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE i.inhparent = $1::oid AND pg_get_expr(c.relpartbound, c.oid) = $2",
-                {std::to_string(t.oid), "FOR VALUES IN (" + literal + ")"});
-            std::optional<std::string> old;
-            if (found.Rows() == 1) {
-                old = pg::QuoteIdent(conn, found.Get(0, 0)) + "." + pg::QuoteIdent(conn, found.Get(0, 1));
+        pg::Savepoint swap(conn, "pgsplit_swap");
+        conn.Exec(fmt::format("SET LOCAL lock_timeout = '{}ms'", options.swap_lock_timeout.count()));
+        // The partition holding the value now (whatever its name: a member of the owner role may
+        // have attached it), named by quoting its catalog name here, never by server-built text.
+        pg::Result found =
+            conn.Exec("SELECT n.nspname, c.relname FROM pg_inherits i "
+                      "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                      "WHERE i.inhparent = $1::oid AND pg_get_expr(c.relpartbound, c.oid) = $2",
+                      {std::to_string(t.oid), "FOR VALUES IN (" + literal + ")"});
+        std::optional<std::string> old;
+        if (found.Rows() == 1) {
+            old = pg::QuoteIdent(conn, found.Get(0, 0)) + "." + pg::QuoteIdent(conn, found.Get(0, 1));
+        }
+        if (old) {
+            conn.Exec("ALTER TABLE " + t.quoted + " DETACH PARTITION " + *old);
+        }
+        conn.Exec("ALTER TABLE " + t.quoted + " ATTACH PARTITION " + p.stage_quoted + " FOR VALUES IN (" +
+                  literal + ")");
+        if (old) {
+            conn.Exec("DROP TABLE " + *old);
+        }
+        conn.Exec("ALTER TABLE " + p.stage_quoted + " RENAME TO " + pg::QuoteIdent(conn, canonical));
+        // Index (and key constraint) names follow the partition's name, so no "stage" name outlives
+        // the swap and the next sync of the month can reuse the stage names.
+        pg::Result idx = conn.Exec("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                                   "WHERE i.indrelid = to_regclass($1)",
+                                   {pg::QuoteIdent(conn, t.schema) + "." + pg::QuoteIdent(conn, canonical)});
+        for (int i = 0; i < idx.Rows(); ++i) {
+            std::string name = idx.Get(i, 0);
+            if (name.rfind(p.stage, 0) != 0) {
+                continue;
             }
-            if (old) {
-                conn.Exec("ALTER TABLE " + t.quoted + " DETACH PARTITION " + *old);
-            }
-            conn.Exec("ALTER TABLE " + t.quoted + " ATTACH PARTITION " + p.stage_quoted + " FOR VALUES IN (" +
-                      literal + ")");
-            if (old) {
-                conn.Exec("DROP TABLE " + *old);
-            }
-            conn.Exec("ALTER TABLE " + p.stage_quoted + " RENAME TO " + pg::QuoteIdent(conn, canonical));
-            // Index (and key constraint) names follow the partition's name, so no "stage" name outlives
-            // the swap and the next sync of the month can reuse the stage names.
-            pg::Result idx =
-                conn.Exec("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                          "WHERE i.indrelid = to_regclass($1)",
-                          {pg::QuoteIdent(conn, t.schema) + "." + pg::QuoteIdent(conn, canonical)});
-            for (int i = 0; i < idx.Rows(); ++i) {
-                std::string name = idx.Get(i, 0);
-                if (name.rfind(p.stage, 0) != 0) {
-                    continue;
-                }
-                std::string renamed = (canonical + name.substr(p.stage.size())).substr(0, 63);
-                conn.Exec("ALTER INDEX " + pg::QuoteIdent(conn, t.schema) + "." + pg::QuoteIdent(conn, name) +
-                          " RENAME TO " + pg::QuoteIdent(conn, renamed));
-            }
-            conn.Exec("RELEASE SAVEPOINT pgsplit_swap");
-            conn.Exec("SET LOCAL lock_timeout = DEFAULT");
-            return;
-        } catch (const pg::SqlError& e) {
-            if (e.sqlstate() != pg::kLockNotAvailable || !conn.Ok()) {
-                throw;
-            }
-            conn.Exec("ROLLBACK TO SAVEPOINT pgsplit_swap");
-            if (attempt >= options.swap_retries) {
-                throw Error(
-                    ExitCode::Lock,
-                    fmt::format("{} {}: the swap could not lock {} within {} ms in {} attempts; nothing was "
-                                "changed",
-                                p.job->label, value, t.quoted, options.swap_lock_timeout.count(),
-                                attempt + 1),
-                    "a long transaction is reading the table; find it in pg_stat_activity, or retry later");
-            }
-            auto wait = options.swap_backoff * (1 << std::min(attempt, 6));
+            std::string renamed = (canonical + name.substr(p.stage.size())).substr(0, 63);
+            conn.Exec("ALTER INDEX " + pg::QuoteIdent(conn, t.schema) + "." + pg::QuoteIdent(conn, name) +
+                      " RENAME TO " + pg::QuoteIdent(conn, renamed));
+        }
+        swap.Release();
+        conn.Exec("SET LOCAL lock_timeout = DEFAULT");
+    };
+    pg::RetryOnLockTimeout(
+        conn, {options.swap_retries, options.swap_backoff, /*jitter=*/false}, attempt_swap,
+        [&](int attempt, std::chrono::milliseconds wait) {
             log.Warn(fmt::format("{} {}: readers held {} longer than {} ms; swap retry {} in {} ms",
                                  p.job->label, value, t.quoted, options.swap_lock_timeout.count(),
                                  attempt + 1, wait.count()),
                      {{"month", value}, {"table", p.job->target}, {"attempt", attempt + 1}});
-            std::this_thread::sleep_for(wait);
-            CheckInterrupt();
-        }
-    }
+        },
+        [&](int attempts, const pg::SqlError&) {
+            throw Error(
+                ExitCode::Lock,
+                fmt::format("{} {}: the swap could not lock {} within {} ms in {} attempts; nothing was "
+                            "changed",
+                            p.job->label, value, t.quoted, options.swap_lock_timeout.count(), attempts),
+                "a long transaction is reading the table; find it in pg_stat_activity, or retry later");
+        });
 }
 
 void DeleteAndCopy(const Logger& log, pg::Connection& conn, Prepared& p, const std::string& value,
@@ -456,8 +442,8 @@ PartitionResult SyncPartition(const Config& config, const Logger& log, pg::Conne
     }
     PartitionResult result;
     result.value = value;
-    try {
-        conn.Exec("BEGIN");
+    {
+        pg::Transaction tx(conn);
         conn.Exec("SELECT pg_advisory_xact_lock($1::int, hashtext($2))",
                   {std::to_string(kSyncLockNamespace), "pgsplit:sync:" + value});
         // Whether each target holds the value now, before anything is replaced: a value Delta has no
@@ -531,10 +517,7 @@ PartitionResult SyncPartition(const Config& config, const Logger& log, pg::Conne
         if (before_commit) {
             before_commit(conn, result);
         }
-        conn.Exec("COMMIT");
-    } catch (...) {
-        RollbackQuietly(conn);
-        throw;
+        tx.Commit();
     }
     result.seconds = SecondsSince(t0);
     return result;

@@ -1,5 +1,6 @@
 #include "sync/signal_state.h"
 
+#include "pg/transaction.h"
 #include "pgsplit_version.h"
 
 #include <fmt/format.h>
@@ -48,12 +49,10 @@ std::string RecordedError(const std::string& recorded) {
 
 std::string RecordSignalFailure(pg::Connection& conn, const std::string& month, const std::string& error) {
     try {
-        if (PQtransactionStatus(conn.Raw()) != PQTRANS_IDLE) {
-            PQclear(PQexec(conn.Raw(), "ROLLBACK"));
-        }
+        pg::RollbackQuietly(conn);
         // Also after SIGINT/SIGTERM: the ledger must say the attempt failed. Bounded, so a row lock held
         // by another sync cannot keep a terminating process alive (ACA kills 30 s after SIGTERM).
-        conn.ExecDespiteInterrupt("BEGIN");
+        pg::Transaction tx(conn, pg::Transaction::Mode::DespiteInterrupt);
         conn.ExecDespiteInterrupt("SET LOCAL statement_timeout = '3s'");
         conn.ExecDespiteInterrupt(
             "INSERT INTO ranking.signal_sync_state AS s (year_month, status, error, last_attempt_at, "
@@ -65,13 +64,10 @@ std::string RecordSignalFailure(pg::Connection& conn, const std::string& month, 
             "' rows)' END, "
             "last_attempt_at = EXCLUDED.last_attempt_at, last_error_at = EXCLUDED.last_error_at",
             {month, error.substr(0, 4000), PGSPLIT_VERSION_FULL, std::string(kLastSuccessNote)});
-        conn.ExecDespiteInterrupt("COMMIT");
+        tx.Commit();
         return {};
     } catch (const std::exception& e) {
-        if (PQtransactionStatus(conn.Raw()) != PQTRANS_IDLE) {
-            PQclear(PQexec(conn.Raw(), "ROLLBACK"));
-        }
-        return e.what();
+        return e.what(); // the transaction rolled back as it unwound
     }
 }
 
