@@ -5,6 +5,7 @@
 #include "commands/sync_phases.h"
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "output/numbers.h"
 #include "output/table.h"
 #include "sync/partition_sync.h"
 #include "sync/runner.h"
@@ -85,7 +86,7 @@ Runner SetupSync(CLI::App& app) {
             }
             if (oc.result && !oc.result->tables.empty()) {
                 const auto& r = oc.result->tables.front();
-                t.AddRow({oc.value, sync::GroupDigits(r.rows), sync::GroupDigits(r.skipped),
+                t.AddRow({oc.value, GroupDigits(r.rows), GroupDigits(r.skipped),
                           sync::StrategyName(r.strategy), HumanDuration(oc.result->seconds * 1000), "ok"});
                 out["partitions"].push_back(
                     nlohmann::ordered_json{{"partition", oc.value},

@@ -5,13 +5,14 @@
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "output/github.h"
+#include "output/numbers.h"
 #include "output/table.h"
 #include "pg/connection.h"
-#include "sync/months.h"
+#include "signals/ledger.h"
+#include "signals/months.h"
+#include "signals/sources.h"
 #include "sync/partition_sync.h"
 #include "sync/runner.h"
-#include "sync/signal_state.h"
-#include "sync/sources.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -29,8 +30,8 @@ struct SyncSignalsOpts {
 nlohmann::ordered_json OutcomeJson(const sync::PartitionOutcome& o) {
     nlohmann::ordered_json j = {{"month", o.value}, {"ok", o.result.has_value()}};
     if (o.result) {
-        const auto* s = o.result->Find(sync::kSignalsLabel);
-        const auto* c = o.result->Find(sync::kCompositeLabel);
+        const auto* s = o.result->Find(signals::kSignalsLabel);
+        const auto* c = o.result->Find(signals::kCompositeLabel);
         j["signals_rows"] = s ? s->rows : 0;
         j["composite_rows"] = c ? c->rows : 0;
         j["skipped_rows"] = (s ? s->skipped : 0) + (c ? c->skipped : 0);
@@ -84,7 +85,7 @@ month Delta has no rows for).
         // Configuration errors first, whatever else is set (exit 3).
         bool write_required = ctx.config.SignalsWriteRequired();
         sync::SyncOptions options = ToSyncOptions(ctx, o->sync);
-        auto months = sync::ResolveMonths(o->months, o->from, o->to);
+        auto months = signals::ResolveMonths(o->months, o->from, o->to);
         if (!ctx.config.dsn || ctx.config.dsn->empty()) {
             ctx.log.Info("POSTGRES_DSN is not set: replication to PostgreSQL is disabled, nothing to do");
             if (ctx.config.json) {
@@ -97,15 +98,15 @@ month Delta has no rows for).
         }
         std::string dsn = *ctx.config.dsn;
         std::vector<sync::TableJob> jobs = {
-            {sync::kSignalsLabel, sync::SignalsSource(ctx.config, o->signals_table), "ranking.ranking_signal",
-             "year_month"},
-            {sync::kCompositeLabel, sync::CompositeSource(ctx.config, o->composite_table),
-             "ranking.composite_signal_daily", "year_month"},
+            {signals::kSignalsLabel, signals::SignalsSource(ctx.config, o->signals_table),
+             signals::kSignalsTarget, "year_month"},
+            {signals::kCompositeLabel, signals::CompositeSource(ctx.config, o->composite_table),
+             signals::kCompositeTarget, "year_month"},
         };
 
         sync::RunnerHooks hooks;
-        hooks.before_commit = sync::RecordSignalSuccess;
-        hooks.record_failure = sync::RecordSignalFailure;
+        hooks.before_commit = signals::RecordSignalSuccess;
+        hooks.record_failure = signals::RecordSignalFailure;
         hooks.application_name = "pgsplit sync-signals";
         ctx.interrupt = {InterruptPolicy::Kind::Transactional, "month", "months",
                          "ranking_signal and composite_signal_daily keep their previous rows", ""};
@@ -137,10 +138,10 @@ month Delta has no rows for).
                     continue;
                 }
                 if (oc.result) {
-                    const auto* s = oc.result->Find(sync::kSignalsLabel);
-                    const auto* c = oc.result->Find(sync::kCompositeLabel);
-                    t.AddRow({oc.value, sync::GroupDigits(s->rows), sync::GroupDigits(c->rows),
-                              sync::GroupDigits(s->skipped + c->skipped), sync::StrategyName(s->strategy),
+                    const auto* s = oc.result->Find(signals::kSignalsLabel);
+                    const auto* c = oc.result->Find(signals::kCompositeLabel);
+                    t.AddRow({oc.value, GroupDigits(s->rows), GroupDigits(c->rows),
+                              GroupDigits(s->skipped + c->skipped), sync::StrategyName(s->strategy),
                               HumanDuration(oc.result->seconds * 1000), "ok"},
                              {TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,
                               TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,
@@ -164,8 +165,8 @@ month Delta has no rows for).
                     continue;
                 }
                 if (oc.result) {
-                    const auto* s = oc.result->Find(sync::kSignalsLabel);
-                    const auto* c = oc.result->Find(sync::kCompositeLabel);
+                    const auto* s = oc.result->Find(signals::kSignalsLabel);
+                    const auto* c = oc.result->Find(signals::kCompositeLabel);
                     md += fmt::format("| {} | {} | {} | {} | {} | {} | ok |\n", oc.value, s->rows, c->rows,
                                       s->skipped + c->skipped, sync::StrategyName(s->strategy),
                                       HumanDuration(oc.result->seconds * 1000));

@@ -8,8 +8,8 @@
 #include "core/log.h"
 #include "output/github.h"
 #include "pg/connection.h"
-#include "sync/months.h"
-#include "sync/sources.h"
+#include "signals/months.h"
+#include "signals/sources.h"
 #include "verify/render.h"
 
 #include <fmt/format.h>
@@ -76,15 +76,15 @@ Runner SetupVerify(CLI::App& app) {
                         "pass one of them");
         }
         if (explicit_months) {
-            options.months = sync::ResolveMonths(o->months, o->from, o->to);
+            options.months = signals::ResolveMonths(o->months, o->from, o->to);
         }
         options.last = o->last;
         options.max_age = RequireDuration("--max-age", o->max_age);
         options.max_age_text = o->max_age;
         options.freshness_only = o->freshness_only;
         if (!o->freshness_only) {
-            options.signals_uri = sync::SignalsSource(ctx.config, o->signals_table);
-            options.composite_uri = sync::CompositeSource(ctx.config, o->composite_table);
+            options.signals_uri = signals::SignalsSource(ctx.config, o->signals_table);
+            options.composite_uri = signals::CompositeSource(ctx.config, o->composite_table);
         }
         ctx.interrupt.kind = InterruptPolicy::Kind::ReadOnly;
         auto conn = pg::Connection::Open(ctx.config.RequireDsn("verify"), "pgsplit verify");

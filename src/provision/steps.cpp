@@ -434,6 +434,234 @@ std::vector<PlannedCommand> Plan(const Options& o, const Secrets& secrets, const
     return plan;
 }
 
+namespace {
+
+// Every resource step starts the same way: `show` it, and tell "exists" (its JSON) from "does not
+// exist" (az's exit 3 with ResourceNotFound). Any other failure of the show is the step's error.
+std::optional<nlohmann::json> ShowIfExists(AzCli& az, const std::string& step,
+                                           const std::vector<std::string>& show_args) {
+    auto show = az.Try(step, show_args);
+    if (show.Ok()) {
+        return show.json;
+    }
+    if (IsNotFound(show)) {
+        return std::nullopt;
+    }
+    throw az.Failure(step, show_args, show, "");
+}
+
+void EnsureLogin(AzCli& az, const Logger& log, const Options& o, Outcome& out) {
+    StepTimer t(log, out, "login");
+    if (!o.subscription.empty()) {
+        az.SetSubscription(o.subscription);
+    }
+    auto r =
+        az.Call("login", {"account", "show"},
+                o.subscription.empty() ? "check 'az account show' at a shell"
+                                       : fmt::format("check that subscription {} exists and your login can "
+                                                     "use it ('az account list -o table')",
+                                                     o.subscription));
+    out.subscription_id = JsonString(r.json, "id");
+    out.subscription_name = JsonString(r.json, "name");
+    if (r.json.is_object() && r.json.contains("user") && r.json["user"].is_object()) {
+        out.account_user = JsonString(r.json["user"], "name");
+    }
+    if (out.subscription_id.empty()) {
+        throw Error(ExitCode::Failure, "step 'login': az account show returned no subscription id",
+                    "run 'az account show' and check its output");
+    }
+    // Later calls name the subscription explicitly instead of relying on (or changing) the default.
+    az.SetSubscription(out.subscription_id);
+    t.Done(fmt::format("logged in as {}, subscription {} ({})",
+                       out.account_user.empty() ? "?" : out.account_user, out.subscription_name,
+                       out.subscription_id));
+}
+
+void EnsureResourceGroup(AzCli& az, const Logger& log, const Options& o, Outcome& out) {
+    StepTimer t(log, out, "resource group");
+    if (ShowIfExists(az, "resource group", GroupShow(o))) {
+        t.Done(o.resource_group + " exists");
+        return;
+    }
+    az.Call("resource group", GroupCreate(o), "check that your login may create resource groups");
+    out.resource_group_created = true;
+    t.Done(fmt::format("{} created in {}", o.resource_group, o.location));
+}
+
+// Creates the server in the first location of --location/--location-fallback that is not restricted
+// for flexible servers in this subscription. Returns the location used.
+std::string CreateServer(AzCli& az, const Logger& log, const Options& o, const Secrets& secrets,
+                         Outcome& out) {
+    for (const auto& location : Locations(o)) {
+        log.Info(fmt::format("server: creating {} in {} ({} {}, PostgreSQL {}); this takes several minutes",
+                             o.server_name, location, o.tier, o.sku_name, o.version),
+                 {{"step", "server"}, {"location", location}});
+        auto args = ServerCreate(o, location, out.admin_user, secrets.admin_password);
+        auto r = az.Try("server", args);
+        if (r.Ok()) {
+            return location;
+        }
+        if (!IsRegionRestricted(r)) {
+            throw az.Failure("server", args, r,
+                             "fix the cause az reports and re-run; regions are only retried when az says "
+                             "the location is restricted");
+        }
+        out.restricted_locations.push_back(location);
+        log.Warn(fmt::format("server: location {} is restricted for flexible servers in this subscription",
+                             location),
+                 {{"step", "server"}, {"location", location}});
+    }
+    std::string tried;
+    for (const auto& l : out.restricted_locations) {
+        tried += (tried.empty() ? "" : ", ") + l;
+    }
+    throw Error(ExitCode::Failure,
+                fmt::format("step 'server': every location tried is restricted for flexible servers in this "
+                            "subscription: {}",
+                            tried),
+                "add regions with --location-fallback a,b,c; check one with 'az postgres flexible-server "
+                "list-skus -l REGION --query \"[0].reason\" -o tsv' (empty means allowed)");
+}
+
+void EnsureServer(AzCli& az, const Logger& log, const Options& o, const Secrets& secrets, Outcome& out) {
+    StepTimer t(log, out, "server");
+    nlohmann::json server;
+    std::string created_in;
+    if (auto shown = ShowIfExists(az, "server", ServerShow(o))) {
+        server = *shown;
+        std::string existing_admin = JsonString(server, "administratorLogin");
+        out.admin_user = o.admin_user.empty() ? existing_admin : o.admin_user;
+        if (!o.admin_user.empty() && !existing_admin.empty() && existing_admin != o.admin_user) {
+            log.Warn(fmt::format("server {} has administrator {}, not --admin-user {}; connecting as {}",
+                                 o.server_name, existing_admin, o.admin_user, o.admin_user));
+        }
+    } else {
+        out.admin_user = o.admin_user.empty() ? kDefaultAdminUser : o.admin_user;
+        created_in = CreateServer(az, log, o, secrets, out);
+        out.server_created = true;
+        server = az.Call("server", ServerShow(o), "the server was created; re-run to continue").json;
+    }
+    out.fqdn = JsonString(server, "fullyQualifiedDomainName");
+    out.location = JsonString(server, "location");
+    out.state = JsonString(server, "state");
+    out.version = JsonString(server, "version");
+    if (server.is_object() && server.contains("sku") && server["sku"].is_object()) {
+        out.sku = JsonString(server["sku"], "name");
+        out.tier = JsonString(server["sku"], "tier");
+    }
+    if (out.fqdn.empty()) {
+        throw Error(ExitCode::Failure,
+                    "step 'server': az postgres flexible-server show returned no fullyQualifiedDomainName",
+                    "run the show command with --verbose and check the az version (az version)");
+    }
+    if (!out.state.empty() && out.state != "Ready") {
+        log.Warn(fmt::format("server {} is in state {}, not Ready; the database steps may fail",
+                             o.server_name, out.state),
+                 {{"step", "server"}, {"state", out.state}});
+    }
+    if (!out.server_created) {
+        t.Done(fmt::format("{} exists ({}, state {})", o.server_name, out.location, out.state));
+        return;
+    }
+    std::string note;
+    if (!out.restricted_locations.empty()) {
+        note = fmt::format(" ({} restricted)",
+                           out.restricted_locations.size() == 1
+                               ? out.restricted_locations[0]
+                               : std::to_string(out.restricted_locations.size()) + " locations");
+    }
+    t.Done(fmt::format("{} created in {}{}", o.server_name, created_in, note));
+}
+
+void EnsureDatabase(AzCli& az, const Logger& log, const Options& o, Outcome& out) {
+    StepTimer t(log, out, "database");
+    if (ShowIfExists(az, "database", DbShow(o))) {
+        t.Done(o.database + " exists");
+        return;
+    }
+    az.Call("database", DbCreate(o), "");
+    out.database_created = true;
+    t.Done(o.database + " created");
+}
+
+void EnsureFirewallRule(AzCli& az, const Logger& log, const Options& o, const std::string& rule,
+                        const IpRange& range, Outcome& out) {
+    std::string step = "firewall " + rule;
+    StepTimer t(log, out, step);
+    FirewallOutcome f{rule, range, ""};
+    if (auto shown = ShowIfExists(az, step, RuleArgs(o, "show", rule))) {
+        if (JsonString(*shown, "startIpAddress") == range.start &&
+            JsonString(*shown, "endIpAddress") == range.end) {
+            f.action = "unchanged";
+        } else {
+            az.Call(step, RuleWrite(o, "update", rule, range), "");
+            f.action = "updated";
+        }
+    } else {
+        az.Call(step, RuleWrite(o, "create", rule, range), "");
+        f.action = "created";
+    }
+    out.firewall.push_back(f);
+    t.Done(fmt::format("{}-{} {}", range.start, range.end, f.action));
+}
+
+// The DSN of the database steps, as the admin: --admin-dsn/PGSPLIT_ADMIN_DSN completed with the
+// password and database when it lacks them, else built from the server's FQDN.
+std::string AdminDsn(const Options& o, const Secrets& secrets, const Outcome& out,
+                     bool admin_password_known) {
+    if (o.admin_dsn) {
+        std::string dsn = *o.admin_dsn;
+        if (!DsnHasOption(dsn, "password") && admin_password_known) {
+            dsn = DsnWith(dsn, "password", secrets.admin_password);
+        }
+        if (!DsnHasOption(dsn, "dbname")) {
+            dsn = DsnWith(dsn, "dbname", o.database);
+        }
+        return dsn;
+    }
+    if (!admin_password_known) {
+        throw Error(ExitCode::Config,
+                    fmt::format("PGSPLIT_ADMIN_PASSWORD is needed to connect to the existing server {} as {}",
+                                o.server_name, out.admin_user),
+                    "export PGSPLIT_ADMIN_PASSWORD (a GitHub secret in CI), or pass --admin-dsn");
+    }
+    return ServerDsn(out.admin_user, secrets.admin_password, out.fqdn, o.database);
+}
+
+void ApplyMigrations(const Logger& log, const std::string& admin_dsn, Outcome& out) {
+    StepTimer t(log, out, "migrations");
+    migrate::Options m;
+    m.dsn = admin_dsn;
+    m.application_name = "pgsplit provision";
+    migrate::Migrator migrator(log, m);
+    auto applied = migrator.Apply(false);
+    out.migrations_ran = true;
+    for (const auto& e : applied.applied) {
+        out.migrations_applied.push_back(e.version);
+    }
+    for (const auto& e : migrator.Status()) {
+        if (e.state == migrate::State::Applied || e.state == migrate::State::Baseline) {
+            out.schema_version = e.version;
+        }
+    }
+    t.Done(out.migrations_applied.empty() ? fmt::format("up to date (version {})", out.schema_version)
+                                          : fmt::format("applied {} migration(s), now at version {}",
+                                                        out.migrations_applied.size(), out.schema_version));
+}
+
+void CreateAppUsers(const Logger& log, const std::string& admin_dsn, const Secrets& secrets, Outcome& out) {
+    StepTimer t(log, out, "app roles");
+    auto conn = pg::Connection::Open(admin_dsn, "pgsplit provision");
+    out.roles = EnsureAppRoles(conn, secrets.app_roles, log);
+    std::string summary;
+    for (const auto& r : out.roles) {
+        summary += (summary.empty() ? "" : ", ") + r.name + " " + r.action;
+    }
+    t.Done(summary);
+}
+
+} // namespace
+
 Outcome Provision(const Config& config, const Logger& log, const Options& o, Secrets& secrets) {
     Outcome out;
     out.resource_group = o.resource_group;
@@ -445,238 +673,29 @@ Outcome Provision(const Config& config, const Logger& log, const Options& o, Sec
     AzCli az(az_path, config, secrets.mask, log);
     locate.Done("found " + az_path);
 
-    // --- login / subscription ---
-    {
-        StepTimer t(log, out, "login");
-        if (!o.subscription.empty()) {
-            az.SetSubscription(o.subscription);
-        }
-        auto r = az.Call("login", {"account", "show"},
-                         o.subscription.empty()
-                             ? "check 'az account show' at a shell"
-                             : fmt::format("check that subscription {} exists and your login can use it "
-                                           "('az account list -o table')",
-                                           o.subscription));
-        out.subscription_id = JsonString(r.json, "id");
-        out.subscription_name = JsonString(r.json, "name");
-        if (r.json.is_object() && r.json.contains("user") && r.json["user"].is_object()) {
-            out.account_user = JsonString(r.json["user"], "name");
-        }
-        if (out.subscription_id.empty()) {
-            throw Error(ExitCode::Failure, "step 'login': az account show returned no subscription id",
-                        "run 'az account show' and check its output");
-        }
-        // Later calls name the subscription explicitly instead of relying on (or changing) the default.
-        az.SetSubscription(out.subscription_id);
-        t.Done(fmt::format("logged in as {}, subscription {} ({})",
-                           out.account_user.empty() ? "?" : out.account_user, out.subscription_name,
-                           out.subscription_id));
-    }
-
-    // --- resource group ---
-    {
-        StepTimer t(log, out, "resource group");
-        auto show = az.Try("resource group", GroupShow(o));
-        if (show.Ok()) {
-            t.Done(o.resource_group + " exists");
-        } else if (IsNotFound(show)) {
-            az.Call("resource group", GroupCreate(o), "check that your login may create resource groups");
-            out.resource_group_created = true;
-            t.Done(fmt::format("{} created in {}", o.resource_group, o.location));
-        } else {
-            throw az.Failure("resource group", GroupShow(o), show, "");
-        }
-    }
-
-    // --- server ---
-    nlohmann::json server;
-    std::string created_in;
-    {
-        StepTimer t(log, out, "server");
-        auto show = az.Try("server", ServerShow(o));
-        if (show.Ok()) {
-            server = show.json;
-            out.admin_user = o.admin_user.empty() ? JsonString(server, "administratorLogin") : o.admin_user;
-            std::string existing_admin = JsonString(server, "administratorLogin");
-            if (!o.admin_user.empty() && !existing_admin.empty() && existing_admin != o.admin_user) {
-                log.Warn(fmt::format("server {} has administrator {}, not --admin-user {}; connecting as {}",
-                                     o.server_name, existing_admin, o.admin_user, o.admin_user));
-            }
-        } else if (!IsNotFound(show)) {
-            throw az.Failure("server", ServerShow(o), show, "");
-        } else {
-            out.admin_user = o.admin_user.empty() ? kDefaultAdminUser : o.admin_user;
-            for (const auto& location : Locations(o)) {
-                log.Info(fmt::format(
-                             "server: creating {} in {} ({} {}, PostgreSQL {}); this takes several minutes",
-                             o.server_name, location, o.tier, o.sku_name, o.version),
-                         {{"step", "server"}, {"location", location}});
-                auto args = ServerCreate(o, location, out.admin_user, secrets.admin_password);
-                auto r = az.Try("server", args);
-                if (r.Ok()) {
-                    created_in = location;
-                    break;
-                }
-                if (!IsRegionRestricted(r)) {
-                    throw az.Failure(
-                        "server", args, r,
-                        "fix the cause az reports and re-run; regions are only retried when az says "
-                        "the location is restricted");
-                }
-                out.restricted_locations.push_back(location);
-                log.Warn(
-                    fmt::format("server: location {} is restricted for flexible servers in this subscription",
-                                location),
-                    {{"step", "server"}, {"location", location}});
-            }
-            if (created_in.empty()) {
-                std::string tried;
-                for (const auto& l : out.restricted_locations) {
-                    tried += (tried.empty() ? "" : ", ") + l;
-                }
-                throw Error(
-                    ExitCode::Failure,
-                    fmt::format("step 'server': every location tried is restricted for flexible servers in "
-                                "this subscription: {}",
-                                tried),
-                    "add regions with --location-fallback a,b,c; check one with 'az postgres "
-                    "flexible-server list-skus -l REGION --query \"[0].reason\" -o tsv' (empty means "
-                    "allowed)");
-            }
-            out.server_created = true;
-            server = az.Call("server", ServerShow(o), "the server was created; re-run to continue").json;
-        }
-        out.fqdn = JsonString(server, "fullyQualifiedDomainName");
-        out.location = JsonString(server, "location");
-        out.state = JsonString(server, "state");
-        out.version = JsonString(server, "version");
-        if (server.is_object() && server.contains("sku") && server["sku"].is_object()) {
-            out.sku = JsonString(server["sku"], "name");
-            out.tier = JsonString(server["sku"], "tier");
-        }
-        if (out.fqdn.empty()) {
-            throw Error(
-                ExitCode::Failure,
-                "step 'server': az postgres flexible-server show returned no fullyQualifiedDomainName",
-                "run the show command with --verbose and check the az version (az version)");
-        }
-        if (!out.state.empty() && out.state != "Ready") {
-            log.Warn(fmt::format("server {} is in state {}, not Ready; the database steps may fail",
-                                 o.server_name, out.state),
-                     {{"step", "server"}, {"state", out.state}});
-        }
-        if (out.server_created) {
-            std::string note;
-            if (!out.restricted_locations.empty()) {
-                note = fmt::format(" ({} restricted)",
-                                   out.restricted_locations.size() == 1
-                                       ? out.restricted_locations[0]
-                                       : std::to_string(out.restricted_locations.size()) + " locations");
-            }
-            t.Done(fmt::format("{} created in {}{}", o.server_name, created_in, note));
-        } else {
-            t.Done(fmt::format("{} exists ({}, state {})", o.server_name, out.location, out.state));
-        }
-    }
+    EnsureLogin(az, log, o, out);
+    EnsureResourceGroup(az, log, o, out);
+    EnsureServer(az, log, o, secrets, out);
     if (out.server_created && secrets.admin_generated && !o.emit_secrets) {
         log.Warn("the admin password was generated and is not shown without --emit-secrets; it is not stored "
                  "anywhere: reset it with 'az postgres flexible-server update --admin-password' or set "
                  "PGSPLIT_ADMIN_PASSWORD before creating",
                  {{"step", "server"}});
     }
-
-    // --- database ---
-    {
-        StepTimer t(log, out, "database");
-        auto show = az.Try("database", DbShow(o));
-        if (show.Ok()) {
-            t.Done(o.database + " exists");
-        } else if (IsNotFound(show)) {
-            az.Call("database", DbCreate(o), "");
-            out.database_created = true;
-            t.Done(o.database + " created");
-        } else {
-            throw az.Failure("database", DbShow(o), show, "");
-        }
-    }
-
-    // --- firewall rules ---
+    EnsureDatabase(az, log, o, out);
     for (const auto& [rule, range] : FirewallRules(o)) {
-        std::string step = "firewall " + rule;
-        StepTimer t(log, out, step);
-        auto show = az.Try(step, RuleArgs(o, "show", rule));
-        FirewallOutcome f{rule, range, ""};
-        if (show.Ok()) {
-            if (JsonString(show.json, "startIpAddress") == range.start &&
-                JsonString(show.json, "endIpAddress") == range.end) {
-                f.action = "unchanged";
-            } else {
-                az.Call(step, RuleWrite(o, "update", rule, range), "");
-                f.action = "updated";
-            }
-        } else if (IsNotFound(show)) {
-            az.Call(step, RuleWrite(o, "create", rule, range), "");
-            f.action = "created";
-        } else {
-            throw az.Failure(step, RuleArgs(o, "show", rule), show, "");
-        }
-        out.firewall.push_back(f);
-        t.Done(fmt::format("{}-{} {}", range.start, range.end, f.action));
+        EnsureFirewallRule(az, log, o, rule, range, out);
     }
 
-    // --- the database steps, as the admin ---
     bool admin_password_known = !secrets.admin_generated || out.server_created;
-    std::string admin_dsn;
     if (o.apply_migrations || o.create_app_users) {
-        if (o.admin_dsn) {
-            admin_dsn = *o.admin_dsn;
-            if (!DsnHasOption(admin_dsn, "password") && admin_password_known) {
-                admin_dsn = DsnWith(admin_dsn, "password", secrets.admin_password);
-            }
-            if (!DsnHasOption(admin_dsn, "dbname")) {
-                admin_dsn = DsnWith(admin_dsn, "dbname", o.database);
-            }
-        } else {
-            if (!admin_password_known) {
-                throw Error(
-                    ExitCode::Config,
-                    fmt::format("PGSPLIT_ADMIN_PASSWORD is needed to connect to the existing server {} as {}",
-                                o.server_name, out.admin_user),
-                    "export PGSPLIT_ADMIN_PASSWORD (a GitHub secret in CI), or pass --admin-dsn");
-            }
-            admin_dsn = ServerDsn(out.admin_user, secrets.admin_password, out.fqdn, o.database);
+        std::string admin_dsn = AdminDsn(o, secrets, out, admin_password_known);
+        if (o.apply_migrations) {
+            ApplyMigrations(log, admin_dsn, out);
         }
-    }
-    if (o.apply_migrations) {
-        StepTimer t(log, out, "migrations");
-        migrate::Options m;
-        m.dsn = admin_dsn;
-        m.application_name = "pgsplit provision";
-        migrate::Migrator migrator(log, m);
-        auto applied = migrator.Apply(false);
-        out.migrations_ran = true;
-        for (const auto& e : applied.applied) {
-            out.migrations_applied.push_back(e.version);
+        if (o.create_app_users) {
+            CreateAppUsers(log, admin_dsn, secrets, out);
         }
-        for (const auto& e : migrator.Status()) {
-            if (e.state == migrate::State::Applied || e.state == migrate::State::Baseline) {
-                out.schema_version = e.version;
-            }
-        }
-        t.Done(out.migrations_applied.empty()
-                   ? fmt::format("up to date (version {})", out.schema_version)
-                   : fmt::format("applied {} migration(s), now at version {}", out.migrations_applied.size(),
-                                 out.schema_version));
-    }
-    if (o.create_app_users) {
-        StepTimer t(log, out, "app roles");
-        auto conn = pg::Connection::Open(admin_dsn, "pgsplit provision");
-        out.roles = EnsureAppRoles(conn, secrets.app_roles, log);
-        std::string summary;
-        for (const auto& r : out.roles) {
-            summary += (summary.empty() ? "" : ", ") + r.name + " " + r.action;
-        }
-        t.Done(summary);
     }
 
     out.dsns.push_back(

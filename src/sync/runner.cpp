@@ -1,6 +1,7 @@
 #include "sync/runner.h"
 
 #include "core/interrupt.h"
+#include "output/numbers.h"
 #include "output/table.h"
 
 #include <atomic>
@@ -77,14 +78,6 @@ private:
 };
 
 } // namespace
-
-std::string GroupDigits(int64_t n) {
-    std::string s = std::to_string(n);
-    for (int i = static_cast<int>(s.size()) - 3; i > (n < 0 ? 1 : 0); i -= 3) {
-        s.insert(static_cast<size_t>(i), ",");
-    }
-    return s;
-}
 
 std::vector<PartitionOutcome> RunPartitions(const Config& config, const Logger& log, const std::string& dsn,
                                             const std::vector<TableJob>& jobs,

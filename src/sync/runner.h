@@ -34,7 +34,4 @@ std::vector<PartitionOutcome> RunPartitions(const Config& config, const Logger& 
                                             const std::vector<std::string>& values, SyncOptions options,
                                             int parallel, const RunnerHooks& hooks);
 
-// "1,234,567"
-std::string GroupDigits(int64_t n);
-
 } // namespace pgsplit::sync

@@ -2,9 +2,9 @@
 
 #include "output/github.h"
 #include "output/json_util.h"
+#include "output/numbers.h"
 #include "output/table.h"
 #include "output/time.h"
-#include "sync/runner.h"
 
 #include <fmt/format.h>
 
@@ -20,11 +20,11 @@ std::string DeltaCell(const MonthReport& m) {
     if (!m.signals.delta_rows || !m.composite.delta_rows) {
         return kNone;
     }
-    return sync::GroupDigits(*m.signals.delta_rows) + " / " + sync::GroupDigits(*m.composite.delta_rows);
+    return GroupDigits(*m.signals.delta_rows) + " / " + GroupDigits(*m.composite.delta_rows);
 }
 
 std::string PostgresCell(const MonthReport& m) {
-    return sync::GroupDigits(m.signals.postgres_rows) + " / " + sync::GroupDigits(m.composite.postgres_rows);
+    return GroupDigits(m.signals.postgres_rows) + " / " + GroupDigits(m.composite.postgres_rows);
 }
 
 std::string Verdict(const MonthReport& m) {

@@ -5,8 +5,8 @@
 #include "delta/table.h"
 #include "output/table.h"
 #include "output/time.h"
+#include "signals/ledger.h"
 #include "storage/storage.h"
-#include "sync/signal_state.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -23,7 +23,8 @@ constexpr const char* kMonthColumn = "year_month";
 class DeltaSource {
 public:
     DeltaSource(std::string label, const std::string& uri, const Config& config)
-        : label_(std::move(label)), table_(storage::OpenStorage(uri, config.Storage())), snap_(table_.LoadSnapshot()) {
+        : label_(std::move(label)), table_(storage::OpenStorage(uri, config.Storage())),
+          snap_(table_.LoadSnapshot()) {
         if (!snap_.IsPartitionColumn(kMonthColumn)) {
             throw Error(ExitCode::Source,
                         fmt::format("Delta table {} is not partitioned by {}", table_.Name(), kMonthColumn),
@@ -205,7 +206,7 @@ std::map<std::string, LedgerRow> Ledger(pg::Connection& conn,
         row.synced_at = r.GetOpt(i, 2);
         row.error = r.GetOpt(i, 3);
         if (row.error) {
-            row.error = sync::RecordedError(*row.error);
+            row.error = signals::RecordedError(*row.error);
         }
         row.last_error_at = r.GetOpt(i, 8);
         row.signals_rows = OptInt(r, i, 4);
@@ -323,8 +324,8 @@ Report Run(const Config& config, pg::Connection& conn, const Options& options) {
     std::unique_ptr<DeltaSource> signals, composite;
     std::set<std::string> delta_months;
     if (!options.freshness_only) {
-        signals = std::make_unique<DeltaSource>(sync::kSignalsLabel, options.signals_uri, config);
-        composite = std::make_unique<DeltaSource>(sync::kCompositeLabel, options.composite_uri, config);
+        signals = std::make_unique<DeltaSource>(signals::kSignalsLabel, options.signals_uri, config);
+        composite = std::make_unique<DeltaSource>(signals::kCompositeLabel, options.composite_uri, config);
         signals->AddMonthsTo(delta_months);
         composite->AddMonthsTo(delta_months);
         report.signals_version = signals->Version();
@@ -341,8 +342,8 @@ Report Run(const Config& config, pg::Connection& conn, const Options& options) {
         size_t keep = std::min(all.size(), static_cast<size_t>(options.last));
         filter = std::vector<std::string>(all.end() - static_cast<std::ptrdiff_t>(keep), all.end());
     }
-    auto pg_signals = PostgresCounts(conn, sync::kSignalsLabel, filter);
-    auto pg_composite = PostgresCounts(conn, sync::kCompositeLabel, filter);
+    auto pg_signals = PostgresCounts(conn, signals::kSignalsLabel, filter);
+    auto pg_composite = PostgresCounts(conn, signals::kCompositeLabel, filter);
     auto ledger = Ledger(conn, filter);
 
     std::set<std::string> months;
@@ -370,8 +371,8 @@ Report Run(const Config& config, pg::Connection& conn, const Options& options) {
     for (const auto& month : months) {
         MonthReport m;
         m.month = month;
-        m.signals.name = sync::kSignalsLabel;
-        m.composite.name = sync::kCompositeLabel;
+        m.signals.name = signals::kSignalsLabel;
+        m.composite.name = signals::kCompositeLabel;
         m.signals.postgres_rows = pg_signals.count(month) ? pg_signals[month] : 0;
         m.composite.postgres_rows = pg_composite.count(month) ? pg_composite[month] : 0;
         m.in_postgres = m.signals.postgres_rows > 0 || m.composite.postgres_rows > 0;

@@ -48,7 +48,7 @@ struct MonthReport {
     std::optional<std::string> status;        // signal_sync_state.status
     std::optional<std::string> synced_at;     // ISO 8601 UTC
     std::optional<std::string> error;         // the recorded error of a failed sync (without the ledger's
-                                              // note on the last success, sync::kLastSuccessNote)
+                                              // note on the last success, signals::kLastSuccessNote)
     std::optional<std::string> last_error_at; // ISO 8601 UTC of the failed last attempt (failed only)
     TableCounts signals;
     TableCounts composite;

@@ -3,18 +3,19 @@
 // ranking.signal_sync_state: the per-month ledger of the phase-2 signals sync (migration 0003).
 
 #include "pg/connection.h"
-#include "sync/partition_sync.h"
+#include "signals/tables.h"
 
 #include <string>
 
 namespace pgsplit::sync {
+struct PartitionResult;
+}
 
-inline constexpr const char* kSignalsLabel = "ranking_signal";
-inline constexpr const char* kCompositeLabel = "composite_signal_daily";
+namespace pgsplit::signals {
 
 // Upserts the success row inside the sync's transaction: status, both counts, both Delta versions,
 // duration, skipped rows, strategy, tool version.
-void RecordSignalSuccess(pg::Connection& conn, const PartitionResult& result);
+void RecordSignalSuccess(pg::Connection& conn, const sync::PartitionResult& result);
 
 // What a failure's error text carries after the error itself when the month had a successful sync
 // before: "<error>; the month's data is from the successful sync at 2026-12-01T08:16:36Z (450 + 120
@@ -31,4 +32,4 @@ std::string RecordedError(const std::string& recorded);
 // the caller through the returned message (empty on success).
 std::string RecordSignalFailure(pg::Connection& conn, const std::string& month, const std::string& error);
 
-} // namespace pgsplit::sync
+} // namespace pgsplit::signals

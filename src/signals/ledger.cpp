@@ -1,13 +1,15 @@
-#include "sync/signal_state.h"
+#include "signals/ledger.h"
 
 #include "pg/transaction.h"
 #include "pgsplit_version.h"
+#include "sync/partition_sync.h"
 
 #include <fmt/format.h>
 
-namespace pgsplit::sync {
+namespace pgsplit::signals {
 
-void RecordSignalSuccess(pg::Connection& conn, const PartitionResult& r) {
+void RecordSignalSuccess(pg::Connection& conn, const sync::PartitionResult& r) {
+    using sync::TableResult;
     const TableResult* s = r.Find(kSignalsLabel);
     const TableResult* c = r.Find(kCompositeLabel);
     auto num = [](const TableResult* t, int64_t TableResult::*field) -> std::optional<std::string> {
@@ -19,11 +21,11 @@ void RecordSignalSuccess(pg::Connection& conn, const PartitionResult& r) {
     int64_t skipped = (s ? s->skipped : 0) + (c ? c->skipped : 0);
     std::string strategy;
     for (const auto& t : r.tables) {
-        strategy += (strategy.empty() ? "" : ",") + std::string(StrategyName(t.strategy));
+        strategy += (strategy.empty() ? "" : ",") + std::string(sync::StrategyName(t.strategy));
     }
     // One strategy name when both tables used the same one.
     if (s && c && s->strategy == c->strategy) {
-        strategy = StrategyName(s->strategy);
+        strategy = sync::StrategyName(s->strategy);
     }
     conn.Exec(
         "INSERT INTO ranking.signal_sync_state AS s (year_month, synced_at, signals_rows, composite_rows, "
@@ -71,4 +73,4 @@ std::string RecordSignalFailure(pg::Connection& conn, const std::string& month, 
     }
 }
 
-} // namespace pgsplit::sync
+} // namespace pgsplit::signals

@@ -1,4 +1,4 @@
-#include "sync/months.h"
+#include "signals/months.h"
 
 #include "core/error.h"
 
@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <regex>
 
-namespace pgsplit::sync {
+namespace pgsplit::signals {
 
 std::optional<std::pair<int, int>> ParseMonth(const std::string& text) {
     static const std::regex pattern(R"(^(\d{4})-(0[1-9]|1[0-2])$)");
@@ -65,4 +65,4 @@ std::vector<std::string> ResolveMonths(const std::vector<std::string>& months, c
     return out;
 }
 
-} // namespace pgsplit::sync
+} // namespace pgsplit::signals

@@ -1,10 +1,10 @@
-#include "sync/sources.h"
+#include "signals/sources.h"
 
 #include "core/error.h"
 
 #include <fmt/format.h>
 
-namespace pgsplit::sync {
+namespace pgsplit::signals {
 
 namespace {
 
@@ -32,4 +32,4 @@ std::string CompositeSource(const Config& config, const std::string& flag_value)
                      "PGSPLIT_COMPOSITE_TABLE, or set signals.composite_table in pgsplit.yaml");
 }
 
-} // namespace pgsplit::sync
+} // namespace pgsplit::signals

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace pgsplit::sync {
+namespace pgsplit::signals {
 
 // "YYYY-MM" with a month 01-12, or nullopt.
 std::optional<std::pair<int, int>> ParseMonth(const std::string& text);
@@ -15,4 +15,4 @@ std::optional<std::pair<int, int>> ParseMonth(const std::string& text);
 std::vector<std::string> ResolveMonths(const std::vector<std::string>& months, const std::string& from,
                                        const std::string& to);
 
-} // namespace pgsplit::sync
+} // namespace pgsplit::signals

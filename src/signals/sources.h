@@ -6,11 +6,11 @@
 
 #include <string>
 
-namespace pgsplit::sync {
+namespace pgsplit::signals {
 
 // The ranking_signal / composite_signal_daily Delta URIs: the flag when given, else the configured
 // location (Config::Signals). Throws Error(Config) naming the flag, variable and file key when unset.
 std::string SignalsSource(const Config& config, const std::string& flag_value);
 std::string CompositeSource(const Config& config, const std::string& flag_value);
 
-} // namespace pgsplit::sync
+} // namespace pgsplit::signals
