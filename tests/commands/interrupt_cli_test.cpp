@@ -7,6 +7,8 @@
 #include <csignal>
 
 using pgsplit::test::BinaryPath;
+using pgsplit::test::CopyTableConfig;
+using pgsplit::test::CreateCopyTable;
 using pgsplit::test::Lines;
 using pgsplit::test::Process;
 using pgsplit::test::ProcResult;
@@ -197,15 +199,9 @@ TEST_SUITE("interrupt-cli") {
     TEST_CASE("sync NAME: SIGTERM while a partition is in flight rolls it back and names the target") {
         TestDatabase db;
         MigrateQuietly(db);
-        db.Connect().Exec(
-            "CREATE TABLE monitoring.composite_copy (date DATE NOT NULL, year_month TEXT NOT NULL, "
-            "symbol TEXT, composite_rank INTEGER, PRIMARY KEY (date, symbol, year_month)) "
-            "PARTITION BY LIST (year_month)");
+        CreateCopyTable(db);
         ScratchDir dir;
-        WriteText(dir / "pgsplit.yaml", "tables:\n  composite_copy:\n    source: " +
-                                            (SyncScenario("basic") / "composite_signal_daily").string() +
-                                            "\n    target: monitoring.composite_copy\n    partition_column: "
-                                            "year_month\n");
+        WriteText(dir / "pgsplit.yaml", CopyTableConfig());
         auto holder = db.Connect();
         HoldMonthLock(holder, "2024-02");
         Process p({BinaryPath().string(), "--config", dir / "pgsplit.yaml", "--log-format", "json", "sync",

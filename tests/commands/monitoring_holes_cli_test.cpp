@@ -9,6 +9,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+using pgsplit::test::CopyTableConfig;
+using pgsplit::test::CreateCopyTable;
 using pgsplit::test::MigrateQuietly;
 using pgsplit::test::RunPgsplit;
 using pgsplit::test::RunSyncSignals;
@@ -85,15 +87,9 @@ TEST_SUITE("monitoring-holes") {
     TEST_CASE("sync NAME: an empty partition is refused the same way, the hint names --partition") {
         TestDatabase db;
         MigrateQuietly(db);
-        db.Connect().Exec(
-            "CREATE TABLE monitoring.composite_copy (date DATE NOT NULL, year_month TEXT NOT NULL, "
-            "symbol TEXT, composite_rank INTEGER, PRIMARY KEY (date, symbol, year_month)) "
-            "PARTITION BY LIST (year_month)");
+        CreateCopyTable(db);
         ScratchDir dir;
-        WriteText(dir / "pgsplit.yaml", "tables:\n  composite_copy:\n    source: " +
-                                            (SyncScenario("basic") / "composite_signal_daily").string() +
-                                            "\n    target: monitoring.composite_copy\n"
-                                            "    partition_column: year_month\n");
+        WriteText(dir / "pgsplit.yaml", CopyTableConfig());
         std::map<std::string, std::string> env = {{"POSTGRES_DSN", db.Dsn()}};
         auto r = RunPgsplit({"--config", dir / "pgsplit.yaml", "sync", "composite_copy", "--partition",
                              "2024-05", "--partition", "2024-01"},

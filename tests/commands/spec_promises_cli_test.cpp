@@ -14,6 +14,8 @@
 #include <thread>
 
 using pgsplit::test::BinaryPath;
+using pgsplit::test::CopyTableConfig;
+using pgsplit::test::CreateCopyTable;
 using pgsplit::test::OracleGot;
 using pgsplit::test::OracleWant;
 using pgsplit::test::Process;
@@ -24,10 +26,6 @@ using pgsplit::test::TestDatabase;
 using pgsplit::test::WriteText;
 
 namespace {
-
-std::filesystem::path Scenario(const std::string& name) {
-    return pgsplit::test::SyncScenario(name);
-}
 
 nlohmann::json Expected(const std::string& name) {
     return pgsplit::test::SyncExpected(name);
@@ -69,19 +67,6 @@ std::string DeadRows(const TestDatabase& db, const std::string& relname) {
 
 const char* kUnreachable = "host=127.0.0.1 port=1 user=nobody dbname=nothing connect_timeout=3";
 
-// The composite fixture as a target of `pgsplit sync NAME` (four of its columns, plus `extra`).
-std::string ConfigFor(const std::string& target) {
-    return "tables:\n  composite_copy:\n    source: " +
-           (Scenario("basic") / "composite_signal_daily").string() + "\n    target: " + target +
-           "\n    partition_column: year_month\n";
-}
-
-void CreateCopyTable(const TestDatabase& db, const std::string& extra = "") {
-    db.Connect().Exec("CREATE TABLE monitoring.composite_copy (date DATE NOT NULL, year_month TEXT NOT NULL, "
-                      "symbol TEXT, composite_rank INTEGER" +
-                      extra + ", PRIMARY KEY (date, symbol, year_month)) PARTITION BY LIST (year_month)");
-}
-
 } // namespace
 
 TEST_SUITE("spec-promises") {
@@ -115,7 +100,7 @@ TEST_SUITE("spec-promises") {
             "CREATE TABLE public.plain (date DATE NOT NULL, year_month TEXT NOT NULL, symbol TEXT, "
             "composite_rank INTEGER)");
         ScratchDir dir;
-        WriteText(dir / "pgsplit.yaml", ConfigFor("public.plain"));
+        WriteText(dir / "pgsplit.yaml", CopyTableConfig("public.plain"));
         auto refused = RunPgsplit({"--config", dir / "pgsplit.yaml", "sync", "composite_copy", "--partition",
                                    "2024-02", "--strategy", "swap"},
                                   {{"POSTGRES_DSN", legacy.Dsn()}});
@@ -149,7 +134,7 @@ TEST_SUITE("spec-promises") {
         Migrate(db);
         CreateCopyTable(db, ", extra INTEGER NOT NULL");
         ScratchDir dir;
-        WriteText(dir / "pgsplit.yaml", ConfigFor("monitoring.composite_copy"));
+        WriteText(dir / "pgsplit.yaml", CopyTableConfig("monitoring.composite_copy"));
         auto r =
             RunPgsplit({"--config", dir / "pgsplit.yaml", "sync", "composite_copy", "--partition", "2024-02"},
                        {{"POSTGRES_DSN", db.Dsn()}});
@@ -167,7 +152,7 @@ TEST_SUITE("spec-promises") {
         Migrate(db);
         CreateCopyTable(db);
         ScratchDir dir;
-        WriteText(dir / "pgsplit.yaml", ConfigFor("monitoring.composite_copy"));
+        WriteText(dir / "pgsplit.yaml", CopyTableConfig("monitoring.composite_copy"));
         Process p({"/bin/bash", "-c",
                    "cd '" + dir.Path() + "' && exec '" + BinaryPath().string() +
                        "' sync composite_copy --partition 2024-02"},

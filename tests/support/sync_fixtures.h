@@ -61,4 +61,20 @@ inline ProcResult RunSyncSignals(const TestDatabase& db, const std::string& scen
     return RunPgsplit(args, env);
 }
 
+// A user-declared target for the generic `pgsplit sync NAME`: monitoring.composite_copy, four columns
+// of the composite fixture (plus `extra` column definitions), list-partitioned like the signal tables.
+inline void CreateCopyTable(const TestDatabase& db, const std::string& extra = "") {
+    db.Connect().Exec("CREATE TABLE monitoring.composite_copy (date DATE NOT NULL, year_month TEXT NOT NULL, "
+                      "symbol TEXT, composite_rank INTEGER" +
+                      extra + ", PRIMARY KEY (date, symbol, year_month)) PARTITION BY LIST (year_month)");
+}
+
+// The pgsplit.yaml declaring `composite_copy`: the scenario's composite table into `target`.
+inline std::string CopyTableConfig(const std::string& target = "monitoring.composite_copy",
+                                   const std::string& scenario = "basic") {
+    return "tables:\n  composite_copy:\n    source: " +
+           (SyncScenario(scenario) / "composite_signal_daily").string() + "\n    target: " + target +
+           "\n    partition_column: year_month\n";
+}
+
 } // namespace pgsplit::test

@@ -487,16 +487,9 @@ TEST_SUITE("sync") {
     TEST_CASE("pgsplit sync NAME replicates a table declared in pgsplit.yaml with the same swap") {
         TestDatabase db;
         Migrate(db);
-        db.Connect().Exec(
-            "CREATE TABLE monitoring.composite_copy (date DATE NOT NULL, year_month TEXT NOT NULL, symbol "
-            "TEXT, "
-            "composite_rank INTEGER, PRIMARY KEY (date, symbol, year_month)) PARTITION BY LIST (year_month)");
+        pgsplit::test::CreateCopyTable(db);
         pgsplit::test::ScratchDir dir;
-        pgsplit::test::WriteText(
-            dir / "pgsplit.yaml",
-            "tables:\n  composite_copy:\n    source: " +
-                (Scenario("basic") / "composite_signal_daily").string() +
-                "\n    target: monitoring.composite_copy\n    partition_column: year_month\n");
+        pgsplit::test::WriteText(dir / "pgsplit.yaml", pgsplit::test::CopyTableConfig());
         auto r = RunPgsplit(
             {"--config", dir / "pgsplit.yaml", "sync", "composite_copy", "--partition", "2024-02", "--json"},
             {{"POSTGRES_DSN", db.Dsn()}});
