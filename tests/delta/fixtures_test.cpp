@@ -51,7 +51,9 @@ void CheckMonths(const std::string& name, const std::vector<std::string>& column
     CHECK(static_cast<int64_t>(snap.Files().size()) == meta["active_files"].get<int64_t>());
     auto cols = columns.empty() ? AllColumns(snap) : columns;
     fs::path expected = FixtureDir() / (name + ".expected.jsonl");
-    for (const auto& [month, info] : meta["months"].items()) {
+    for (const auto& item : meta["months"].items()) {
+        const std::string month = item.key(); // not a structured binding: doctest's macros capture it
+        const auto& info = item.value();
         CAPTURE(month);
         delta::Predicate pred{"year_month", month};
         CanonRows want = ExpectedRows(expected, snap.GetSchema(), cols, "year_month", month);

@@ -223,7 +223,9 @@ Outcome RunAcaStep(const Step& step, const Scenario& s, std::map<std::string, st
         env[k] = Substitute(v, s);
         ran += "# env " + k + "=" + env[k] + "\n";
     }
-    for (const auto& [k, secret] : step.secret_refs) {
+    for (const auto& ref : step.secret_refs) {
+        const std::string& k = ref.first; // not structured bindings: doctest's macros capture them
+        const std::string& secret = ref.second;
         auto found = s.secrets.find(secret);
         REQUIRE_MESSAGE(found != s.secrets.end(), step.Where(), ": no test value for secretRef ", secret);
         env[k] = found->second;
@@ -307,11 +309,13 @@ size_t RunRunbook(const Scenario& s) {
             source += "secretRef " + v + "\n";
         }
     }
-    for (const auto& [from, to] : s.substitutions) {
+    for (const auto& sub : s.substitutions) {
+        const std::string& from = sub.first; // not a structured binding: doctest's macros capture it
         CHECK_MESSAGE(source.find(from) != std::string::npos, s.file, " no longer contains \"", from,
                       "\": remove it from the scenario");
     }
-    for (const auto& [name, value] : s.secrets) {
+    for (const auto& secret : s.secrets) {
+        const std::string& name = secret.first; // not a structured binding: doctest's macros capture it
         bool used = source.find("secrets." + name) != std::string::npos ||
                     source.find("secretRef " + name) != std::string::npos;
         CHECK_MESSAGE(used, s.file, " no longer uses the secret ", name, ": remove it from the scenario");
@@ -336,7 +340,9 @@ TEST_SUITE("runbooks") {
     TEST_CASE("runbook coverage: every runbook file has a scenario and every pgsplit line is understood") {
         auto all = ExtractAll();
         size_t total = 0;
-        for (const auto& [file, ex] : all) {
+        for (const auto& entry : all) {
+            const std::string& file = entry.first; // not a structured binding: doctest's macros capture it
+            const auto& ex = entry.second;
             INFO(file);
             CHECK_MESSAGE(CoveredFiles().count(file) == 1, file, " has no scenario in tests/runbooks");
             for (const auto& p : ex.problems) {
@@ -434,7 +440,9 @@ TEST_SUITE("runbooks") {
 
         auto expected = nlohmann::json::parse(ReadText((tables / "expected.json").string()));
         CHECK(db.Value("SELECT count(*) FROM ranking.signal_sync_state WHERE status = 'success'") == "12");
-        for (const auto& [month, rows] : expected["ranking_signal"]["latest"].items()) {
+        for (const auto& item : expected["ranking_signal"]["latest"].items()) {
+            const std::string month = item.key(); // not a structured binding: doctest's macros capture it
+            const auto& rows = item.value();
             INFO(month);
             CHECK(db.Value(fmt::format("SELECT count(*) FROM ranking.ranking_signal WHERE year_month = '{}'",
                                        month)) == std::to_string(rows.get<int>()));

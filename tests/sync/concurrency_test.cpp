@@ -131,7 +131,8 @@ TEST_SUITE("concurrency") {
         MESSAGE("reader took " << reads.load() << " snapshots of all months while 8 syncs ran");
         CHECK(reads > 0);
         // Every month of both tables holds exactly DuckDB's rows, value for value (support/oracle.h).
-        for (const auto& [month, n] : rs.items()) {
+        for (const auto& item : rs.items()) {
+            const std::string month = item.key(); // not a structured binding: doctest's macros capture it
             for (const std::string table : {"ranking_signal", "composite_signal_daily"}) {
                 CAPTURE(month);
                 CAPTURE(table);

@@ -213,9 +213,13 @@ TEST_SUITE("azure") {
         REQUIRE_MESSAGE(local.exit_code == 0, local.All());
         auto local_meta = RunPgsplit({"--json", "inspect", "parquet", Local(rel)});
         REQUIRE(local_meta.exit_code == 0);
-        for (const auto& [label, uri, env] :
+        for (const auto& access :
              std::vector<std::tuple<std::string, std::string, std::map<std::string, std::string>>>{
                  {"abfss + key", Abfss(rel), KeyEnv()}, {"blob URL + SAS", PathStyle(rel), SasEnv()}}) {
+            // Not structured bindings: doctest's macros capture them.
+            const std::string& label = std::get<0>(access);
+            const std::string& uri = std::get<1>(access);
+            const auto& env = std::get<2>(access);
             CAPTURE(label);
             auto rows = RunPgsplit({"inspect", "parquet", uri, "--rows"}, env);
             REQUIRE_MESSAGE(rows.exit_code == 0, rows.All());
