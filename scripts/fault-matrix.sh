@@ -12,7 +12,8 @@
 #   server-stop      pg_ctl stop -m immediate while the COPY is running, then start again
 #   disk-full        the stage goes to a 4 MiB tmpfs tablespace (ENOSPC); skipped where mount is refused
 #   temp-file-limit  index builds spill and hit temp_file_limit (SQLSTATE 53400)
-#   statement-timeout  statement_timeout set on the database, random value below the sync time
+#   statement-timeout  statement_timeout set on the database: 10 ms on its first run (so it always lands),
+#                      then random values below a third of the sync time
 #   sigterm / sigint   the signal sent to pgsplit
 # A fault must land: backend-kill, server-stop, sigterm and sigint wait (in the server, polling
 # pg_stat_activity / pg_stat_progress_copy every 5 ms) for the point they target (the COPY started or
@@ -176,8 +177,11 @@ run_fault() { # KIND INDEX
   disk-full) sql "ALTER DATABASE faults SET default_tablespace = tiny" ;;
   temp-file-limit) sql "ALTER DATABASE faults SET maintenance_work_mem = '1MB'"
     sql "ALTER DATABASE faults SET temp_file_limit = '256kB'" ;;
-  statement-timeout) # below the COPY's duration, so it lands on the COPY or an earlier statement
-    sql "ALTER DATABASE faults SET statement_timeout = '$((10 + $(random_ms $((sync_ms / 3)))))ms'" ;;
+  statement-timeout) # the first run at 10 ms, below any COPY's duration, so the kind always lands; the
+    # others at random below a third of the sync, on the COPY or an earlier statement
+    local st=10
+    ((i > 1)) && st=$((10 + $(random_ms $((sync_ms / 3)))))
+    sql "ALTER DATABASE faults SET statement_timeout = '${st}ms'" ;;
   esac
   # In the background: `timeout` is $!, pgsplit its only child.
   PGSPLIT_SIGNALS_TABLE="$work/$target/ranking_signal" PGSPLIT_COMPOSITE_TABLE="$work/$target/composite_signal_daily" \
