@@ -1,6 +1,5 @@
-#include "signals/months.h"
-
 #include "core/error.h"
+#include "signals/months.h"
 
 #include <doctest/doctest.h>
 
