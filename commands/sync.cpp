@@ -2,12 +2,10 @@
 // pgsplit.yaml (same stage + swap or delete strategy, same one-transaction guarantee, no ledger).
 #include "commands/command.h"
 #include "commands/sync_flags.h"
-#include "commands/sync_phases.h"
 #include "core/error.h"
 #include "core/interrupt.h"
-#include "output/numbers.h"
-#include "output/table.h"
 #include "sync/partition_sync.h"
+#include "sync/render.h"
 #include "sync/runner.h"
 
 #include <fmt/format.h>
@@ -67,45 +65,20 @@ Runner SetupSync(CLI::App& app) {
         std::string dsn = ctx.config.RequireDsn("sync");
         sync::SyncOptions options = ToSyncOptions(ctx, o->sync);
         options.value_flag = "--partition";
-        sync::RunnerHooks hooks;
-        hooks.application_name = "pgsplit sync";
         ctx.interrupt = {InterruptPolicy::Kind::Transactional, "partition", "partitions",
                          job.target + " keeps its previous rows", ""};
-        auto outcomes =
-            RunPhased(ctx, o->partitions, o->sync.jobs, "sync " + o->name, [&](const auto& values, int n) {
-                return sync::RunPartitions(ctx.config, ctx.log, dsn, {job}, values, options, n, hooks);
-            });
-
+        sync::RunPlan plan{dsn,           {job}, o->partitions, options, o->sync.jobs, "sync " + o->name,
+                           "pgsplit sync"};
+        auto outcomes = sync::RunPartitions(ctx.config, ctx.log, plan, {});
+        ctx.Print(ctx.config.json ? sync::RenderPartitionsJson(o->name, outcomes).dump(2) + "\n"
+                                  : sync::RenderPartitionsText(outcomes, ctx.config.color_stdout,
+                                                               ctx.config.table_width));
         const sync::PartitionOutcome* failed = nullptr;
-        nlohmann::ordered_json out = {
-            {"ok", true}, {"table", o->name}, {"partitions", nlohmann::ordered_json::array()}};
-        TextTable t({"PARTITION", "ROWS", "SKIPPED", "STRATEGY", "DURATION", "RESULT"});
         for (const auto& oc : outcomes) {
-            if (oc.value.empty()) {
-                continue;
-            }
-            if (oc.result && !oc.result->tables.empty()) {
-                const auto& r = oc.result->tables.front();
-                t.AddRow({oc.value, GroupDigits(r.rows), GroupDigits(r.skipped),
-                          sync::StrategyName(r.strategy), HumanDuration(oc.result->seconds * 1000), "ok"});
-                out["partitions"].push_back(
-                    nlohmann::ordered_json{{"partition", oc.value},
-                                           {"ok", true},
-                                           {"rows", r.rows},
-                                           {"skipped_rows", r.skipped},
-                                           {"delta_version", r.delta_version},
-                                           {"strategy", sync::StrategyName(r.strategy)}});
-            } else {
-                failed = failed ? failed : &oc;
-                t.AddRow(
-                    {oc.value, "", "", "", "", fmt::format("failed (exit {})", ToInt(oc.error->code()))});
-                out["partitions"].push_back(nlohmann::ordered_json{
-                    {"partition", oc.value}, {"ok", false}, {"error", oc.error->what()}});
+            if (!oc.result && !failed) {
+                failed = &oc;
             }
         }
-        out["ok"] = failed == nullptr;
-        ctx.Print(ctx.config.json ? out.dump(2) + "\n"
-                                  : t.Render(ctx.config.color_stdout, ctx.config.table_width));
         if (int code = InterruptExitCode()) {
             return code;
         }

@@ -1,15 +1,13 @@
 // pgsplit sync-signals: replace months of the ranking signal tables in PostgreSQL from Delta (SPEC §6).
 #include "commands/command.h"
 #include "commands/sync_flags.h"
-#include "commands/sync_phases.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "output/github.h"
-#include "output/numbers.h"
-#include "output/table.h"
 #include "pg/connection.h"
 #include "signals/ledger.h"
 #include "signals/months.h"
+#include "signals/render.h"
 #include "signals/sources.h"
 #include "sync/partition_sync.h"
 #include "sync/runner.h"
@@ -26,26 +24,6 @@ struct SyncSignalsOpts {
     std::string signals_table, composite_table;
     SyncFlags sync;
 };
-
-nlohmann::ordered_json OutcomeJson(const sync::PartitionOutcome& o) {
-    nlohmann::ordered_json j = {{"month", o.value}, {"ok", o.result.has_value()}};
-    if (o.result) {
-        const auto* s = o.result->Find(signals::kSignalsLabel);
-        const auto* c = o.result->Find(signals::kCompositeLabel);
-        j["signals_rows"] = s ? s->rows : 0;
-        j["composite_rows"] = c ? c->rows : 0;
-        j["skipped_rows"] = (s ? s->skipped : 0) + (c ? c->skipped : 0);
-        j["signals_delta_version"] = s ? s->delta_version : -1;
-        j["composite_delta_version"] = c ? c->delta_version : -1;
-        j["strategy"] = s ? sync::StrategyName(s->strategy) : "";
-        j["duration_ms"] = static_cast<int64_t>(o.result->seconds * 1000);
-    }
-    if (o.error) {
-        j["error"] = o.error->what();
-        j["exit_code"] = ToInt(o.error->code());
-    }
-    return j;
-}
 
 } // namespace
 
@@ -107,13 +85,15 @@ month Delta has no rows for).
         sync::RunnerHooks hooks;
         hooks.before_commit = signals::RecordSignalSuccess;
         hooks.record_failure = signals::RecordSignalFailure;
-        hooks.application_name = "pgsplit sync-signals";
         ctx.interrupt = {InterruptPolicy::Kind::Transactional, "month", "months",
                          "ranking_signal and composite_signal_daily keep their previous rows", ""};
-        auto outcomes = RunPhased(ctx, months, o->sync.jobs, "sync-signals", [&](const auto& values, int n) {
-            return sync::RunPartitions(ctx.config, ctx.log, dsn, jobs, values, options, n, hooks);
-        });
+        sync::RunPlan plan{dsn, jobs, months, options, o->sync.jobs, "sync-signals", "pgsplit sync-signals"};
+        auto outcomes = sync::RunPartitions(ctx.config, ctx.log, plan, hooks);
 
+        auto rows = signals::SyncRows(outcomes);
+        ctx.Print(ctx.config.json
+                      ? signals::RenderSyncJson(rows).dump(2) + "\n"
+                      : signals::RenderSyncText(rows, ctx.config.color_stdout, ctx.config.table_width));
         const sync::PartitionOutcome* first_failure = nullptr;
         int synced = 0;
         for (const auto& oc : outcomes) {
@@ -122,60 +102,8 @@ month Delta has no rows for).
             }
             synced += oc.result ? 1 : 0;
         }
-        if (ctx.config.json) {
-            nlohmann::ordered_json out = {{"ok", first_failure == nullptr},
-                                          {"months", nlohmann::ordered_json::array()}};
-            for (const auto& oc : outcomes) {
-                if (!oc.value.empty()) {
-                    out["months"].push_back(OutcomeJson(oc));
-                }
-            }
-            ctx.Print(out.dump(2) + "\n");
-        } else {
-            TextTable t({"MONTH", "SIGNALS", "COMPOSITE", "SKIPPED", "STRATEGY", "DURATION", "RESULT"});
-            for (const auto& oc : outcomes) {
-                if (oc.value.empty()) {
-                    continue;
-                }
-                if (oc.result) {
-                    const auto* s = oc.result->Find(signals::kSignalsLabel);
-                    const auto* c = oc.result->Find(signals::kCompositeLabel);
-                    t.AddRow({oc.value, GroupDigits(s->rows), GroupDigits(c->rows),
-                              GroupDigits(s->skipped + c->skipped), sync::StrategyName(s->strategy),
-                              HumanDuration(oc.result->seconds * 1000), "ok"},
-                             {TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,
-                              TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,
-                              TextTable::Tone::Good});
-                } else {
-                    t.AddRow({oc.value, "", "", "", "", "",
-                              fmt::format("failed (exit {})", ToInt(oc.error->code()))},
-                             {TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,
-                              TextTable::Tone::Plain, TextTable::Tone::Plain, TextTable::Tone::Plain,
-                              TextTable::Tone::Bad});
-                }
-            }
-            ctx.Print(t.Render(ctx.config.color_stdout, ctx.config.table_width));
-        }
         if (ctx.config.github_actions) {
-            std::string md =
-                "### pgsplit sync-signals\n\n| month | ranking_signal | composite_signal_daily | skipped | "
-                "strategy | duration | result |\n|---|---:|---:|---:|---|---:|---|\n";
-            for (const auto& oc : outcomes) {
-                if (oc.value.empty()) {
-                    continue;
-                }
-                if (oc.result) {
-                    const auto* s = oc.result->Find(signals::kSignalsLabel);
-                    const auto* c = oc.result->Find(signals::kCompositeLabel);
-                    md += fmt::format("| {} | {} | {} | {} | {} | {} | ok |\n", oc.value, s->rows, c->rows,
-                                      s->skipped + c->skipped, sync::StrategyName(s->strategy),
-                                      HumanDuration(oc.result->seconds * 1000));
-                } else {
-                    md += fmt::format("| {} | | | | | | failed (exit {}) |\n", oc.value,
-                                      ToInt(oc.error->code()));
-                }
-            }
-            AppendStepSummary(ctx.config.github_step_summary, md + "\n");
+            AppendStepSummary(ctx.config.github_step_summary, signals::RenderSyncMarkdown(rows));
             SetStepOutput(ctx.config.github_output, "months_synced", std::to_string(synced));
             SetStepOutput(ctx.config.github_output, "months_failed",
                           std::to_string(outcomes.size() - static_cast<size_t>(synced)));

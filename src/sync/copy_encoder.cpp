@@ -595,7 +595,7 @@ bool CopyEncoder::Encode(const std::vector<const parquet::ColumnBatch*>& columns
         }
         if (bad) {
             out.Truncate(row_start);
-            InvalidRow inv{origin.file, origin.first_row + static_cast<int64_t>(r), targets_[bad_col].name,
+            InvalidRow inv{origin.file, origin.Row(r), targets_[bad_col].name,
                            detail.empty() ? bad : fmt::format("{} ({})", bad, detail)};
             if (!on_invalid(inv)) {
                 return false;

@@ -45,7 +45,13 @@ struct EncodeOptions {
 // Where the current batch's rows come from, for messages about invalid rows.
 struct RowOrigin {
     std::string file;
-    int64_t first_row = 0; // index (within the file's rows read so far) of the batch's first row
+    int64_t first_row = 0; // the batch's first row: its 0-based place among the file's rows
+    // When a row filter dropped rows inside the batch: each row's place (else rows follow first_row).
+    const std::vector<int64_t>* row_numbers = nullptr;
+
+    int64_t Row(size_t i) const {
+        return row_numbers && !row_numbers->empty() ? (*row_numbers)[i] : first_row + static_cast<int64_t>(i);
+    }
 };
 
 struct InvalidRow {

@@ -58,8 +58,7 @@ bool DeltaTypeFits(const delta::DataType& d, PgType t) {
 // One job, checked and ready to run.
 struct Prepared {
     const TableJob* job = nullptr;
-    std::unique_ptr<delta::Table> table;
-    delta::Snapshot snapshot;
+    Source* source = nullptr;
     Target target;
     Strategy strategy = Strategy::Swap;
     std::string partition_source;          // the partition column's name in Delta (case may differ)
@@ -70,18 +69,17 @@ struct Prepared {
     TableResult result;
 };
 
-Prepared Prepare(const Config& config, const Logger& log, pg::Connection& conn, const TableJob& job,
-                 const SyncOptions& options) {
+Prepared Prepare(const Logger& log, pg::Connection& conn, Source& source, const SyncOptions& options) {
+    const TableJob& job = source.Job();
     Prepared p;
     p.job = &job;
-    p.table = std::make_unique<delta::Table>(storage::OpenStorage(job.source_uri, config.Storage()));
-    p.snapshot = p.table->LoadSnapshot(options.delta_version);
+    p.source = &source;
     p.target = ReadTarget(conn, job.target);
     p.result.label = job.label;
     p.result.target = job.target;
-    p.result.delta_version = p.snapshot.Version();
+    p.result.delta_version = source.GetSnapshot().Version();
 
-    const delta::Schema& schema = p.snapshot.GetSchema();
+    const delta::Schema& schema = source.GetSnapshot().GetSchema();
     if (!p.target.Find(job.partition_column)) {
         throw Error(ExitCode::Config,
                     fmt::format("target {} has no column '{}' to hold the partition value", job.target,
@@ -104,7 +102,7 @@ Prepared Prepare(const Config& config, const Logger& log, pg::Connection& conn, 
                     ExitCode::Source,
                     fmt::format("column '{}' is NOT NULL in {} but the Delta table {} (version {}) has no "
                                 "such column; nothing was changed",
-                                col.name, job.target, job.source_uri, p.snapshot.Version()),
+                                col.name, job.target, job.source_uri, source.GetSnapshot().Version()),
                     "add the column to the Delta table, or make the target column nullable");
             }
             log.Debug(
@@ -174,35 +172,57 @@ Prepared Prepare(const Config& config, const Logger& log, pg::Connection& conn, 
     throw;
 }
 
-// Streams the partition's rows from Delta into `copy_sql`. Returns rows stored.
-void CopyRows(const Logger& log, pg::Connection& conn, Prepared& p, const std::string& value,
-              const std::string& copy_sql, const SyncOptions& options) {
+// One partition value being written through one connection: the state every step of it shares.
+class PartitionWriter {
+public:
+    PartitionWriter(const Logger& log, pg::Connection& conn, const std::string& value,
+                    const SyncOptions& options)
+        : log_(log), conn_(conn), value_(value), options_(options) {}
+
+    // Swap: a stage table with the partition's CHECK, loaded, indexed and analysed.
+    void LoadStage(Prepared& p);
+    // Swap: the stage replaces the value's partition, behind a savepoint with lock_timeout retries.
+    void Swap(Prepared& p);
+    // Delete: the value's rows deleted and copied again, in place.
+    void DeleteAndCopy(Prepared& p);
+
+private:
+    // Streams the partition's rows from Delta into `copy_sql`; sets p.result's rows, skipped, files.
+    void CopyRows(Prepared& p, const std::string& copy_sql);
+
+    const Logger& log_;
+    pg::Connection& conn_;
+    const std::string& value_;
+    const SyncOptions& options_;
+};
+
+void PartitionWriter::CopyRows(Prepared& p, const std::string& copy_sql) {
     delta::ScanOptions so;
     so.columns = p.scan_columns;
-    so.predicate = delta::Predicate{p.partition_source, value};
-    so.batch_rows = options.batch_rows;
-    delta::Scan scan(p.snapshot, p.table->GetStorage(), so);
+    so.predicate = delta::Predicate{p.partition_source, value_};
+    so.batch_rows = options_.batch_rows;
+    storage::Storage& storage = p.source->GetStorage();
+    delta::Scan scan(p.source->GetSnapshot(), storage, so);
 
-    CopyEncoder encoder(p.target.columns, EncodeOptions{options.truncate_timestamps});
+    CopyEncoder encoder(p.target.columns, EncodeOptions{options_.truncate_timestamps});
     CopyBuffer buf;
     CopyEncoder::AppendHeader(buf);
     parquet::ColumnBatch absent; // column == nullptr: all NULL
     std::vector<const parquet::ColumnBatch*> cols(p.target.columns.size(), &absent);
-    std::map<const delta::AddFile*, int64_t> rows_in_file;
     std::optional<InvalidRow> first_invalid;
     auto on_invalid = [&](const InvalidRow& bad) {
-        if (!options.skip_invalid) {
+        if (!options_.skip_invalid) {
             first_invalid = bad;
             return false;
         }
         if (p.result.skipped < 5) {
-            log.Warn(fmt::format("{} {}: skipping invalid row: {}", p.job->label, value, bad.Describe()));
+            log_.Warn(fmt::format("{} {}: skipping invalid row: {}", p.job->label, value_, bad.Describe()));
         }
         ++p.result.skipped;
         return true;
     };
 
-    conn.CopyStart(copy_sql);
+    conn_.CopyStart(copy_sql);
     int64_t sent = 0;
     try {
         delta::ScanBatch batch;
@@ -212,33 +232,33 @@ void CopyRows(const Logger& log, pg::Connection& conn, Prepared& p, const std::s
                 cols[t] =
                     p.scan_index[t] < 0 ? &absent : &batch.columns[static_cast<size_t>(p.scan_index[t])];
             }
-            int64_t& done = rows_in_file[batch.file];
-            RowOrigin origin{p.table->GetStorage().Describe(batch.file->path), done};
+            // Rows are named by their place in the data file (ScanBatch::RowNumber), which stays right
+            // when the row filter dropped rows before them.
+            RowOrigin origin{storage.Describe(batch.file->path), batch.first_row, &batch.row_numbers};
             int64_t written = 0;
             if (!encoder.Encode(cols, batch.size, origin, buf, written, on_invalid)) {
                 throw Error(
                     ExitCode::Source,
                     fmt::format("invalid row for {} in {} {}: {}; nothing was changed", p.job->target,
-                                p.job->partition_column, value, first_invalid->Describe()),
+                                p.job->partition_column, value_, first_invalid->Describe()),
                     "fix the data in Delta, or pass --skip-invalid to drop such rows (they are counted "
                     "and recorded)");
             }
-            done += static_cast<int64_t>(batch.size);
             sent += written;
-            if (buf.Size() >= options.flush_bytes) {
-                conn.CopyData(buf.Data(), buf.Size());
+            if (buf.Size() >= options_.flush_bytes) {
+                conn_.CopyData(buf.Data(), buf.Size());
                 buf.Clear();
-                if (options.on_progress) {
-                    options.on_progress(p.job->label, sent);
+                if (options_.on_progress) {
+                    options_.on_progress(p.job->label, sent);
                 }
             }
         }
         CopyEncoder::AppendTrailer(buf);
-        conn.CopyData(buf.Data(), buf.Size());
-        p.result.rows = conn.CopyEnd();
+        conn_.CopyData(buf.Data(), buf.Size());
+        p.result.rows = conn_.CopyEnd();
     } catch (...) {
-        if (conn.Ok() && PQtransactionStatus(conn.Raw()) == PQTRANS_ACTIVE) {
-            conn.CopyAbort("pgsplit: the sync was aborted");
+        if (conn_.Ok() && PQtransactionStatus(conn_.Raw()) == PQTRANS_ACTIVE) {
+            conn_.CopyAbort("pgsplit: the sync was aborted");
         }
         throw;
     }
@@ -246,156 +266,152 @@ void CopyRows(const Logger& log, pg::Connection& conn, Prepared& p, const std::s
 
     // With the partition column a Delta partition column, every row of the selected files belongs to
     // the month, so the log's numRecords must equal what was read.
-    if (options.verify_counts && p.snapshot.IsPartitionColumn(p.partition_source)) {
+    if (options_.verify_counts && p.source->GetSnapshot().IsPartitionColumn(p.partition_source)) {
         if (auto expected = delta::Snapshot::CountRecords(scan.Files())) {
             int64_t read = p.result.rows + p.result.skipped;
             if (*expected != read) {
                 throw Error(ExitCode::Verify,
                             fmt::format("{} {}: the Delta log records {} rows for the month but {} were read",
-                                        p.job->label, value, *expected, read),
+                                        p.job->label, value_, *expected, read),
                             "the Delta files changed while they were read, or their stats are wrong; retry");
             }
         }
     }
 }
 
-void LoadStage(const Logger& log, pg::Connection& conn, Prepared& p, const std::string& value,
-               const SyncOptions& options) {
+void PartitionWriter::LoadStage(Prepared& p) {
     const Target& t = p.target;
-    p.stage = fmt::format("{}_stage_{}", t.name, PartitionSuffix(value));
+    p.stage = fmt::format("{}_stage_{}", t.name, PartitionSuffix(value_));
     if (p.stage.size() > 63) {
         p.stage = p.stage.substr(0, 63);
     }
-    p.stage_quoted = pg::QuoteIdent(conn, t.schema) + "." + pg::QuoteIdent(conn, p.stage);
+    p.stage_quoted = pg::QuoteIdent(conn_, t.schema) + "." + pg::QuoteIdent(conn_, p.stage);
     // Built from the catalog rather than LIKE: LIKE would take a lock on the parent for the whole
     // load and deadlock months synced in parallel at their swaps.
     std::string ddl = "CREATE TABLE " + p.stage_quoted + " (";
     std::string col_list;
     for (size_t i = 0; i < t.columns.size(); ++i) {
         const auto& c = t.columns[i];
-        ddl += (i ? ", " : "") + StageColumnSql(conn, c);
-        col_list += (i ? ", " : "") + pg::QuoteIdent(conn, c.name);
+        ddl += (i ? ", " : "") + StageColumnSql(conn_, c);
+        col_list += (i ? ", " : "") + pg::QuoteIdent(conn_, c.name);
     }
-    ddl += ", CHECK (" + pg::QuoteIdent(conn, p.job->partition_column) + " = " +
-           pg::QuoteLiteral(conn, value) + "))";
-    conn.Exec(ddl);
+    ddl += ", CHECK (" + pg::QuoteIdent(conn_, p.job->partition_column) + " = " +
+           pg::QuoteLiteral(conn_, value_) + "))";
+    conn_.Exec(ddl);
     // Partitions belong to the parent's owner, so any member of that role can swap them later.
-    bool owner_ok = conn.QueryValue("SELECT current_user = $1 OR pg_has_role(current_user, $1, 'MEMBER')",
-                                    {t.owner}) == "t";
-    if (conn.QueryValue("SELECT current_user") != t.owner && owner_ok) {
-        conn.Exec("ALTER TABLE " + p.stage_quoted + " OWNER TO " + pg::QuoteIdent(conn, t.owner));
+    bool owner_ok = conn_.QueryValue("SELECT current_user = $1 OR pg_has_role(current_user, $1, 'MEMBER')",
+                                     {t.owner}) == "t";
+    if (conn_.QueryValue("SELECT current_user") != t.owner && owner_ok) {
+        conn_.Exec("ALTER TABLE " + p.stage_quoted + " OWNER TO " + pg::QuoteIdent(conn_, t.owner));
     }
-    CopyRows(log, conn, p, value,
-             "COPY " + p.stage_quoted + " (" + col_list + ") FROM STDIN (FORMAT binary, FREEZE)", options);
+    CopyRows(p, "COPY " + p.stage_quoted + " (" + col_list + ") FROM STDIN (FORMAT binary, FREEZE)");
     // Keys and indexes are built after the load (faster than maintaining them row by row) and before
     // the swap, so ATTACH finds matching ones and does not build them while holding the parent.
     for (const auto& ix : t.indexes) {
         try {
-            conn.Exec(StageIndexSql(conn, t, ix, p.stage_quoted));
+            conn_.Exec(StageIndexSql(conn_, t, ix, p.stage_quoted));
         } catch (const pg::SqlError& e) {
-            RethrowAsDataError(e, p, value);
+            RethrowAsDataError(e, p, value_);
         }
     }
-    conn.Exec("ANALYZE " + p.stage_quoted);
-    if (options.verify_counts) {
-        auto n = conn.QueryValue("SELECT count(*) FROM " + p.stage_quoted);
+    conn_.Exec("ANALYZE " + p.stage_quoted);
+    if (options_.verify_counts) {
+        auto n = conn_.QueryValue("SELECT count(*) FROM " + p.stage_quoted);
         if (!n || std::stoll(*n) != p.result.rows) {
             throw Error(ExitCode::Verify,
                         fmt::format("{} {}: {} rows were copied but the stage table holds {}", p.job->label,
-                                    value, p.result.rows, n.value_or("?")));
+                                    value_, p.result.rows, n.value_or("?")));
         }
     }
 }
 
-void Swap(const Logger& log, pg::Connection& conn, Prepared& p, const std::string& value,
-          const SyncOptions& options) {
+void PartitionWriter::Swap(Prepared& p) {
     const Target& t = p.target;
-    std::string literal = pg::QuoteLiteral(conn, value);
-    std::string canonical = fmt::format("{}_p{}", t.name, PartitionSuffix(value));
+    std::string literal = pg::QuoteLiteral(conn_, value_);
+    std::string canonical = fmt::format("{}_p{}", t.name, PartitionSuffix(value_));
     if (canonical.size() > 63) {
         canonical = canonical.substr(0, 63);
     }
     auto attempt_swap = [&](int attempt) {
         p.result.swap_attempts = attempt + 1;
-        pg::Savepoint swap(conn, "pgsplit_swap");
-        conn.Exec(fmt::format("SET LOCAL lock_timeout = '{}ms'", options.swap_lock_timeout.count()));
+        pg::Savepoint swap(conn_, "pgsplit_swap");
+        conn_.Exec(fmt::format("SET LOCAL lock_timeout = '{}ms'", options_.swap_lock_timeout.count()));
         // The partition holding the value now (whatever its name: a member of the owner role may
         // have attached it), named by quoting its catalog name here, never by server-built text.
         pg::Result found =
-            conn.Exec("SELECT n.nspname, c.relname FROM pg_inherits i "
-                      "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-                      "WHERE i.inhparent = $1::oid AND pg_get_expr(c.relpartbound, c.oid) = $2",
-                      {std::to_string(t.oid), "FOR VALUES IN (" + literal + ")"});
+            conn_.Exec("SELECT n.nspname, c.relname FROM pg_inherits i "
+                       "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE i.inhparent = $1::oid AND pg_get_expr(c.relpartbound, c.oid) = $2",
+                       {std::to_string(t.oid), "FOR VALUES IN (" + literal + ")"});
         std::optional<std::string> old;
         if (found.Rows() == 1) {
-            old = pg::QuoteIdent(conn, found.Get(0, 0)) + "." + pg::QuoteIdent(conn, found.Get(0, 1));
+            old = pg::QuoteIdent(conn_, found.Get(0, 0)) + "." + pg::QuoteIdent(conn_, found.Get(0, 1));
         }
         if (old) {
-            conn.Exec("ALTER TABLE " + t.quoted + " DETACH PARTITION " + *old);
+            conn_.Exec("ALTER TABLE " + t.quoted + " DETACH PARTITION " + *old);
         }
-        conn.Exec("ALTER TABLE " + t.quoted + " ATTACH PARTITION " + p.stage_quoted + " FOR VALUES IN (" +
-                  literal + ")");
+        conn_.Exec("ALTER TABLE " + t.quoted + " ATTACH PARTITION " + p.stage_quoted + " FOR VALUES IN (" +
+                   literal + ")");
         if (old) {
-            conn.Exec("DROP TABLE " + *old);
+            conn_.Exec("DROP TABLE " + *old);
         }
-        conn.Exec("ALTER TABLE " + p.stage_quoted + " RENAME TO " + pg::QuoteIdent(conn, canonical));
+        conn_.Exec("ALTER TABLE " + p.stage_quoted + " RENAME TO " + pg::QuoteIdent(conn_, canonical));
         // Index (and key constraint) names follow the partition's name, so no "stage" name outlives
         // the swap and the next sync of the month can reuse the stage names.
-        pg::Result idx = conn.Exec("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                                   "WHERE i.indrelid = to_regclass($1)",
-                                   {pg::QuoteIdent(conn, t.schema) + "." + pg::QuoteIdent(conn, canonical)});
+        pg::Result idx =
+            conn_.Exec("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                       "WHERE i.indrelid = to_regclass($1)",
+                       {pg::QuoteIdent(conn_, t.schema) + "." + pg::QuoteIdent(conn_, canonical)});
         for (int i = 0; i < idx.Rows(); ++i) {
             std::string name = idx.Get(i, 0);
             if (name.rfind(p.stage, 0) != 0) {
                 continue;
             }
             std::string renamed = (canonical + name.substr(p.stage.size())).substr(0, 63);
-            conn.Exec("ALTER INDEX " + pg::QuoteIdent(conn, t.schema) + "." + pg::QuoteIdent(conn, name) +
-                      " RENAME TO " + pg::QuoteIdent(conn, renamed));
+            conn_.Exec("ALTER INDEX " + pg::QuoteIdent(conn_, t.schema) + "." + pg::QuoteIdent(conn_, name) +
+                       " RENAME TO " + pg::QuoteIdent(conn_, renamed));
         }
         swap.Release();
-        conn.Exec("SET LOCAL lock_timeout = DEFAULT");
+        conn_.Exec("SET LOCAL lock_timeout = DEFAULT");
     };
     pg::RetryOnLockTimeout(
-        conn, {options.swap_retries, options.swap_backoff, /*jitter=*/false}, attempt_swap,
+        conn_, {options_.swap_retries, options_.swap_backoff, /*jitter=*/false}, attempt_swap,
         [&](int attempt, std::chrono::milliseconds wait) {
-            log.Warn(fmt::format("{} {}: readers held {} longer than {} ms; swap retry {} in {} ms",
-                                 p.job->label, value, t.quoted, options.swap_lock_timeout.count(),
-                                 attempt + 1, wait.count()),
-                     {{"month", value}, {"table", p.job->target}, {"attempt", attempt + 1}});
+            log_.Warn(fmt::format("{} {}: readers held {} longer than {} ms; swap retry {} in {} ms",
+                                  p.job->label, value_, t.quoted, options_.swap_lock_timeout.count(),
+                                  attempt + 1, wait.count()),
+                      {{"month", value_}, {"table", p.job->target}, {"attempt", attempt + 1}});
         },
         [&](int attempts, const pg::SqlError&) {
             throw Error(
                 ExitCode::Lock,
                 fmt::format("{} {}: the swap could not lock {} within {} ms in {} attempts; nothing was "
                             "changed",
-                            p.job->label, value, t.quoted, options.swap_lock_timeout.count(), attempts),
+                            p.job->label, value_, t.quoted, options_.swap_lock_timeout.count(), attempts),
                 "a long transaction is reading the table; find it in pg_stat_activity, or retry later");
         });
 }
 
-void DeleteAndCopy(const Logger& log, pg::Connection& conn, Prepared& p, const std::string& value,
-                   const SyncOptions& options) {
+void PartitionWriter::DeleteAndCopy(Prepared& p) {
     const Target& t = p.target;
     std::string col_list;
     for (size_t i = 0; i < t.columns.size(); ++i) {
-        col_list += (i ? ", " : "") + pg::QuoteIdent(conn, t.columns[i].name);
+        col_list += (i ? ", " : "") + pg::QuoteIdent(conn_, t.columns[i].name);
     }
-    std::string where = " WHERE " + pg::QuoteIdent(conn, p.job->partition_column) + " = $1";
-    pg::Result deleted = conn.Exec("DELETE FROM " + t.quoted + where, {value});
-    log.Debug(fmt::format("{} {}: deleted {} old rows", p.job->label, value, deleted.CommandTuples()));
+    std::string where = " WHERE " + pg::QuoteIdent(conn_, p.job->partition_column) + " = $1";
+    pg::Result deleted = conn_.Exec("DELETE FROM " + t.quoted + where, {value_});
+    log_.Debug(fmt::format("{} {}: deleted {} old rows", p.job->label, value_, deleted.CommandTuples()));
     try {
-        CopyRows(log, conn, p, value, "COPY " + t.quoted + " (" + col_list + ") FROM STDIN (FORMAT binary)",
-                 options);
+        CopyRows(p, "COPY " + t.quoted + " (" + col_list + ") FROM STDIN (FORMAT binary)");
     } catch (const pg::SqlError& e) {
-        RethrowAsDataError(e, p, value);
+        RethrowAsDataError(e, p, value_);
     }
-    if (options.verify_counts) {
-        auto n = conn.QueryValue("SELECT count(*) FROM " + t.quoted + where, {value});
+    if (options_.verify_counts) {
+        auto n = conn_.QueryValue("SELECT count(*) FROM " + t.quoted + where, {value_});
         if (!n || std::stoll(*n) != p.result.rows) {
             throw Error(ExitCode::Verify,
                         fmt::format("{} {}: {} rows were copied but the table holds {} for the month",
-                                    p.job->label, value, p.result.rows, n.value_or("?")));
+                                    p.job->label, value_, p.result.rows, n.value_or("?")));
         }
     }
 }
@@ -431,15 +447,28 @@ const TableResult* PartitionResult::Find(const std::string& label) const {
     return nullptr;
 }
 
-PartitionResult SyncPartition(const Config& config, const Logger& log, pg::Connection& conn,
-                              const std::vector<TableJob>& jobs, const std::string& value,
-                              const SyncOptions& options, const BeforeCommit& before_commit) {
+Source::Source(const TableJob& job, const StorageSettings& settings, std::optional<int64_t> version)
+    : job_(&job), table_(std::make_unique<delta::Table>(storage::OpenStorage(job.source_uri, settings))),
+      snapshot_(table_->LoadSnapshot(version)) {}
+
+Source::~Source() = default;
+Source::Source(Source&&) noexcept = default;
+Source& Source::operator=(Source&&) noexcept = default;
+
+storage::Storage& Source::GetStorage() {
+    return table_->GetStorage();
+}
+
+PartitionResult SyncPartition(const Logger& log, pg::Connection& conn, std::vector<Source>& sources,
+                              const std::string& value, const SyncOptions& options,
+                              const BeforeCommit& before_commit) {
     auto t0 = Clock::now();
     // Everything that can be checked without writing is checked first.
     std::vector<Prepared> prepared;
-    for (const auto& job : jobs) {
-        prepared.push_back(Prepare(config, log, conn, job, options));
+    for (auto& source : sources) {
+        prepared.push_back(Prepare(log, conn, source, options));
     }
+    PartitionWriter writer(log, conn, value, options);
     PartitionResult result;
     result.value = value;
     {
@@ -460,9 +489,9 @@ PartitionResult SyncPartition(const Config& config, const Logger& log, pg::Conne
             auto& p = prepared[i];
             auto tt = Clock::now();
             if (p.strategy == Strategy::Swap) {
-                LoadStage(log, conn, p, value, options);
+                writer.LoadStage(p);
             } else {
-                DeleteAndCopy(log, conn, p, value, options);
+                writer.DeleteAndCopy(p);
             }
             p.result.seconds = SecondsSince(tt);
             if (p.result.rows == 0 && populated[i] && !options.allow_empty) {
@@ -508,7 +537,7 @@ PartitionResult SyncPartition(const Config& config, const Logger& log, pg::Conne
         for (auto& p : prepared) {
             if (p.strategy == Strategy::Swap) {
                 auto ts = Clock::now();
-                Swap(log, conn, p, value, options);
+                writer.Swap(p);
                 p.result.seconds += SecondsSince(ts);
             }
             result.tables.push_back(p.result);

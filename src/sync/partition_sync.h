@@ -10,9 +10,10 @@
 // Readers see the old rows until COMMIT and wait only for the swap statements. Targets that are not
 // LIST-partitioned by the partition column use DELETE + binary COPY in the same one transaction.
 
-#include "config/config.h"
+#include "config/settings.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "delta/table.h"
 #include "pg/connection.h"
 
 #include <chrono>
@@ -85,12 +86,35 @@ public:
 // Called inside the transaction just before COMMIT (sync-signals upserts its ledger here).
 using BeforeCommit = std::function<void(pg::Connection&, const PartitionResult&)>;
 
-// Runs one partition value through all jobs on `conn` (which must be idle, outside a transaction).
-// Throws pgsplit::Error on any failure after rolling back; the connection is then idle again if it
-// is still usable.
-PartitionResult SyncPartition(const Config& config, const Logger& log, pg::Connection& conn,
-                              const std::vector<TableJob>& jobs, const std::string& value,
-                              const SyncOptions& options, const BeforeCommit& before_commit);
+// A job's Delta side, opened once for a run of many values: its storage, table and one snapshot
+// (the latest, or the version asked for). Every value of the run reads that snapshot, so a backfill
+// reads one version of each table from its first month to its last. Scans only read it: one Source
+// serves one worker at a time.
+class Source {
+public:
+    // Throws Error(Source) for an unreadable or unsupported table (named), Error(Usage) for a URI
+    // scheme no back-end serves.
+    Source(const TableJob& job, const StorageSettings& settings, std::optional<int64_t> version);
+    ~Source();
+    Source(Source&&) noexcept;
+    Source& operator=(Source&&) noexcept;
+
+    const TableJob& Job() const { return *job_; }
+    const delta::Snapshot& GetSnapshot() const { return snapshot_; }
+    storage::Storage& GetStorage();
+
+private:
+    const TableJob* job_;
+    std::unique_ptr<delta::Table> table_;
+    delta::Snapshot snapshot_;
+};
+
+// Runs one partition value through every source's job on `conn` (which must be idle, outside a
+// transaction). Throws pgsplit::Error on any failure after rolling back; the connection is then idle
+// again if it is still usable.
+PartitionResult SyncPartition(const Logger& log, pg::Connection& conn, std::vector<Source>& sources,
+                              const std::string& value, const SyncOptions& options,
+                              const BeforeCommit& before_commit);
 
 // The identifier-safe form of a partition value ("2024-01" -> "2024_01").
 std::string PartitionSuffix(const std::string& value);

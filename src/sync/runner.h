@@ -1,13 +1,19 @@
 #pragma once
 
-// Runs several partition values (months) through SyncPartition: in order, or N at a time on separate
-// connections, each value its own transaction. A failure is recorded (through the hook) in its own
-// transaction and does not stop the other values. On a TTY, a progress line shows values done, rows
-// and rows/s.
+// The one owner of a sync run: values (months) through SyncPartition, each its own transaction, in
+// order on one connection or N at a time on N connections (--jobs). Each worker opens its sources
+// (table + snapshot) once, before its first value; every worker reads the snapshot version the first
+// open found. A failure is recorded (through the hook) in its own transaction and does not stop the
+// other values. Values run in order are phases of the log (core/log.h LogPhase: one ::group:: per
+// month in GitHub Actions); values run in parallel interleave their lines, so they are recorded as
+// phases once they end. Either way the interrupt report can name the values rolled back and those
+// already committed. On a TTY one progress line shows values done, rows and rows/s.
 
+#include "config/config.h"
 #include "core/error.h"
 #include "sync/partition_sync.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,12 +32,21 @@ struct RunnerHooks {
     // Records a failure in its own transaction; returns an error text when it could not.
     std::function<std::string(pg::Connection&, const std::string& value, const std::string& error)>
         record_failure;
+};
+
+struct RunPlan {
+    std::string dsn;
+    std::vector<TableJob> jobs;
+    std::vector<std::string> values;
+    SyncOptions options;
+    int parallel = 1;
+    std::string title = "sync"; // prefixes each phase's title ("sync-signals" -> "sync-signals 2024-03")
     std::string application_name = "pgsplit sync";
 };
 
-std::vector<PartitionOutcome> RunPartitions(const Config& config, const Logger& log, const std::string& dsn,
-                                            const std::vector<TableJob>& jobs,
-                                            const std::vector<std::string>& values, SyncOptions options,
-                                            int parallel, const RunnerHooks& hooks);
+// The outcomes of the values that started, in the order of plan.values. After SIGINT/SIGTERM the
+// values not yet started are left out (InterruptSignal() says why).
+std::vector<PartitionOutcome> RunPartitions(const Config& config, const Logger& log, const RunPlan& plan,
+                                            const RunnerHooks& hooks);
 
 } // namespace pgsplit::sync

@@ -86,6 +86,26 @@ void MakeLegacy(const TestDatabase& db) {
         "INTEGER NOT NULL, strategies_hit INTEGER NOT NULL, PRIMARY KEY (date, symbol))");
 }
 
+// Sessions the server counted for the current database (pg_stat_database.sessions), read on `watch`,
+// a connection held open across the run so it does not count itself.
+int64_t SessionsSoFar(pgsplit::pg::Connection& watch) {
+    watch.Exec("SELECT pg_stat_clear_snapshot()");
+    return std::stoll(
+        watch.QueryValue("SELECT sessions FROM pg_stat_database WHERE datname = current_database()").value());
+}
+
+// The sessions opened since `before`: a backend adds its session when it exits, a moment after the
+// client disconnected, so this waits (up to 10 s) until at least `at_least` arrived, then a little
+// longer for any straggler.
+int64_t SessionsAfter(pgsplit::pg::Connection& watch, int64_t before, int64_t at_least) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (SessionsSoFar(watch) - before < at_least && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return SessionsSoFar(watch) - before;
+}
+
 } // namespace
 
 TEST_SUITE("sync") {
@@ -299,22 +319,31 @@ TEST_SUITE("sync") {
               "1");
     }
 
-    TEST_CASE("a --jobs 4 backfill of 12 months swaps every month without deadlock") {
+    TEST_CASE("a --jobs 4 backfill of 12 months swaps every month without deadlock, on at most 4 "
+              "connections; --jobs 1 runs every month on one") {
         TestDatabase db;
         Migrate(db);
         auto want = Expected("backfill");
+        auto watch = db.Connect();
+        int64_t sessions_before = SessionsSoFar(watch);
         auto t0 = std::chrono::steady_clock::now();
         auto r = Sync(db, "backfill", {"--from", "2023-01", "--to", "2023-12", "--jobs", "4", "--json"});
         double parallel_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+        int64_t parallel_sessions = SessionsAfter(watch, sessions_before, 2);
+        CHECK(parallel_sessions >= 2);
+        CHECK(parallel_sessions <= 4);
         {
             TestDatabase serial_db;
             Migrate(serial_db);
+            auto serial_watch = serial_db.Connect();
+            int64_t serial_before = SessionsSoFar(serial_watch);
             auto t1 = std::chrono::steady_clock::now();
             auto serial =
                 Sync(serial_db, "backfill", {"--from", "2023-01", "--to", "2023-12", "--jobs", "1"});
             double serial_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
             CHECK(serial.exit_code == 0);
+            CHECK(SessionsAfter(serial_watch, serial_before, 1) == 1);
             std::vector<std::string> months;
             for (const auto& [month, n] : want["ranking_signal"]["latest"].items()) {
                 months.push_back(month);
