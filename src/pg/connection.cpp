@@ -31,6 +31,13 @@ int64_t Result::GetInt(int row, int col) const {
     return std::stoll(Get(row, col));
 }
 
+std::optional<int64_t> Result::GetOptInt(int row, int col) const {
+    if (row < Rows() && col < Columns() && IsNull(row, col)) {
+        return std::nullopt;
+    }
+    return GetInt(row, col);
+}
+
 int Result::ColumnIndex(std::string_view name) const {
     int i = PQfnumber(res_.get(), std::string(name).c_str());
     if (i < 0) {

@@ -66,6 +66,7 @@ public:
     std::string Get(int row, int col) const;                   // "" for NULL
     std::optional<std::string> GetOpt(int row, int col) const; // nullopt for NULL
     int64_t GetInt(int row, int col) const;                    // throws on NULL / not a number
+    std::optional<int64_t> GetOptInt(int row, int col) const;  // nullopt for NULL, else GetInt
     int ColumnIndex(std::string_view name) const;              // throws when absent
     std::string ColumnName(int col) const { return PQfname(res_.get(), col); }
     std::string CommandTuples() const { return res_ ? PQcmdTuples(res_.get()) : ""; }

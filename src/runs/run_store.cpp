@@ -41,13 +41,6 @@ std::string MsWindow(int param) {
     return fmt::format("(${}::bigint * interval '1 millisecond')", param);
 }
 
-std::optional<int64_t> OptInt(const pg::Result& r, int row, int col) {
-    if (r.IsNull(row, col)) {
-        return std::nullopt;
-    }
-    return r.GetInt(row, col);
-}
-
 Run RunFromRow(const pg::Result& r, int row) {
     Run run;
     int c = 0;
@@ -65,9 +58,9 @@ Run RunFromRow(const pg::Result& r, int row) {
     run.error = r.GetOpt(row, c++);
     run.config_json = r.Get(row, c++);
     run.effective_config_json = r.Get(row, c++);
-    run.queue_wait_ms = OptInt(r, row, c++);
-    run.run_time_ms = OptInt(r, row, c++);
-    run.active_for_ms = OptInt(r, row, c++);
+    run.queue_wait_ms = r.GetOptInt(row, c++);
+    run.run_time_ms = r.GetOptInt(row, c++);
+    run.active_for_ms = r.GetOptInt(row, c++);
     return run;
 }
 
@@ -243,11 +236,11 @@ Stats RunStore::ComputeStats(std::optional<std::chrono::milliseconds> since) {
     }
     s.total = r.GetInt(0, c++);
     s.run_time.samples = r.GetInt(0, c++);
-    s.run_time.p50_ms = OptInt(r, 0, c++);
-    s.run_time.p95_ms = OptInt(r, 0, c++);
+    s.run_time.p50_ms = r.GetOptInt(0, c++);
+    s.run_time.p95_ms = r.GetOptInt(0, c++);
     s.queue_wait.samples = r.GetInt(0, c++);
-    s.queue_wait.p50_ms = OptInt(r, 0, c++);
-    s.queue_wait.p95_ms = OptInt(r, 0, c++);
+    s.queue_wait.p50_ms = r.GetOptInt(0, c++);
+    s.queue_wait.p95_ms = r.GetOptInt(0, c++);
     s.since_at = r.GetOpt(0, c++);
     return s;
 }

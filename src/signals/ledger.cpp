@@ -1,5 +1,6 @@
 #include "signals/ledger.h"
 
+#include "core/error.h"
 #include "pg/transaction.h"
 #include "pgsplit_version.h"
 #include "sync/partition_sync.h"
@@ -7,6 +8,51 @@
 #include <fmt/format.h>
 
 namespace pgsplit::signals {
+namespace {
+
+// A text[] literal; months from Delta partition values are quoted so any text is safe.
+std::string ArrayLiteral(const std::vector<std::string>& values) {
+    std::string out = "{";
+    for (size_t i = 0; i < values.size(); ++i) {
+        out += i ? ",\"" : "\"";
+        for (char c : values[i]) {
+            if (c == '"' || c == '\\') {
+                out += '\\';
+            }
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+// Runs a read against the ranking schema, turning a missing table into a configuration error.
+pg::Result Query(pg::Connection& conn, const std::string& sql, const pg::Params& params) {
+    try {
+        return conn.Exec(sql, params);
+    } catch (const pg::SqlError& e) {
+        // 42P01 undefined table, 3F000 the ranking schema itself is missing.
+        if (e.sqlstate() == pg::kUndefinedTable || e.sqlstate() == "3F000") {
+            throw Error(ExitCode::Config,
+                        fmt::format("the signal tables are missing: {}", e.server_message()),
+                        "run 'pgsplit migrate' against this database first");
+        }
+        throw;
+    }
+}
+
+// " WHERE year_month = ANY($1::text[])" and its parameter when `months` is given.
+std::string MonthFilter(const std::optional<std::vector<std::string>>& months, pg::Params& params) {
+    if (!months) {
+        return "";
+    }
+    params.push_back(ArrayLiteral(*months));
+    return " WHERE year_month = ANY($1::text[])";
+}
+
+constexpr const char* kUtcText = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
+
+} // namespace
 
 void RecordSignalSuccess(pg::Connection& conn, const sync::PartitionResult& r) {
     using sync::TableResult;
@@ -71,6 +117,59 @@ std::string RecordSignalFailure(pg::Connection& conn, const std::string& month, 
     } catch (const std::exception& e) {
         return e.what(); // the transaction rolled back as it unwound
     }
+}
+
+std::map<std::string, LedgerRow> ReadLedger(pg::Connection& conn,
+                                            const std::optional<std::vector<std::string>>& months) {
+    pg::Params params;
+    std::string sql = fmt::format(
+        "SELECT year_month, status, to_char(synced_at AT TIME ZONE 'UTC', {0}), error, signals_rows, "
+        "composite_rows, signals_delta_version, composite_delta_version, to_char(CASE WHEN status = "
+        "'failed' THEN coalesce(last_error_at, last_attempt_at) END AT TIME ZONE 'UTC', {0}) FROM {1}{2}",
+        kUtcText, kLedgerTable, MonthFilter(months, params));
+    auto r = Query(conn, sql, params);
+    std::map<std::string, LedgerRow> out;
+    for (int i = 0; i < r.Rows(); ++i) {
+        LedgerRow row;
+        row.status = r.GetOpt(i, 1);
+        row.synced_at = r.GetOpt(i, 2);
+        row.error = r.GetOpt(i, 3);
+        if (row.error) {
+            row.error = RecordedError(*row.error);
+        }
+        row.signals_rows = r.GetOptInt(i, 4);
+        row.composite_rows = r.GetOptInt(i, 5);
+        row.signals_version = r.GetOptInt(i, 6);
+        row.composite_version = r.GetOptInt(i, 7);
+        row.last_error_at = r.GetOpt(i, 8);
+        out[r.Get(i, 0)] = row;
+    }
+    return out;
+}
+
+std::map<std::string, int64_t> CountMonthRows(pg::Connection& conn, const char* target,
+                                              const std::optional<std::vector<std::string>>& months) {
+    pg::Params params;
+    std::string where = MonthFilter(months, params);
+    auto r =
+        Query(conn, fmt::format("SELECT year_month, count(*) FROM {}{} GROUP BY 1", target, where), params);
+    std::map<std::string, int64_t> out;
+    for (int i = 0; i < r.Rows(); ++i) {
+        out[r.Get(i, 0)] = r.GetInt(i, 1);
+    }
+    return out;
+}
+
+NewestSuccess ReadNewestSuccess(pg::Connection& conn) {
+    auto r = Query(conn,
+                   fmt::format("SELECT to_char(max(synced_at) AT TIME ZONE 'UTC', {}), "
+                               "floor(extract(epoch FROM now() - max(synced_at)))::bigint FROM {} "
+                               "WHERE synced_at IS NOT NULL AND (status = 'success' OR (status = 'failed' "
+                               "AND last_error_at IS NOT NULL)) "
+                               "AND coalesce(signals_rows, 0) + coalesce(composite_rows, 0) > 0",
+                               kUtcText, kLedgerTable),
+                   {});
+    return {r.GetOpt(0, 0), r.GetOptInt(0, 1)};
 }
 
 } // namespace pgsplit::signals

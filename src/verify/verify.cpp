@@ -124,117 +124,13 @@ private:
     std::map<int64_t, std::unique_ptr<delta::Snapshot>> old_;
 };
 
-struct LedgerRow {
-    std::optional<std::string> status, synced_at, error, last_error_at;
-    std::optional<int64_t> signals_rows, composite_rows, signals_version, composite_version;
-};
-
-std::optional<int64_t> OptInt(const pg::Result& r, int row, int col) {
-    if (r.IsNull(row, col)) {
-        return std::nullopt;
-    }
-    return r.GetInt(row, col);
-}
-
-// A text[] literal; months from Delta partition values are quoted so any text is safe.
-std::string ArrayLiteral(const std::vector<std::string>& values) {
-    std::string out = "{";
-    for (size_t i = 0; i < values.size(); ++i) {
-        out += i ? ",\"" : "\"";
-        for (char c : values[i]) {
-            if (c == '"' || c == '\\') {
-                out += '\\';
-            }
-            out += c;
-        }
-        out += '"';
-    }
-    return out + "}";
-}
-
-// Runs a read against the ranking schema, turning a missing table into a configuration error.
-pg::Result Query(pg::Connection& conn, const std::string& sql, const pg::Params& params) {
-    try {
-        return conn.Exec(sql, params);
-    } catch (const pg::SqlError& e) {
-        // 42P01 undefined table, 3F000 the ranking schema itself is missing.
-        if (e.sqlstate() == pg::kUndefinedTable || e.sqlstate() == "3F000") {
-            throw Error(ExitCode::Config,
-                        fmt::format("the signal tables are missing: {}", e.server_message()),
-                        "run 'pgsplit migrate' against this database first");
-        }
-        throw;
-    }
-}
-
-// Months filtered by `months` when given, else every month.
-std::map<std::string, int64_t> PostgresCounts(pg::Connection& conn, const std::string& table,
-                                              const std::optional<std::vector<std::string>>& months) {
-    std::string sql = fmt::format("SELECT year_month, count(*) FROM ranking.{}", table);
-    pg::Params params;
-    if (months) {
-        sql += " WHERE year_month = ANY($1::text[])";
-        params.push_back(ArrayLiteral(*months));
-    }
-    sql += " GROUP BY 1";
-    auto r = Query(conn, sql, params);
-    std::map<std::string, int64_t> out;
-    for (int i = 0; i < r.Rows(); ++i) {
-        out[r.Get(i, 0)] = r.GetInt(i, 1);
-    }
-    return out;
-}
-
-std::map<std::string, LedgerRow> Ledger(pg::Connection& conn,
-                                        const std::optional<std::vector<std::string>>& months) {
-    std::string sql =
-        "SELECT year_month, status, to_char(synced_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-        "error, signals_rows, composite_rows, signals_delta_version, composite_delta_version, "
-        "to_char(CASE WHEN status = 'failed' THEN coalesce(last_error_at, last_attempt_at) END "
-        "AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-        "FROM ranking.signal_sync_state";
-    pg::Params params;
-    if (months) {
-        sql += " WHERE year_month = ANY($1::text[])";
-        params.push_back(ArrayLiteral(*months));
-    }
-    auto r = Query(conn, sql, params);
-    std::map<std::string, LedgerRow> out;
-    for (int i = 0; i < r.Rows(); ++i) {
-        LedgerRow row;
-        row.status = r.GetOpt(i, 1);
-        row.synced_at = r.GetOpt(i, 2);
-        row.error = r.GetOpt(i, 3);
-        if (row.error) {
-            row.error = signals::RecordedError(*row.error);
-        }
-        row.last_error_at = r.GetOpt(i, 8);
-        row.signals_rows = OptInt(r, i, 4);
-        row.composite_rows = OptInt(r, i, 5);
-        row.signals_version = OptInt(r, i, 6);
-        row.composite_version = OptInt(r, i, 7);
-        out[r.Get(i, 0)] = row;
-    }
-    return out;
-}
-
 Freshness CheckFreshness(pg::Connection& conn, const Options& options) {
     Freshness f;
     f.max_age_seconds = std::chrono::duration_cast<std::chrono::seconds>(options.max_age).count();
     f.max_age_text = options.max_age_text;
-    // The newest success of a month that has rows: an empty month recorded on purpose (--allow-empty)
-    // says nothing about the pipeline. A failed attempt after a success keeps that success's synced_at
-    // and counts (pgsplit records failures with last_error_at and never touches synced_at then), so
-    // that month's data still dates from its success.
-    auto r = Query(conn,
-                   "SELECT to_char(max(synced_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-                   "floor(extract(epoch FROM now() - max(synced_at)))::bigint "
-                   "FROM ranking.signal_sync_state WHERE synced_at IS NOT NULL "
-                   "AND (status = 'success' OR (status = 'failed' AND last_error_at IS NOT NULL)) "
-                   "AND coalesce(signals_rows, 0) + coalesce(composite_rows, 0) > 0",
-                   {});
-    f.newest_success = r.GetOpt(0, 0);
-    f.age_seconds = OptInt(r, 0, 1);
+    signals::NewestSuccess newest = signals::ReadNewestSuccess(conn);
+    f.newest_success = newest.synced_at;
+    f.age_seconds = newest.age_seconds;
     if (!f.newest_success || !f.age_seconds) {
         f.problem = "no successful sync of a month with rows is recorded in ranking.signal_sync_state";
     } else if (*f.age_seconds * 1000 > options.max_age.count()) {
@@ -342,9 +238,9 @@ Report Run(const Config& config, pg::Connection& conn, const Options& options) {
         size_t keep = std::min(all.size(), static_cast<size_t>(options.last));
         filter = std::vector<std::string>(all.end() - static_cast<std::ptrdiff_t>(keep), all.end());
     }
-    auto pg_signals = PostgresCounts(conn, signals::kSignalsLabel, filter);
-    auto pg_composite = PostgresCounts(conn, signals::kCompositeLabel, filter);
-    auto ledger = Ledger(conn, filter);
+    auto pg_signals = signals::CountMonthRows(conn, signals::kSignalsTarget, filter);
+    auto pg_composite = signals::CountMonthRows(conn, signals::kCompositeTarget, filter);
+    auto ledger = signals::ReadLedger(conn, filter);
 
     std::set<std::string> months;
     if (filter) {
@@ -377,7 +273,7 @@ Report Run(const Config& config, pg::Connection& conn, const Options& options) {
         m.composite.postgres_rows = pg_composite.count(month) ? pg_composite[month] : 0;
         m.in_postgres = m.signals.postgres_rows > 0 || m.composite.postgres_rows > 0;
         if (auto it = ledger.find(month); it != ledger.end()) {
-            const LedgerRow& row = it->second;
+            const signals::LedgerRow& row = it->second;
             m.ledger_present = true;
             m.status = row.status;
             m.synced_at = row.synced_at;
