@@ -1,7 +1,13 @@
 #pragma once
 
+// The migration engine (SPEC §4): status, apply, validate, baseline and repair over the files
+// (embedded or --dir) and the history table. The pieces: history.h (the table), plan.h (what would
+// run and what stops it), session.h (the lock and connection a call works through).
+
 #include "core/log.h"
+#include "migrate/plan.h"
 #include "migrate/source.h"
+#include "pg/connection.h"
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -23,31 +29,6 @@ struct Options {
     int lock_timeout_retries = 3;
     std::chrono::milliseconds retry_backoff{1000};
     std::string application_name = "pgsplit migrate";
-};
-
-enum class State {
-    Applied,          // recorded, checksum matches (or legacy row adopted)
-    Pending,          // file not yet applied
-    OutOfOrder,       // pending, but older than the newest applied version
-    ChecksumMismatch, // applied, file changed since
-    MissingFile,      // recorded, no file for it
-    Baseline,         // recorded by 'migrate baseline'
-    AboveTarget,      // pending, beyond --target
-};
-
-const char* StateName(State s);
-
-struct Entry {
-    std::string version;
-    std::string description;
-    std::string name; // file name when there is a file
-    State state = State::Pending;
-    std::optional<std::string> applied_at;
-    std::optional<int64_t> execution_ms;
-    std::optional<std::string> stored_checksum;
-    std::optional<std::string> file_checksum;
-    std::optional<std::string> applied_by;
-    std::optional<std::string> tool_version;
 };
 
 // One finding of Validate: a stable code for machines, the version it is about, a sentence for people.
@@ -87,11 +68,12 @@ public:
     std::vector<Entry> Repair(bool apply);
 
 private:
+    std::optional<long long> Target() const;
+    Entry ApplyFile(pg::Connection& c, const MigrationFile& f);
+
     const Logger& log_;
     Options opt_;
     std::vector<MigrationFile> files_;
 };
-
-nlohmann::ordered_json EntryToJson(const Entry& e); // keys in reading order
 
 } // namespace pgsplit::migrate
