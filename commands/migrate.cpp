@@ -4,9 +4,8 @@
 #include "core/duration.h"
 #include "core/error.h"
 #include "migrate/migrator.h"
+#include "migrate/render.h"
 #include "output/github.h"
-#include "output/table.h"
-#include "output/time.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -53,223 +52,59 @@ migrate::Options ToOptions(const Context& ctx, const MigrateOpts& o) {
     return m;
 }
 
-// The table's APPLIED AT: "2026-11-22 00:12:18 UTC", as every table shows times.
-std::string TimeCell(const std::optional<std::string>& iso) {
-    return iso ? HumanTime(*iso) : "";
-}
-
-std::string DurationCell(const migrate::Entry& e) {
-    return e.execution_ms ? HumanDuration(static_cast<double>(*e.execution_ms)) : "";
-}
-
-TextTable::Tone StateTone(migrate::State s) {
-    switch (s) {
-    case migrate::State::Applied:
-    case migrate::State::Baseline:
-        return TextTable::Tone::Good;
-    case migrate::State::Pending:
-    case migrate::State::AboveTarget:
-        return TextTable::Tone::Warn;
-    default:
-        return TextTable::Tone::Bad;
-    }
-}
-
-// The newest version the history records, or none on a database nothing was applied to.
-std::optional<std::string> CurrentVersion(const std::vector<migrate::Entry>& entries) {
-    std::optional<std::string> v;
-    for (const auto& e : entries) {
-        if (e.state == migrate::State::Applied || e.state == migrate::State::Baseline ||
-            e.state == migrate::State::ChecksumMismatch) {
-            v = e.version;
-        }
-    }
-    return v;
-}
-
 int RunStatus(Context& ctx, migrate::Migrator& m) {
     auto entries = m.Status();
     if (ctx.config.json) {
-        auto current = CurrentVersion(entries);
-        nlohmann::ordered_json out = {
-            {"ok", true},
-            {"current_version", current ? nlohmann::ordered_json(*current) : nullptr},
-            {"migrations", nlohmann::ordered_json::array()}};
-        for (const auto& e : entries) {
-            out["migrations"].push_back(migrate::EntryToJson(e));
-        }
-        ctx.Print(out.dump(2) + "\n");
+        ctx.Print(migrate::RenderStatusJson(entries).dump(2) + "\n");
         return 0;
     }
-    TextTable t({"VERSION", "DESCRIPTION", "STATE", "APPLIED AT", "DURATION"});
     for (const auto& e : entries) {
-        t.AddRow(
-            {e.version, e.description, migrate::StateName(e.state), TimeCell(e.applied_at), DurationCell(e)},
-            {TextTable::Tone::Plain, TextTable::Tone::Plain, StateTone(e.state)});
         if (e.state == migrate::State::MissingFile) {
             ctx.log.Warn(
                 fmt::format("version {} is recorded as applied but has no migration file", e.version));
         }
     }
-    ctx.Print(t.Render(ctx.config.color_stdout, ctx.config.table_width));
+    ctx.Print(migrate::RenderStatusText(entries, ctx.config.color_stdout, ctx.config.table_width));
     return 0;
 }
 
-void ReportToGithub(const Context& ctx, const migrate::ApplyResult& result,
-                    const std::optional<std::string>& version_after) {
-    std::string md = result.dry_run ? "### pgsplit migrate (plan)\n\n" : "### pgsplit migrate\n\n";
-    const auto& rows = result.dry_run ? result.pending : result.applied;
-    if (rows.empty()) {
-        md += "Nothing to apply: the database is up to date.\n\n";
-    } else {
-        md += "| version | file | duration |\n|---|---|---|\n";
-        for (const auto& e : rows) {
-            md += fmt::format("| {} | `{}` | {} |\n", e.version, e.name,
-                              result.dry_run ? "pending" : DurationCell(e));
-        }
-        md += "\n";
-    }
-    AppendStepSummary(ctx.config.github_step_summary, md);
-    SetStepOutput(ctx.config.github_output, "applied", std::to_string(result.applied.size()));
-    SetStepOutput(ctx.config.github_output, "pending", std::to_string(result.pending.size()));
-    // Also when nothing ran: a later step reads the schema version either way.
-    if (version_after) {
-        SetStepOutput(ctx.config.github_output, "schema_version", *version_after);
-    }
-}
-
-nlohmann::ordered_json VersionJson(const std::optional<std::string>& v) {
-    return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
-}
-
 int RunApply(Context& ctx, migrate::Migrator& m, bool dry_run) {
-    auto before = CurrentVersion(m.Status());
+    auto before = migrate::CurrentVersion(m.Status());
     auto result = m.Apply(dry_run);
-    auto after = dry_run ? before : CurrentVersion(m.Status());
+    auto after = dry_run ? before : migrate::CurrentVersion(m.Status());
     if (ctx.config.github_actions) {
-        ReportToGithub(ctx, result, after);
-    }
-    if (ctx.config.json) {
-        nlohmann::ordered_json out = {{"ok", true},
-                                      {"dry_run", dry_run},
-                                      {"version_before", VersionJson(before)},
-                                      {"version_after", VersionJson(after)},
-                                      {"applied", nlohmann::ordered_json::array()},
-                                      {"pending", nlohmann::ordered_json::array()}};
-        for (const auto& e : result.applied) {
-            out["applied"].push_back(migrate::EntryToJson(e));
+        AppendStepSummary(ctx.config.github_step_summary, migrate::RenderApplyMarkdown(result));
+        SetStepOutput(ctx.config.github_output, "applied", std::to_string(result.applied.size()));
+        SetStepOutput(ctx.config.github_output, "pending", std::to_string(result.pending.size()));
+        // Also when nothing ran: a later step reads the schema version either way.
+        if (after) {
+            SetStepOutput(ctx.config.github_output, "schema_version", *after);
         }
-        for (const auto& e : result.pending) {
-            out["pending"].push_back(migrate::EntryToJson(e));
-        }
-        ctx.Print(out.dump(2) + "\n");
-        return 0;
     }
-    std::string text;
-    if (dry_run) {
-        if (result.pending.empty()) {
-            text = "nothing to apply: the database is up to date\n";
-        } else {
-            text = fmt::format("would apply {} migration(s) (dry run, nothing changed):\n",
-                               result.pending.size());
-            for (const auto& e : result.pending) {
-                text += fmt::format("  {}  {}\n", e.version, e.name);
-            }
-        }
-    } else if (result.applied.empty()) {
-        text = "nothing to apply: the database is up to date\n";
-    } else {
-        int64_t total = 0;
-        for (const auto& e : result.applied) {
-            total += e.execution_ms.value_or(0);
-        }
-        text = fmt::format("applied {} migration(s) in {}; now at version {}\n", result.applied.size(),
-                           HumanDuration(static_cast<double>(total)), result.applied.back().version);
-    }
-    if (!dry_run && !result.pending.empty()) {
-        text += fmt::format("{} migration(s) beyond --target left pending\n", result.pending.size());
-    }
-    ctx.Print(text);
+    ctx.Print(ctx.config.json ? migrate::RenderApplyJson(result, before, after).dump(2) + "\n"
+                              : migrate::RenderApplyText(result));
     return 0;
 }
 
 int RunValidate(Context& ctx, migrate::Migrator& m, bool ignore_pending) {
     auto problems = m.Validate();
-    // What was looked at, so "valid" on an empty database does not read as "all applied".
-    size_t applied = 0, pending = 0;
-    for (const auto& e : m.Status()) {
-        if (e.state == migrate::State::Applied || e.state == migrate::State::Baseline ||
-            e.state == migrate::State::ChecksumMismatch) {
-            ++applied;
-        } else if (e.state == migrate::State::Pending || e.state == migrate::State::OutOfOrder) {
-            ++pending;
-        }
-    }
-    if (ctx.config.json) {
-        nlohmann::ordered_json list = nlohmann::ordered_json::array();
-        for (const auto& p : problems) {
-            list.push_back({{"code", p.code}, {"version", p.version}, {"message", p.message}});
-        }
-        nlohmann::ordered_json out = {
-            {"ok", problems.empty()}, {"files", m.Files().size()},          {"applied", applied},
-            {"pending", pending},     {"pending_checked", !ignore_pending}, {"problems", list}};
-        ctx.Print(out.dump(2) + "\n");
-    } else if (problems.empty()) {
-        std::string text = fmt::format("valid: {} migration file(s); {} applied, checksums match",
-                                       m.Files().size(), applied);
-        if (pending > 0) {
-            text += fmt::format("; {} pending, not counted as a problem (--ignore-pending)", pending);
-        }
-        ctx.Print(text + "\n");
-    } else {
-        std::string text = fmt::format("invalid: {} problem(s)\n", problems.size());
-        for (const auto& p : problems) {
-            text += "  - " + p.message + "\n";
-        }
-        ctx.Print(text);
-    }
+    auto summary = migrate::SummariseValidate(m.Status(), m.Files().size(), ignore_pending);
+    ctx.Print(ctx.config.json ? migrate::RenderValidateJson(problems, summary).dump(2) + "\n"
+                              : migrate::RenderValidateText(problems, summary));
     return problems.empty() ? 0 : ToInt(ExitCode::Verify);
 }
 
 int RunBaseline(Context& ctx, migrate::Migrator& m, const std::string& version) {
     auto recorded = m.Baseline(version);
-    if (ctx.config.json) {
-        nlohmann::ordered_json out = {{"ok", true}, {"baselined", nlohmann::ordered_json::array()}};
-        for (const auto& e : recorded) {
-            out["baselined"].push_back(migrate::EntryToJson(e));
-        }
-        ctx.Print(out.dump(2) + "\n");
-        return 0;
-    }
-    std::string text = fmt::format("recorded {} migration(s) as applied without running them (baseline {})\n",
-                                   recorded.size(), version);
-    for (const auto& e : recorded) {
-        text += fmt::format("  {}  {}\n", e.version, e.name);
-    }
-    ctx.Print(text);
+    ctx.Print(ctx.config.json ? migrate::RenderBaselineJson(recorded).dump(2) + "\n"
+                              : migrate::RenderBaselineText(recorded, version));
     return 0;
 }
 
 int RunRepair(Context& ctx, migrate::Migrator& m, bool yes) {
     auto changed = m.Repair(yes);
-    if (ctx.config.json) {
-        nlohmann::ordered_json out = {
-            {"ok", yes || changed.empty()}, {"applied", yes}, {"changes", nlohmann::ordered_json::array()}};
-        for (const auto& e : changed) {
-            out["changes"].push_back(migrate::EntryToJson(e));
-        }
-        ctx.Print(out.dump(2) + "\n");
-    } else {
-        std::string text;
-        if (changed.empty()) {
-            text = "nothing to repair: every stored checksum matches its file\n";
-        }
-        for (const auto& e : changed) {
-            text += fmt::format("{} {}: checksum {} -> {}\n", yes ? "repaired" : "would repair", e.name,
-                                e.stored_checksum.value_or("(none)"), e.file_checksum.value_or(""));
-        }
-        ctx.Print(text);
-    }
+    ctx.Print(ctx.config.json ? migrate::RenderRepairJson(changed, yes).dump(2) + "\n"
+                              : migrate::RenderRepairText(changed, yes));
     if (!yes && !changed.empty()) {
         throw Error(ExitCode::Usage, "repair changes the history table and needs --yes",
                     "review the lines above, then run 'pgsplit migrate repair --yes'");

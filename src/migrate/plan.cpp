@@ -66,6 +66,16 @@ nlohmann::ordered_json EntryToJson(const Entry& e) {
             {"tool_version", opt(e.tool_version)}};
 }
 
+std::optional<std::string> CurrentVersion(const std::vector<Entry>& entries) {
+    std::optional<std::string> v;
+    for (const auto& e : entries) {
+        if (e.state == State::Applied || e.state == State::Baseline || e.state == State::ChecksumMismatch) {
+            v = e.version;
+        }
+    }
+    return v;
+}
+
 std::vector<Entry> Compute(const std::vector<MigrationFile>& files, const std::vector<HistoryRow>& history,
                            std::optional<long long> target) {
     std::map<long long, const HistoryRow*> by_number;

@@ -42,6 +42,10 @@ struct Entry {
 
 nlohmann::ordered_json EntryToJson(const Entry& e); // keys in reading order
 
+// The newest version the history records (applied, baseline or changed since), or nullopt on a
+// database nothing was applied to.
+std::optional<std::string> CurrentVersion(const std::vector<Entry>& entries);
+
 // Files and history side by side: every file (Applied, Baseline, ChecksumMismatch, Pending,
 // OutOfOrder, or AboveTarget past `target`), then every recorded version without a file
 // (MissingFile), sorted by version.
