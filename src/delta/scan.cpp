@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "delta/predicate.h"
 #include "delta/values.h"
 
 #include <charconv>
@@ -165,130 +166,6 @@ void FillConstant(parquet::ColumnBatch& b, const ScanColumn& col, size_t n,
     }
 }
 
-// Rows of `b` equal to `value` (typed by the Delta column); NULL matches only a NULL predicate.
-size_t MatchRows(const parquet::ColumnBatch& b, const StructField& field,
-                 const std::optional<std::string>& value, std::vector<uint8_t>& keep) {
-    keep.assign(b.size, 0);
-    size_t kept = 0;
-    auto mark = [&](auto pred) {
-        for (size_t i = 0; i < b.size; ++i) {
-            if (!b.IsNull(i) && pred(i)) {
-                keep[i] = 1;
-                ++kept;
-            }
-        }
-    };
-    if (!value) {
-        for (size_t i = 0; i < b.size; ++i) {
-            if (b.IsNull(i)) {
-                keep[i] = 1;
-                ++kept;
-            }
-        }
-        return kept;
-    }
-    const parquet::Column& c = *b.column;
-    auto unsupported = [&]() {
-        return Error(ExitCode::Usage,
-                     fmt::format("cannot filter rows on column '{}' of type {}", field.name, field.type.name),
-                     "filter on a string, integer, date or boolean column");
-    };
-    switch (c.physical) {
-    case parquet::Physical::ByteArray:
-        if (field.type.kind != TypeKind::String && field.type.kind != TypeKind::Binary) {
-            throw unsupported();
-        }
-        mark([&](size_t i) { return b.Bytes(i) == *value; });
-        return kept;
-    case parquet::Physical::Boolean: {
-        bool want = *value == "true";
-        mark([&](size_t i) { return (b.boolean[i] != 0) == want; });
-        return kept;
-    }
-    case parquet::Physical::Int32:
-    case parquet::Physical::Int64: {
-        std::optional<int64_t> want;
-        if (field.type.kind == TypeKind::Date && c.logical.kind == parquet::Logical::Date) {
-            auto d = ParseDate(*value);
-            want = d ? std::optional<int64_t>(*d) : std::nullopt;
-        } else if (field.type.kind == TypeKind::Long || field.type.kind == TypeKind::Integer ||
-                   field.type.kind == TypeKind::Short || field.type.kind == TypeKind::Byte) {
-            want = ParseInt64(*value);
-        } else {
-            throw unsupported();
-        }
-        if (!want) {
-            return 0; // not a value of the column's type: nothing can match
-        }
-        if (c.physical == parquet::Physical::Int32) {
-            mark([&](size_t i) { return b.i32[i] == *want; });
-        } else {
-            mark([&](size_t i) { return b.i64[i] == *want; });
-        }
-        return kept;
-    }
-    default:
-        throw unsupported();
-    }
-}
-
-bool IsAscii(std::string_view s) {
-    for (unsigned char ch : s) {
-        if (ch >= 0x80) {
-            return false;
-        }
-    }
-    return true;
-}
-
-// Whether a row group may hold `value` in leaf `c`, by its chunk statistics. Strings are trusted only
-// when everything is ASCII: legacy min/max of old writers used signed byte order (PARQUET-686), which
-// agrees with the correct order below 0x80.
-bool RowGroupMayMatch(const parquet::ChunkInfo& chunk, const parquet::Column& c, const StructField& field,
-                      const std::optional<std::string>& value) {
-    const auto& st = chunk.stats;
-    if (!value) {
-        return !(st.null_count && *st.null_count == 0);
-    }
-    if (!st.min || !st.max) {
-        return true;
-    }
-    if (c.physical == parquet::Physical::ByteArray && field.type.kind == TypeKind::String) {
-        if (!IsAscii(*value) || !IsAscii(*st.min) || !IsAscii(*st.max)) {
-            return true;
-        }
-        return !(*value < *st.min || *value > *st.max);
-    }
-    if ((c.physical == parquet::Physical::Int32 || c.physical == parquet::Physical::Int64) &&
-        (field.type.kind == TypeKind::Long || field.type.kind == TypeKind::Integer ||
-         field.type.kind == TypeKind::Short || field.type.kind == TypeKind::Byte) &&
-        c.logical.is_signed) {
-        auto want = ParseInt64(*value);
-        if (!want) {
-            return true;
-        }
-        auto decode = [&](const std::string& s) -> std::optional<int64_t> {
-            if (c.physical == parquet::Physical::Int32 && s.size() == 4) {
-                int32_t v;
-                std::memcpy(&v, s.data(), 4);
-                return v;
-            }
-            if (c.physical == parquet::Physical::Int64 && s.size() == 8) {
-                int64_t v;
-                std::memcpy(&v, s.data(), 8);
-                return v;
-            }
-            return std::nullopt;
-        };
-        auto lo = decode(*st.min), hi = decode(*st.max);
-        if (!lo || !hi) {
-            return true;
-        }
-        return !(*want < *lo || *want > *hi);
-    }
-    return true;
-}
-
 std::string FileWhere(const Snapshot& s, const AddFile& f) {
     return fmt::format("table '{}': file '{}'", s.TableName(), f.path);
 }
@@ -328,7 +205,10 @@ Scan::Scan(const Snapshot& snapshot, storage::Storage& storage, ScanOptions opti
         add_column(n);
     }
     visible_ = columns_.size();
-    if (options_.predicate && !snapshot_.IsPartitionColumn(options_.predicate->column)) {
+    if (options_.predicate) {
+        predicate_.emplace(*options_.predicate, snapshot_);
+    }
+    if (predicate_ && !predicate_->OnPartitionColumn()) {
         for (size_t i = 0; i < columns_.size(); ++i) {
             if (columns_[i].name == options_.predicate->column) {
                 filter_column_ = static_cast<int>(i);
@@ -339,7 +219,11 @@ Scan::Scan(const Snapshot& snapshot, storage::Storage& storage, ScanOptions opti
             filter_column_ = static_cast<int>(columns_.size() - 1);
         }
     }
-    files_ = snapshot_.SelectFiles(options_.predicate ? &*options_.predicate : nullptr);
+    for (const auto& f : snapshot_.Files()) {
+        if (!predicate_ || predicate_->MayMatchFile(f)) {
+            files_.push_back(&f);
+        }
+    }
     counters_.files_selected = static_cast<int64_t>(files_.size());
 }
 
@@ -390,19 +274,17 @@ bool Scan::OpenNextRowGroup() {
         }
         if (filter_column_ >= 0) {
             int leaf = leaf_of_[static_cast<size_t>(filter_column_)];
-            const auto& col = columns_[static_cast<size_t>(filter_column_)];
             if (leaf < 0) {
                 // The file predates the column: every row is NULL there.
-                if (options_.predicate->value) {
+                if (predicate_->Get().value) {
                     ++counters_.row_groups_skipped;
                     continue;
                 }
             } else {
                 const auto& chunks = groups[static_cast<size_t>(rg)].chunks;
                 if (static_cast<size_t>(leaf) < chunks.size() &&
-                    !RowGroupMayMatch(chunks[static_cast<size_t>(leaf)],
-                                      reader_->Columns()[static_cast<size_t>(leaf)], *col.field,
-                                      options_.predicate->value)) {
+                    !predicate_->MayMatchRowGroup(chunks[static_cast<size_t>(leaf)],
+                                                  reader_->Columns()[static_cast<size_t>(leaf)])) {
                     ++counters_.row_groups_skipped;
                     continue;
                 }
@@ -479,9 +361,7 @@ bool Scan::Next(ScanBatch& out) {
         out.row_numbers.clear();
         row_group_consumed_ += static_cast<int64_t>(rows);
         if (filter_column_ >= 0) {
-            const auto& col = columns_[static_cast<size_t>(filter_column_)];
-            size_t kept = MatchRows(out.columns[static_cast<size_t>(filter_column_)], *col.field,
-                                    options_.predicate->value, keep_);
+            size_t kept = predicate_->Match(out.columns[static_cast<size_t>(filter_column_)], keep_);
             counters_.rows_filtered += static_cast<int64_t>(rows - kept);
             if (kept == 0) {
                 continue;
@@ -544,16 +424,13 @@ void ReadRows(const Snapshot& snapshot, storage::Storage& storage, const std::ve
     const Schema& schema = snapshot.GetSchema();
     const StructField* filter_field = nullptr;
     nlohmann::json filter_value;
-    if (predicate && !snapshot.IsPartitionColumn(predicate->column)) {
-        filter_field = schema.Find(predicate->column);
-        if (!filter_field) {
-            throw Error(ExitCode::Usage, fmt::format("table '{}' has no column '{}'", snapshot.TableName(),
-                                                     predicate->column));
+    if (predicate) {
+        BoundPredicate bound(*predicate, snapshot);
+        if (!bound.OnPartitionColumn()) {
+            // Rows carry SPEC §6b values; so does the typed predicate value, so they compare as JSON.
+            filter_field = &bound.Field();
+            filter_value = bound.TypedValue();
         }
-        // Rows carry SPEC §6b values; so does the typed predicate value, so they compare as JSON.
-        filter_value = PartitionValueToJson(
-            filter_field->type, predicate->value,
-            fmt::format("table '{}': filter on '{}'", snapshot.TableName(), predicate->column));
     }
     for (const AddFile* file : files) {
         std::string where = FileWhere(snapshot, *file);

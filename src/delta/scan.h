@@ -10,6 +10,7 @@
 // ReadRows is the inspection path (`inspect delta --rows`, tests): whole records as JSON objects,
 // nested columns included, keys in schema order.
 
+#include "delta/predicate.h"
 #include "delta/table.h"
 #include "parquet/reader.h"
 
@@ -92,6 +93,7 @@ private:
     const Snapshot& snapshot_;
     storage::Storage& storage_;
     ScanOptions options_;
+    std::optional<BoundPredicate> predicate_;
     std::vector<ScanColumn> columns_; // wanted, then (hidden) the predicate column when not wanted
     size_t visible_ = 0;              // how many of columns_ are handed out
     int filter_column_ = -1;          // index in columns_ of the row-filter column, -1 when none

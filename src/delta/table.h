@@ -89,8 +89,4 @@ private:
     std::unique_ptr<storage::Storage> storage_;
 };
 
-// Whether `file` may hold rows with `column = value` according to its stats (min/max, null counts).
-// True when the stats cannot tell. Exposed for tests.
-bool StatsMayMatch(const AddFile& file, const StructField& column, const std::optional<std::string>& value);
-
 } // namespace pgsplit::delta
