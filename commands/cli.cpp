@@ -1,3 +1,7 @@
+// The command line: global flags, the command tree from commands/registry.cpp, configuration
+// resolution, the one place pgsplit::Error becomes an exit code and a message, and the report after
+// SIGINT/SIGTERM. Long because these are the steps every invocation passes in order, and
+// the order (flags, config, log, run, report) is easiest to check when it reads top to bottom.
 #include "commands/cli.h"
 
 #include "commands/command.h"

@@ -1,5 +1,8 @@
 // pgsplit completion bash|zsh|fish: a shell completion script generated from the CLI11 command tree the
 // binary itself parses with, so subcommands, flags and choices cannot drift from the parser.
+//
+// Long (about 500 lines) because the three shells' scripts are written out here, each as the shell
+// expects it; they share the command-tree walk above them.
 #include "commands/command.h"
 #include "core/error.h"
 #include "core/log.h"

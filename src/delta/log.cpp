@@ -1,3 +1,7 @@
+// Replaying a Delta log (PROTOCOL.md): _last_checkpoint, classic and multi-part checkpoints read
+// through the Parquet reader, commit JSON actions (add, remove, metaData, protocol), reconciliation,
+// and every check a hostile log meets (bounds, confinement of paths, counts, versions). Long because
+// the action decoders and their checks are one reading of the protocol text, kept in its order.
 #include "delta/log.h"
 
 #include "core/error.h"

@@ -1,3 +1,7 @@
+// The Parquet file reader: footer and schema, column chunks fetched within the memory budget, pages
+// decompressed and decoded into batches (RowGroupCursor), and whole records for nested files
+// (ReadRecords, with record_reader). Long because the flat and the nested paths share the chunk and
+// page handling; the decoders and codecs themselves live in decoder/ and codec/.
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "parquet/codec/codec.h"

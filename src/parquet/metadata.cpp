@@ -1,3 +1,7 @@
+// The Parquet footer: a Thrift compact-protocol reader for FileMetaData (schema, row groups, column
+// chunks, statistics, logical and converted types), bounded by the reader's memory budget, and the
+// schema tree built from it. Long because the Thrift structures are decoded field by field, as the
+// format spec lists them; each decoder is short and they only make sense together.
 #include "parquet/metadata.h"
 
 #include "parquet/codec/codec.h"

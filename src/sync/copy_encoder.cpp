@@ -1,3 +1,7 @@
+// Parquet batches to PostgreSQL binary COPY rows: one conversion per (source layout, target type)
+// pair, chosen once per file (ChooseConv), with the range and validity checks of each (smallint
+// overflow, UTF-8, NUL bytes, dates at midnight, timestamp range). Long because the conversion table
+// is one switch the hot loop runs; spreading it over files would hide which pairs exist.
 #include "sync/copy_encoder.h"
 
 #include "core/error.h"

@@ -1,3 +1,8 @@
+// One partition value through every table of a sync, in one transaction: the sources checked against
+// the target (Prepare), the stage built and loaded by binary COPY, its indexes, the swap behind a
+// savepoint with lock_timeout retries, or DELETE + COPY for unpartitioned targets, and the refusals
+// (an empty month, duplicate keys). Long because these steps share one transaction and one error
+// policy ("nothing was changed"); PartitionWriter keeps their shared state in one object.
 #include "sync/partition_sync.h"
 
 #include "core/error.h"

@@ -1,5 +1,6 @@
 // `pgsplit inspect delta` as operators run it: the built binary, its exit codes and output.
 
+#include "support/process.h"
 #include "tests/delta/delta_test_util.h"
 #include "tests/support/paths.h"
 #include "tests/support/process.h"
@@ -44,16 +45,16 @@ TEST_SUITE("delta") {
     }
 
     TEST_CASE("inspect delta --json on 120 months reads the log only: data files may be gone") {
-        TempDir t;
-        CopyTree(Table("months_120"), t.Path());
+        ScratchDir t;
+        CopyTree(Table("months_120"), t.Root());
         int removed = 0;
-        for (const auto& e : fs::recursive_directory_iterator(t.Path())) {
+        for (const auto& e : fs::recursive_directory_iterator(t.Root())) {
             if (e.path().extension() == ".parquet" && e.path().parent_path().filename() != "_delta_log") {
                 fs::permissions(e.path(), fs::perms::none); // unreadable ...
                 ++removed;
             }
         }
-        for (const auto& e : fs::directory_iterator(t.Path())) {
+        for (const auto& e : fs::directory_iterator(t.Root())) {
             if (e.path().filename() != "_delta_log") {
                 fs::remove_all(e.path()); // ... and then gone
             }
@@ -145,7 +146,7 @@ TEST_SUITE("delta") {
         CHECK(month.exit_code == 2);
         CHECK(month.err.find("YYYY-MM") != std::string::npos);
 
-        TempDir empty;
+        ScratchDir empty;
         auto not_table = RunPgsplit({"inspect", "delta", empty.Str()});
         CHECK(not_table.exit_code == 7);
         CHECK(not_table.err.find("not a Delta table") != std::string::npos);

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "delta/table.h"
+#include "support/process.h"
 #include "tests/delta/delta_test_util.h"
 #include "tests/support/paths.h"
 
@@ -132,16 +133,16 @@ void CheckTable(const fs::path& corpus, const std::string& name) {
     // The log replay alone must agree with the corpus metadata (version, active files, numRecords).
     nlohmann::json meta = nlohmann::json::parse(ReadFile(expected_dir / "table.meta.json"));
     fs::path table_dir = root;
-    TempDir tmp;
+    ScratchDir tmp;
     if (name == "rs-with_checkpoint_no_last_checkpoint") {
         // Log only, identical to dat-with_checkpoint's log minus _last_checkpoint: borrow its data files.
-        CopyTree(root, tmp.Path());
+        CopyTree(root, tmp.Root());
         for (const auto& e : fs::directory_iterator(TableRoot(corpus, "dat-with_checkpoint"))) {
             if (e.path().filename() != "_delta_log") {
-                fs::copy(e.path(), tmp.Path() / e.path().filename(), fs::copy_options::recursive);
+                fs::copy(e.path(), tmp.Root() / e.path().filename(), fs::copy_options::recursive);
             }
         }
-        table_dir = tmp.Path();
+        table_dir = tmp.Root();
     }
     delta::Table table(storage::OpenLocalStorage(table_dir.string()));
     delta::Snapshot snap = table.LoadSnapshot();

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "delta/scan.h"
 #include "delta/table.h"
+#include "support/process.h"
 #include "tests/delta/delta_test_util.h"
 #include "tests/support/paths.h"
 
@@ -55,71 +56,71 @@ TEST_SUITE("delta") {
         CanonRows good = AllRows(src);
         for (const char* text : {"", "{{{", "{\"version\": 25, \"size\": 9}", "{\"version\": 10}"}) {
             CAPTURE(text);
-            TempDir t;
-            CopyTree(src, t.Path());
-            WriteFile(t.Path() / "_delta_log" / "_last_checkpoint", text);
-            CHECK(AllRows(t.Path()) == good);
+            ScratchDir t;
+            CopyTree(src, t.Root());
+            WriteFile(t.Root() / "_delta_log" / "_last_checkpoint", text);
+            CHECK(AllRows(t.Root()) == good);
         }
-        TempDir t;
-        CopyTree(src, t.Path());
-        fs::remove(t.Path() / "_delta_log" / "_last_checkpoint");
-        CHECK(AllRows(t.Path()) == good);
+        ScratchDir t;
+        CopyTree(src, t.Root());
+        fs::remove(t.Root() / "_delta_log" / "_last_checkpoint");
+        CHECK(AllRows(t.Root()) == good);
     }
 
     TEST_CASE("damage: a missing newest checkpoint falls back to the previous one") {
         fs::path src = Source("overwrites");
         CanonRows good = AllRows(src);
-        TempDir t;
-        CopyTree(src, t.Path());
-        fs::remove(t.Path() / "_delta_log" / "00000000000000000020.checkpoint.parquet");
+        ScratchDir t;
+        CopyTree(src, t.Root());
+        fs::remove(t.Root() / "_delta_log" / "00000000000000000020.checkpoint.parquet");
         delta::Table table(storage::OpenLocalStorage(t.Str()));
         CHECK(table.LoadSnapshot().CheckpointVersion().value() == 10);
-        CHECK(AllRows(t.Path()) == good);
+        CHECK(AllRows(t.Root()) == good);
     }
 
     TEST_CASE("damage: a garbage checkpoint is an error naming it, not a silent fallback") {
-        TempDir t;
-        CopyTree(Source("overwrites"), t.Path());
-        WriteFile(t.Path() / "_delta_log" / "00000000000000000020.checkpoint.parquet",
+        ScratchDir t;
+        CopyTree(Source("overwrites"), t.Root());
+        WriteFile(t.Root() / "_delta_log" / "00000000000000000020.checkpoint.parquet",
                   "not a parquet file at all");
-        std::string err = Failure([&] { AllRows(t.Path()); });
+        std::string err = Failure([&] { AllRows(t.Root()); });
         CHECK_MESSAGE(err.find("00000000000000000020.checkpoint.parquet") != std::string::npos, err);
     }
 
     TEST_CASE("damage: a missing commit after the checkpoint is an error naming the version") {
-        TempDir t;
-        CopyTree(Source("overwrites"), t.Path());
-        fs::remove(t.Path() / LogFile(25));
-        std::string err = Failure([&] { AllRows(t.Path()); });
+        ScratchDir t;
+        CopyTree(Source("overwrites"), t.Root());
+        fs::remove(t.Root() / LogFile(25));
+        std::string err = Failure([&] { AllRows(t.Root()); });
         CHECK_MESSAGE(err.find("commit 25 ") != std::string::npos, err);
         // Versions before the gap are still readable from the checkpoint.
         delta::Table table(storage::OpenLocalStorage(t.Str()));
         CHECK(table.LoadSnapshot(24).Version() == 24);
         // A commit covered by a checkpoint may be gone (log cleanup); one that is needed may not.
-        fs::remove(t.Path() / LogFile(5));
+        fs::remove(t.Root() / LogFile(5));
         CHECK(table.LoadSnapshot(12).Version() == 12);
         std::string err5 = Failure([&] { table.LoadSnapshot(7); });
         CHECK_MESSAGE(err5.find("commit 5 ") != std::string::npos, err5);
     }
 
     TEST_CASE("damage: garbage JSON in a commit names the file and line") {
-        TempDir t;
-        CopyTree(Source("overwrites"), t.Path());
-        std::string text = ReadFile(t.Path() / LogFile(27));
-        WriteFile(t.Path() / LogFile(27), text.substr(0, text.size() / 2));
-        std::string err = Failure([&] { AllRows(t.Path()); });
+        ScratchDir t;
+        CopyTree(Source("overwrites"), t.Root());
+        std::string text = ReadFile(t.Root() / LogFile(27));
+        WriteFile(t.Root() / LogFile(27), text.substr(0, text.size() / 2));
+        std::string err = Failure([&] { AllRows(t.Root()); });
         CHECK_MESSAGE(err.find("00000000000000000027.json line") != std::string::npos, err);
     }
 
     TEST_CASE("damage: an add whose file is missing fails the scan naming the file") {
-        TempDir t;
-        CopyTree(Source("ranking_signal"), t.Path());
+        ScratchDir t;
+        CopyTree(Source("ranking_signal"), t.Root());
         delta::Table table(storage::OpenLocalStorage(t.Str()));
         auto snap = table.LoadSnapshot();
         delta::Predicate jan{"year_month", "2024-01"};
         auto files = snap.SelectFiles(&jan);
         REQUIRE(files.size() == 1);
-        fs::remove(t.Path() / files[0]->path);
+        fs::remove(t.Root() / files[0]->path);
         std::string err = Failure([&] {
             delta::Scan scan(snap, table.GetStorage(), {{"symbol"}, jan, 4096});
             delta::ScanBatch b;
@@ -134,8 +135,8 @@ TEST_SUITE("delta") {
 
     TEST_CASE("damage: add paths that leave the table (.., %2E%2E, absolute, file://) are refused by name") {
         // The table's own data file, copied next to the table: a real Parquet file outside the root.
-        TempDir t;
-        fs::path root = t.Path() / "table";
+        ScratchDir t;
+        fs::path root = t.Root() / "table";
         CopyTree(Source("ranking_signal"), root);
         int64_t last = LatestCommitVersion(root);
         REQUIRE(last >= 0);
@@ -144,22 +145,22 @@ TEST_SUITE("delta") {
         auto probe_snap = probe.LoadSnapshot();
         auto jan_files = probe_snap.SelectFiles(&jan);
         REQUIRE(jan_files.size() == 1);
-        fs::copy_file(root / jan_files[0]->path, t.Path() / "outside.parquet");
-        std::string outside = (t.Path() / "outside.parquet").string();
+        fs::copy_file(root / jan_files[0]->path, t.Root() / "outside.parquet");
+        std::string outside = (t.Root() / "outside.parquet").string();
         for (const std::string& path :
              {std::string("../outside.parquet"), std::string("%2E%2E/outside.parquet"),
               std::string("year_month=2024-01/%2e%2e/%2e%2e/outside.parquet"), outside,
               "file://" + outside}) {
             CAPTURE(path);
-            TempDir copy;
-            CopyTree(root, copy.Path());
+            ScratchDir copy;
+            CopyTree(root, copy.Root());
             nlohmann::json add = {{"add",
                                    {{"path", path},
                                     {"partitionValues", {{"year_month", "2024-01"}}},
                                     {"size", 1},
                                     {"modificationTime", 1},
                                     {"dataChange", true}}}};
-            WriteFile(copy.Path() / LogFile(last + 1), add.dump() + "\n");
+            WriteFile(copy.Root() / LogFile(last + 1), add.dump() + "\n");
             std::string err = Failure([&] {
                 delta::Table table(storage::OpenLocalStorage(copy.Str()));
                 auto snap = table.LoadSnapshot();
@@ -176,26 +177,26 @@ TEST_SUITE("delta") {
         fs::path src = CorpusDir() / "delta" / "golden-multi-part-checkpoint" / "delta";
         REQUIRE_MESSAGE(fs::is_directory(src), "corpus missing: ", src.string());
         CanonRows good = AllRows(src);
-        TempDir t;
-        CopyTree(src, t.Path());
-        fs::remove(t.Path() / "_delta_log" / "00000000000000000001.checkpoint.0000000002.0000000002.parquet");
+        ScratchDir t;
+        CopyTree(src, t.Root());
+        fs::remove(t.Root() / "_delta_log" / "00000000000000000001.checkpoint.0000000002.0000000002.parquet");
         delta::Table table(storage::OpenLocalStorage(t.Str()));
         auto snap = table.LoadSnapshot();
         CHECK_FALSE(snap.CheckpointVersion().has_value());
-        CHECK(AllRows(t.Path()) == good);
+        CHECK(AllRows(t.Root()) == good);
         // Without the commits as well, the table cannot be rebuilt: an error, not a partial snapshot.
-        fs::remove(t.Path() / LogFile(0));
-        std::string err = Failure([&] { AllRows(t.Path()); });
+        fs::remove(t.Root() / LogFile(0));
+        std::string err = Failure([&] { AllRows(t.Root()); });
         CHECK_MESSAGE(err.find("commit 0 ") != std::string::npos, err);
     }
 
     TEST_CASE("damage: a checkpoint part that is missing with commits gone too (corpus dat-no_replay)") {
         fs::path src = CorpusDir() / "delta" / "dat-no_replay" / "delta";
         REQUIRE_MESSAGE(fs::is_directory(src), "corpus missing: ", src.string());
-        TempDir t;
-        CopyTree(src, t.Path());
-        fs::remove(t.Path() / "_delta_log" / "00000000000000000002.checkpoint.parquet");
-        std::string err = Failure([&] { AllRows(t.Path()); });
+        ScratchDir t;
+        CopyTree(src, t.Root());
+        fs::remove(t.Root() / "_delta_log" / "00000000000000000002.checkpoint.parquet");
+        std::string err = Failure([&] { AllRows(t.Root()); });
         CHECK_MESSAGE(err.find("is missing") != std::string::npos, err);
     }
 }

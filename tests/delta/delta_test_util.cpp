@@ -14,23 +14,6 @@
 namespace pgsplit::test {
 namespace fs = std::filesystem;
 
-TempDir::TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() /
-            fmt::format("pgsplit-delta-{:x}", (static_cast<uint64_t>(rd()) << 32) | rd());
-    fs::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    // Restore permissions a test may have taken away, so the tree can be removed.
-    for (auto it = fs::recursive_directory_iterator(path_, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-    }
-    fs::remove_all(path_, ec);
-}
-
 void WriteFile(const fs::path& path, const std::string& content) {
     fs::create_directories(path.parent_path());
     std::ofstream out(path, std::ios::binary | std::ios::trunc);

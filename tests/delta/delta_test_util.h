@@ -13,20 +13,6 @@
 
 namespace pgsplit::test {
 
-// A fresh directory under the system temp dir, removed on destruction.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& Path() const { return path_; }
-    std::string Str() const { return path_.string(); }
-
-private:
-    std::filesystem::path path_;
-};
-
 void WriteFile(const std::filesystem::path& path, const std::string& content);
 std::string ReadFile(const std::filesystem::path& path);
 void CopyTree(const std::filesystem::path& from, const std::filesystem::path& to);

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "delta/table.h"
+#include "support/process.h"
 #include "tests/delta/delta_test_util.h"
 
 #include <doctest/doctest.h>
@@ -25,13 +26,13 @@ std::string AddLine(const std::string& path, const std::string& padding = "") {
            "\n";
 }
 
-delta::Snapshot Load(const TempDir& dir, const std::string& commit) {
-    WriteFile(dir.Path() / "_delta_log" / "00000000000000000000.json", commit);
+delta::Snapshot Load(const ScratchDir& dir, const std::string& commit) {
+    WriteFile(dir.Root() / "_delta_log" / "00000000000000000000.json", commit);
     delta::Table table(storage::OpenLocalStorage(dir.Str()));
     return table.LoadSnapshot();
 }
 
-std::string LoadError(const TempDir& dir, const std::string& commit) {
+std::string LoadError(const ScratchDir& dir, const std::string& commit) {
     try {
         Load(dir, commit);
     } catch (const Error& e) {
@@ -46,14 +47,14 @@ std::string LoadError(const TempDir& dir, const std::string& commit) {
 
 TEST_SUITE("delta") {
     TEST_CASE("a kept action line longer than 16 MiB is refused naming the file and the line") {
-        TempDir dir;
+        ScratchDir dir;
         std::string msg = LoadError(dir, kHeader + AddLine("a") + AddLine("b", std::string(17u << 20, 'x')));
         CHECK(msg.find("_delta_log/00000000000000000000.json line 4") != std::string::npos);
         CHECK(msg.find("longer than 16 MiB") != std::string::npos);
     }
 
     TEST_CASE("commitInfo and other unused actions are passed over whatever their length or content") {
-        TempDir dir;
+        ScratchDir dir;
         std::string huge =
             R"({"commitInfo":{"operation":"WRITE","blob":")" + std::string(40u << 20, 'c') + "\"}}\n";
         // Not parsed, so not judged: pgsplit does not use them (PROTOCOL.md: one action per line).
@@ -68,7 +69,7 @@ TEST_SUITE("delta") {
     }
 
     TEST_CASE("a kept line that is not valid JSON is still refused with its line number") {
-        TempDir dir;
+        ScratchDir dir;
         std::string msg = LoadError(dir, kHeader + AddLine("a") + "{\"add\": nope}\n");
         CHECK(msg.find("00000000000000000000.json line 4") != std::string::npos);
         CHECK(msg.find("not valid JSON") != std::string::npos);
@@ -78,7 +79,7 @@ TEST_SUITE("delta") {
     }
 
     TEST_CASE("a commit read in chunks keeps lines across chunk boundaries whole and numbered") {
-        TempDir dir;
+        ScratchDir dir;
         // About 9 MB of adds with odd lengths, so boundaries of the 1 MiB reads fall mid-line; a bad
         // line at the end must carry the right number.
         std::string commit = kHeader;
@@ -96,7 +97,7 @@ TEST_SUITE("delta") {
     }
 
     TEST_CASE("a last line without a newline and blank lines are read as before") {
-        TempDir dir;
+        ScratchDir dir;
         std::string commit = kHeader + "\n   \n" + AddLine("a");
         commit.pop_back(); // no final newline
         auto snap = Load(dir, commit);

@@ -4,6 +4,7 @@
 #include "delta/log.h"
 #include "delta/table.h"
 #include "delta/values.h"
+#include "support/process.h"
 #include "tests/delta/delta_test_util.h"
 
 #include <doctest/doctest.h>
@@ -122,20 +123,20 @@ TEST_SUITE("delta") {
     }
 
     TEST_CASE("add and remove reconcile; a predicate overwrite replaces one month") {
-        TempDir t;
-        Commit(t.Path(), 0,
+        ScratchDir t;
+        Commit(t.Root(), 0,
                {Protocol(), Metadata(), Add("year_month=2024-01/a.parquet", "2024-01", 10),
                 Add("year_month=2024-02/b.parquet", "2024-02", 20)});
-        Commit(t.Path(), 1,
+        Commit(t.Root(), 1,
                {Remove("year_month=2024-01/a.parquet"), Add("year_month=2024-01/c.parquet", "2024-01", 5)});
-        Commit(t.Path(), 2,
+        Commit(t.Root(), 2,
                {R"({"commitInfo":{"operation":"WRITE"}})",
                 Add("year_month=2024-03/d%20e.parquet", "2024-03", 7)});
         // A temporary commit a writer never finished must be ignored (rs-simple_table has one).
-        WriteFile(t.Path() / "_delta_log" / ".tmp" / "00000000000000000003.json", "garbage");
-        WriteFile(t.Path() / "_delta_log" / "00000000000000000001.crc", "{}");
+        WriteFile(t.Root() / "_delta_log" / ".tmp" / "00000000000000000003.json", "garbage");
+        WriteFile(t.Root() / "_delta_log" / "00000000000000000001.crc", "{}");
 
-        auto snap = Load(t.Path());
+        auto snap = Load(t.Root());
         CHECK(snap.Version() == 2);
         CHECK(Paths(snap) == std::vector<std::string>{"year_month=2024-01/c.parquet",
                                                       "year_month=2024-02/b.parquet",
@@ -147,47 +148,47 @@ TEST_SUITE("delta") {
         CHECK(delta::Snapshot::CountRecords(files).value() == 5);
         CHECK(delta::Snapshot::CountRecords(snap.SelectFiles(nullptr)).value() == 32);
 
-        auto v0 = Load(t.Path(), 0);
+        auto v0 = Load(t.Root(), 0);
         CHECK(Paths(v0) ==
               std::vector<std::string>{"year_month=2024-01/a.parquet", "year_month=2024-02/b.parquet"});
-        CHECK(LoadError(t.Path(), 9).find("version 9 does not exist") != std::string::npos);
+        CHECK(LoadError(t.Root(), 9).find("version 9 does not exist") != std::string::npos);
     }
 
     TEST_CASE("a remove of an encoded path cancels the add of the same decoded path") {
-        TempDir t;
-        Commit(t.Path(), 0, {Protocol(), Metadata(), Add("year_month=2024-01/x%3Ay.parquet", "2024-01", 1)});
-        Commit(t.Path(), 1, {Remove("year_month=2024-01/x:y.parquet")});
-        CHECK(Load(t.Path()).Files().empty());
+        ScratchDir t;
+        Commit(t.Root(), 0, {Protocol(), Metadata(), Add("year_month=2024-01/x%3Ay.parquet", "2024-01", 1)});
+        Commit(t.Root(), 1, {Remove("year_month=2024-01/x:y.parquet")});
+        CHECK(Load(t.Root()).Files().empty());
     }
 
     TEST_CASE("reconciliation keys on (path, deletion vector)") {
         // golden-dv-partitioned-with-checkpoint: one commit removes a path with its old DV and re-adds
         // it with a new one. Keyed on the path alone the file would vanish. The table is refused for
         // its DVs, but the replay underneath must keep the file.
-        TempDir t;
+        ScratchDir t;
         std::string dv1 =
             R"(,"deletionVector":{"storageType":"u","pathOrInlineDv":"ab","offset":1,"sizeInBytes":10,"cardinality":1})";
         std::string dv2 =
             R"(,"deletionVector":{"storageType":"u","pathOrInlineDv":"cd","offset":1,"sizeInBytes":10,"cardinality":2})";
-        Commit(t.Path(), 0, {Protocol(), Metadata(), Add("p.parquet", "2024-01", 3, dv1)});
-        Commit(t.Path(), 1, {Add("p.parquet", "2024-01", 3, dv2), Remove("p.parquet", dv1)});
+        Commit(t.Root(), 0, {Protocol(), Metadata(), Add("p.parquet", "2024-01", 3, dv1)});
+        Commit(t.Root(), 1, {Add("p.parquet", "2024-01", 3, dv2), Remove("p.parquet", dv1)});
         storage::Storage* raw = nullptr;
         auto st = storage::OpenLocalStorage(t.Str());
         raw = st.get();
         auto state = delta::ReplayLog(*raw, std::nullopt);
         REQUIRE(state.files.size() == 1);
         CHECK(state.files[0].dv_id.find("cd") != std::string::npos);
-        CHECK(LoadError(t.Path()).find("deletion vectors") != std::string::npos);
+        CHECK(LoadError(t.Root()).find("deletion vectors") != std::string::npos);
     }
 
     TEST_CASE("partition values: empty string and null are NULL, typed comparison") {
-        TempDir t;
+        ScratchDir t;
         std::string add_null =
             R"({"add":{"path":"n.parquet","partitionValues":{"year_month":null},"size":1,"modificationTime":1,"dataChange":true}})";
         std::string add_empty =
             R"({"add":{"path":"e.parquet","partitionValues":{"year_month":""},"size":1,"modificationTime":1,"dataChange":true}})";
-        Commit(t.Path(), 0, {Protocol(), Metadata(), add_null, add_empty, Add("m.parquet", "2024-05", 2)});
-        auto snap = Load(t.Path());
+        Commit(t.Root(), 0, {Protocol(), Metadata(), add_null, add_empty, Add("m.parquet", "2024-05", 2)});
+        auto snap = Load(t.Root());
         delta::Predicate null_month{"year_month", std::nullopt};
         CHECK(snap.SelectFiles(&null_month).size() == 2);
         CHECK_FALSE(delta::Snapshot::CountRecords(snap.SelectFiles(&null_month))); // no stats: unknown
@@ -201,45 +202,45 @@ TEST_SUITE("delta") {
     }
 
     TEST_CASE("a missing commit in the range is an error, not a shorter history") {
-        TempDir t;
-        Commit(t.Path(), 0, {Protocol(), Metadata(), Add("a.parquet", "2024-01", 1)});
-        Commit(t.Path(), 2, {Add("b.parquet", "2024-01", 1)});
-        std::string err = LoadError(t.Path());
+        ScratchDir t;
+        Commit(t.Root(), 0, {Protocol(), Metadata(), Add("a.parquet", "2024-01", 1)});
+        Commit(t.Root(), 2, {Add("b.parquet", "2024-01", 1)});
+        std::string err = LoadError(t.Root());
         CHECK(err.find("commit 1 ") != std::string::npos);
         CHECK(err.find("00000000000000000001.json") != std::string::npos);
-        CHECK(Load(t.Path(), 0).Files().size() == 1); // versions before the gap stay readable
+        CHECK(Load(t.Root(), 0).Files().size() == 1); // versions before the gap stay readable
     }
 
     TEST_CASE("garbage JSON in a commit names the file and line") {
-        TempDir t;
-        Commit(t.Path(), 0, {Protocol(), Metadata(), Add("a.parquet", "2024-01", 1)});
-        Commit(t.Path(), 1, {Add("b.parquet", "2024-01", 1), "{\"add\": {\"path\": \"c.parq"});
-        std::string err = LoadError(t.Path());
+        ScratchDir t;
+        Commit(t.Root(), 0, {Protocol(), Metadata(), Add("a.parquet", "2024-01", 1)});
+        Commit(t.Root(), 1, {Add("b.parquet", "2024-01", 1), "{\"add\": {\"path\": \"c.parq"});
+        std::string err = LoadError(t.Root());
         CHECK(err.find("00000000000000000001.json line 2") != std::string::npos);
         CHECK(err.find("not valid JSON") != std::string::npos);
     }
 
     TEST_CASE("missing protocol or metaData is an error") {
-        TempDir a, b;
-        Commit(a.Path(), 0, {Metadata(), Add("a.parquet", "2024-01", 1)});
-        CHECK(LoadError(a.Path()).find("no protocol action") != std::string::npos);
-        Commit(b.Path(), 0, {Protocol(), Add("a.parquet", "2024-01", 1)});
-        CHECK(LoadError(b.Path()).find("no metaData action") != std::string::npos);
+        ScratchDir a, b;
+        Commit(a.Root(), 0, {Metadata(), Add("a.parquet", "2024-01", 1)});
+        CHECK(LoadError(a.Root()).find("no protocol action") != std::string::npos);
+        Commit(b.Root(), 0, {Protocol(), Add("a.parquet", "2024-01", 1)});
+        CHECK(LoadError(b.Root()).find("no metaData action") != std::string::npos);
     }
 
     TEST_CASE("not a Delta table") {
-        TempDir t;
-        CHECK(LoadError(t.Path()).find("is not a Delta table") != std::string::npos);
+        ScratchDir t;
+        CHECK(LoadError(t.Root()).find("is not a Delta table") != std::string::npos);
     }
 
     TEST_CASE("corrupt or stale _last_checkpoint falls back to listing") {
-        TempDir t;
-        Commit(t.Path(), 0, {Protocol(), Metadata(), Add("a.parquet", "2024-01", 1)});
-        Commit(t.Path(), 1, {Add("b.parquet", "2024-02", 1)});
+        ScratchDir t;
+        Commit(t.Root(), 0, {Protocol(), Metadata(), Add("a.parquet", "2024-01", 1)});
+        Commit(t.Root(), 1, {Add("b.parquet", "2024-02", 1)});
         for (const char* text : {"", "{not json", R"({"version":1,"size":3})", R"({"version":99})"}) {
             CAPTURE(text);
-            WriteFile(t.Path() / "_delta_log" / "_last_checkpoint", text);
-            auto snap = Load(t.Path());
+            WriteFile(t.Root() / "_delta_log" / "_last_checkpoint", text);
+            auto snap = Load(t.Root());
             CHECK(snap.Version() == 1);
             CHECK(snap.Files().size() == 2);
             CHECK_FALSE(snap.CheckpointVersion());
@@ -247,13 +248,13 @@ TEST_SUITE("delta") {
     }
 
     TEST_CASE("an incomplete multi-part checkpoint is ignored") {
-        TempDir t;
-        Commit(t.Path(), 0, {Protocol(), Metadata(), Add("a.parquet", "2024-01", 1)});
-        Commit(t.Path(), 1, {Add("b.parquet", "2024-02", 1)});
+        ScratchDir t;
+        Commit(t.Root(), 0, {Protocol(), Metadata(), Add("a.parquet", "2024-01", 1)});
+        Commit(t.Root(), 1, {Add("b.parquet", "2024-02", 1)});
         // Part 1 of 2 only: replay must not touch it (it would fail to parse) and must use the commits.
-        WriteFile(t.Path() / "_delta_log" / "00000000000000000001.checkpoint.0000000001.0000000002.parquet",
+        WriteFile(t.Root() / "_delta_log" / "00000000000000000001.checkpoint.0000000001.0000000002.parquet",
                   "junk");
-        auto snap = Load(t.Path());
+        auto snap = Load(t.Root());
         CHECK(snap.Files().size() == 2);
         CHECK_FALSE(snap.CheckpointVersion());
         bool noted = false;
@@ -288,23 +289,23 @@ TEST_SUITE("delta") {
         for (const auto& c : cases) {
             CAPTURE(c.protocol);
             CAPTURE(c.config);
-            TempDir t;
-            Commit(t.Path(), 0, {c.protocol, Metadata(c.config), Add("a.parquet", "2024-01", 1)});
+            ScratchDir t;
+            Commit(t.Root(), 0, {c.protocol, Metadata(c.config), Add("a.parquet", "2024-01", 1)});
             if (c.error.empty()) {
-                CHECK(Load(t.Path()).Files().size() == 1);
+                CHECK(Load(t.Root()).Files().size() == 1);
             } else {
-                std::string err = LoadError(t.Path());
+                std::string err = LoadError(t.Root());
                 CHECK_MESSAGE(err.find(c.error) != std::string::npos, err);
             }
         }
     }
 
     TEST_CASE("the newest protocol and metaData win") {
-        TempDir t;
-        Commit(t.Path(), 0, {Protocol(1, 2), Metadata(), Add("a.parquet", "2024-01", 1)});
-        Commit(t.Path(), 1, {Protocol(3, 7, "\"deletionVectors\"")});
-        CHECK(Load(t.Path(), 0).Files().size() == 1);
-        CHECK(LoadError(t.Path()).find("deletion vectors") != std::string::npos);
+        ScratchDir t;
+        Commit(t.Root(), 0, {Protocol(1, 2), Metadata(), Add("a.parquet", "2024-01", 1)});
+        Commit(t.Root(), 1, {Protocol(3, 7, "\"deletionVectors\"")});
+        CHECK(Load(t.Root(), 0).Files().size() == 1);
+        CHECK(LoadError(t.Root()).find("deletion vectors") != std::string::npos);
     }
 }
 

@@ -1,6 +1,7 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "storage/storage.h"
+#include "support/process.h"
 #include "tests/delta/delta_test_util.h"
 
 #include <doctest/doctest.h>
@@ -10,10 +11,10 @@ namespace pgsplit::test {
 
 TEST_SUITE("delta") {
     TEST_CASE("local storage lists files with sizes, reads and opens them") {
-        TempDir t;
-        WriteFile(t.Path() / "_delta_log" / "b.json", "bb");
-        WriteFile(t.Path() / "_delta_log" / "a.json", "a");
-        WriteFile(t.Path() / "_delta_log" / ".tmp" / "c.json", "ccc"); // a directory: not listed
+        ScratchDir t;
+        WriteFile(t.Root() / "_delta_log" / "b.json", "bb");
+        WriteFile(t.Root() / "_delta_log" / "a.json", "a");
+        WriteFile(t.Root() / "_delta_log" / ".tmp" / "c.json", "ccc"); // a directory: not listed
         auto st = storage::OpenLocalStorage(t.Str());
         auto list = st->List("_delta_log");
         REQUIRE(list.size() == 2);
@@ -30,23 +31,23 @@ TEST_SUITE("delta") {
     }
 
     TEST_CASE("file:// URIs and plain paths open the same directory") {
-        TempDir t;
-        WriteFile(t.Path() / "x y" / "f.txt", "hello");
-        auto a = storage::OpenLocalStorage((t.Path() / "x y").string());
-        auto b = storage::OpenLocalStorage("file://" + (t.Path() / "x%20y").string());
+        ScratchDir t;
+        WriteFile(t.Root() / "x y" / "f.txt", "hello");
+        auto a = storage::OpenLocalStorage((t.Root() / "x y").string());
+        auto b = storage::OpenLocalStorage("file://" + (t.Root() / "x%20y").string());
         CHECK(a->ReadIfExists("f.txt").value() == "hello");
         CHECK(b->ReadIfExists("f.txt").value() == "hello");
     }
 
     TEST_CASE("paths that leave the table are refused by name before anything is read (issue 14, item 5)") {
-        TempDir t;
-        WriteFile(t.Path() / "table" / "part-0.parquet", "inside");
-        WriteFile(t.Path() / "secret.txt", "Canary-outside-secret");
-        auto st = storage::OpenLocalStorage((t.Path() / "table").string());
-        std::string outside = (t.Path() / "secret.txt").string();
+        ScratchDir t;
+        WriteFile(t.Root() / "table" / "part-0.parquet", "inside");
+        WriteFile(t.Root() / "secret.txt", "Canary-outside-secret");
+        auto st = storage::OpenLocalStorage((t.Root() / "table").string());
+        std::string outside = (t.Root() / "secret.txt").string();
         for (const std::string& path :
              {std::string("../secret.txt"), std::string("a/../../secret.txt"), std::string(".."), outside,
-              "file://" + outside, (t.Path() / "table" / ".." / "secret.txt").string(),
+              "file://" + outside, (t.Root() / "table" / ".." / "secret.txt").string(),
               std::string("x\n::error::y/../../secret.txt")}) {
             CAPTURE(path);
             try {
@@ -63,8 +64,8 @@ TEST_SUITE("delta") {
         }
         // Dot segments that stay inside, and absolute paths under the root, are fine.
         CHECK(st->ReadIfExists("./part-0.parquet").value() == "inside");
-        CHECK(st->ReadIfExists((t.Path() / "table" / "part-0.parquet").string()).value() == "inside");
-        CHECK(st->ReadIfExists("file://" + (t.Path() / "table" / "part-0.parquet").string()).value() ==
+        CHECK(st->ReadIfExists((t.Root() / "table" / "part-0.parquet").string()).value() == "inside");
+        CHECK(st->ReadIfExists("file://" + (t.Root() / "table" / "part-0.parquet").string()).value() ==
               "inside");
     }
 
@@ -79,7 +80,7 @@ TEST_SUITE("delta") {
 
     TEST_CASE("OpenStorage is the one switch: local paths and file:// here, unknown schemes refused") {
         Config config = Config::FromMap({}, {});
-        TempDir t;
+        ScratchDir t;
         CHECK(storage::OpenStorage(t.Str(), config.Storage())->Root() == t.Str());
         // abfss:// and https:// belong to the Azure back-end (tests/storage/azure).
         try {

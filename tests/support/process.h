@@ -1,5 +1,6 @@
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <sys/types.h>
@@ -52,12 +53,17 @@ std::string ReadText(const std::string& path);
 std::vector<std::string> Lines(const std::string& text);
 void WriteText(const std::string& path, const std::string& data);
 
-// A fresh empty temp directory removed at destruction.
+// A fresh empty directory under the system temp dir (mkdtemp), removed with everything in it at
+// destruction, after giving back any permission a test took away. The one temp-dir helper of the tests.
 class ScratchDir {
 public:
     ScratchDir();
     ~ScratchDir();
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
     const std::string& Path() const { return path_; }
+    std::filesystem::path Root() const { return path_; }
+    std::string Str() const { return path_; }
     std::string operator/(const std::string& name) const { return path_ + "/" + name; }
 
 private:

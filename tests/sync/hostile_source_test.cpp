@@ -78,9 +78,9 @@ TEST_SUITE("sync") {
     }
 
     TEST_CASE("two Delta columns that differ only by case are refused by name before anything changes") {
-        pgsplit::test::TempDir t;
-        pgsplit::test::CopyTree(Hostile("case"), t.Path());
-        fs::path log = t.Path() / "ranking_signal" / "_delta_log";
+        pgsplit::test::ScratchDir t;
+        pgsplit::test::CopyTree(Hostile("case"), t.Root());
+        fs::path log = t.Root() / "ranking_signal" / "_delta_log";
         // Rewrite the metaData of commit 0 with an extra column "rank" beside "RANK".
         std::string text = pgsplit::test::ReadFile(log / "00000000000000000000.json");
         std::string out;
@@ -101,7 +101,7 @@ TEST_SUITE("sync") {
         pgsplit::test::WriteFile(log / "00000000000000000000.json", out);
         TestDatabase db;
         Migrate(db);
-        auto r = Sync(db, t.Path());
+        auto r = Sync(db, t.Root());
         CHECK_MESSAGE(r.exit_code == 7, r.All());
         CHECK(r.err.find("'RANK' and 'rank'") != std::string::npos);
         CHECK(db.Value("SELECT count(*) FROM ranking.ranking_signal") == "0");
