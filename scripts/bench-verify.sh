@@ -54,37 +54,8 @@ for table, n in (("ranking_signal", rows), ("composite_signal_daily", comp)):
             log.write(json.dumps({"add": add}) + "\n")
 EOF
 
-psql_db -v months="$months" -v rows="$rows" -v comp="$comp" <<'EOF'
-SET bench.months = :'months';
-SET bench.rows = :'rows';
-SET bench.comp = :'comp';
-DO $$
-DECLARE
-    m int;
-    ym text;
-    d date;
-BEGIN
-    FOR m IN 0 .. current_setting('bench.months')::int - 1 LOOP
-        d := make_date(2010 + m / 12, m % 12 + 1, 1);
-        ym := to_char(d, 'YYYY-MM');
-        EXECUTE format('CREATE TABLE ranking.%I PARTITION OF ranking.ranking_signal FOR VALUES IN (%L)',
-                       'ranking_signal_p' || replace(ym, '-', '_'), ym);
-        EXECUTE format('CREATE TABLE ranking.%I PARTITION OF ranking.composite_signal_daily FOR VALUES IN (%L)',
-                       'composite_signal_daily_p' || replace(ym, '-', '_'), ym);
-        INSERT INTO ranking.ranking_signal
-            SELECT d, ym, 'S' || i, 'momentum', i, 0.5, 1000, NULL
-            FROM generate_series(1, current_setting('bench.rows')::int) i;
-        INSERT INTO ranking.composite_signal_daily
-            SELECT d, ym, 'S' || i, 0.5, i, 3, 2 FROM generate_series(1, current_setting('bench.comp')::int) i;
-        INSERT INTO ranking.signal_sync_state (year_month, synced_at, signals_rows, composite_rows, status,
-                                               signals_delta_version, composite_delta_version, strategy)
-            VALUES (ym, now(), current_setting('bench.rows')::int, current_setting('bench.comp')::int,
-                    'success', 0, 0, 'swap');
-    END LOOP;
-END
-$$;
-ANALYZE;
-EOF
+PGOPTIONS="-c pgsplit_seed.months=$months -c pgsplit_seed.signals=$rows -c pgsplit_seed.composite=$comp" \
+    psql_db -f scripts/lib/seed-synced-months.sql
 
 export POSTGRES_DSN=$dsn PGSPLIT_SIGNALS_TABLE="$work/delta/ranking_signal" \
     PGSPLIT_COMPOSITE_TABLE="$work/delta/composite_signal_daily"

@@ -60,32 +60,14 @@ void WriteTable(const std::filesystem::path& from, const std::filesystem::path& 
     WriteText((to / "_delta_log" / "00000000000000000000.json").string(), log);
 }
 
+// The months as scripts/bench-verify.sh seeds them: one SQL file serves both.
 void SeedPostgres(const TestDatabase& db) {
-    db.Connect().Exec(fmt::format(R"sql(
-DO $$
-DECLARE
-    d date;
-    ym text;
-BEGIN
-    FOR m IN 0 .. {months} - 1 LOOP
-        d := make_date(2010 + m / 12, m % 12 + 1, 1);
-        ym := to_char(d, 'YYYY-MM');
-        EXECUTE format('CREATE TABLE ranking.%I PARTITION OF ranking.ranking_signal FOR VALUES IN (%L)',
-                       'ranking_signal_p' || replace(ym, '-', '_'), ym);
-        EXECUTE format('CREATE TABLE ranking.%I PARTITION OF ranking.composite_signal_daily FOR VALUES IN (%L)',
-                       'composite_signal_daily_p' || replace(ym, '-', '_'), ym);
-        INSERT INTO ranking.ranking_signal
-            SELECT d, ym, 'S' || i, 'momentum', i, 0.5, {signals}, NULL FROM generate_series(1, {signals}) i;
-        INSERT INTO ranking.composite_signal_daily
-            SELECT d, ym, 'S' || i, 0.5, i, 3, 2 FROM generate_series(1, {composite}) i;
-        INSERT INTO ranking.signal_sync_state (year_month, synced_at, signals_rows, composite_rows, status,
-                                               signals_delta_version, composite_delta_version, strategy)
-            VALUES (ym, now(), {signals}, {composite}, 'success', 0, 0, 'swap');
-    END LOOP;
-END
-$$)sql",
-                                  fmt::arg("months", kMonths), fmt::arg("signals", kSignalRows),
-                                  fmt::arg("composite", kCompositeRows)));
+    std::string seed =
+        ReadText((pgsplit::test::SourceDir() / "scripts" / "lib" / "seed-synced-months.sql").string());
+    db.Connect().ExecScript(fmt::format("SET pgsplit_seed.months = {}; SET pgsplit_seed.signals = {}; "
+                                        "SET pgsplit_seed.composite = {};\n",
+                                        kMonths, kSignalRows, kCompositeRows) +
+                            seed);
 }
 
 } // namespace
