@@ -1,6 +1,8 @@
 // pgsplit provision as operators and CI run it: the built binary against a fake az (tests/provision/
 // fake_az/az, first on PATH) that records every argv and plays a scripted scenario, and against the
 // throwaway PostgreSQL for --apply-migrations / --create-app-users (issue 8).
+// Long because every scenario of the fake az (found, missing, region refused, throttled, secrets on the
+// command line) is one case here, read next to the others it differs from by one answer.
 #include "support/paths.h"
 #include "support/pg_cluster.h"
 #include "support/process.h"

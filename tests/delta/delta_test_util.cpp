@@ -1,3 +1,6 @@
+// Helpers of the Delta tests: files and trees, the independent oracles' canonical forms (CSV and
+// JSON cells, batches, the oracle's own timestamp parser) and row diffs. Long because each canonical
+// form is written out per Delta type, on purpose apart from the product's own value code.
 #include "tests/delta/delta_test_util.h"
 
 #include "delta/values.h"

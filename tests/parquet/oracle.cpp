@@ -1,3 +1,7 @@
+// The Parquet corpus oracle: expected values written by DuckDB and hyparquet, compared with pgsplit's
+// by their kind (exact floats by bits, timestamps with their UTC marker, one named tolerance for
+// hyparquet's decimals). Long because each value kind has its own comparison; oracle_test.cpp
+// holds their positive controls.
 #include "oracle.h"
 
 #include <cctype>

@@ -1,6 +1,7 @@
 // Every pgsplit command written in runbooks/ runs against the test PostgreSQL, the DuckDB-written
 // fixture tables (over Azurite where the runbook says abfss://), the fake az and seeded backtest runs,
 // and exits the way the runbook says (issue 9). What is extracted, and how, is in extract.h.
+// Long because each runbook needs its own setting-up (seeded runs, a fake az scenario, Azurite).
 //
 // How a runbook is run:
 // - One fresh database per runbook; its commands run in order, as the sequential steps they are.

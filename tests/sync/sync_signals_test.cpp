@@ -1,5 +1,7 @@
 // sync-signals against the throwaway PostgreSQL, with Delta tables written by DuckDB
 // (tests/fixtures/sync.mjs, run by scripts/fixtures.sh).
+// Long because the sync's promises (one transaction, readers never see a mix, concurrent syncs, killed
+// backends, empty months) share one set of fixtures and helpers; each case is one promise.
 #include "migrate/migrator.h"
 #include "support/oracle.h"
 #include "support/paths.h"
