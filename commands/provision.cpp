@@ -159,7 +159,7 @@ Runner SetupProvision(CLI::App& app) {
         // each value once, so this adds the generated ones.
         for (const auto& secret : secrets.mask.Secrets()) {
             ctx.log.AddMask(secret);
-            ctx.log.AddMask(provision::PercentEncode(secret));
+            ctx.log.AddMask(PercentEncode(secret));
         }
         ctx.interrupt = {InterruptPolicy::Kind::Steps, "step", "steps", "",
                          "re-running provision is safe: each step looks before it acts"};

@@ -1,6 +1,7 @@
 #include "config/dsn.h"
 
 #include <cctype>
+#include <fmt/format.h>
 #include <libpq-fe.h>
 #include <map>
 #include <memory>
@@ -363,6 +364,47 @@ std::vector<std::string> UnclearUserinfoSecrets(const std::string& dsn) {
         out.push_back(span.substr(colon + 1));
     }
     return out;
+}
+
+std::string PercentEncode(std::string_view text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out.push_back('%');
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xf]);
+        }
+    }
+    return out;
+}
+
+std::string DsnWithOption(const std::string& dsn, const std::string& key, const std::string& value) {
+    if (dsn.rfind("postgresql://", 0) == 0 || dsn.rfind("postgres://", 0) == 0) {
+        return dsn + (dsn.find('?') == std::string::npos ? "?" : "&") + key + "=" + PercentEncode(value);
+    }
+    std::string quoted = "'";
+    for (char c : value) {
+        if (c == '\'' || c == '\\') {
+            quoted.push_back('\\');
+        }
+        quoted.push_back(c);
+    }
+    return dsn + " " + key + "=" + quoted + "'";
+}
+
+std::string AzureServerDsn(const std::string& user, const std::string& password, const std::string& fqdn,
+                           const std::string& database) {
+    std::string userinfo = PercentEncode(user);
+    if (!password.empty()) {
+        userinfo += ":" + PercentEncode(password);
+    }
+    // ApplyDsnDefaults adds sslmode=verify-full with the system CA bundle for Azure hosts (SPEC §2), so
+    // the printed DSN verifies the server the same way pgsplit does.
+    return ApplyDsnDefaults(
+        fmt::format("postgresql://{}@{}:5432/{}", userinfo, fqdn, PercentEncode(database)));
 }
 
 } // namespace pgsplit

@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pgsplit {
@@ -36,5 +37,18 @@ std::vector<std::string> DsnPasswordForms(const std::string& dsn);
 
 // The value libpq reads for `keyword` (e.g. "sslrootcert"), or empty when unset or unparsable.
 std::string DsnOption(const std::string& dsn, const std::string& keyword);
+
+// RFC 3986 percent-encoding: everything but unreserved characters becomes %XX (upper-case hex), as a
+// URI's userinfo, path and query hold text.
+std::string PercentEncode(std::string_view text);
+
+// `dsn` with one more connection option: `?key=value` / `&key=value` (percent-encoded) on a URI,
+// ` key='value'` (quoted and escaped) on a key=value string.
+std::string DsnWithOption(const std::string& dsn, const std::string& key, const std::string& value);
+
+// postgresql://user[:password]@fqdn:5432/database, every part percent-encoded, with pgsplit's
+// connection defaults (ApplyDsnDefaults: verify-full for Azure hosts), as provision prints DSNs.
+std::string AzureServerDsn(const std::string& user, const std::string& password, const std::string& fqdn,
+                           const std::string& database);
 
 } // namespace pgsplit

@@ -18,19 +18,6 @@ void AddUnique(std::vector<std::string>& out, const std::string& value) {
     }
 }
 
-// RFC 3986: everything but unreserved characters is %XX (upper-case hex), as a DSN's userinfo holds it.
-std::string PercentEncoded(const std::string& text) {
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out += fmt::format("%{:02X}", c);
-        }
-    }
-    return out;
-}
-
 } // namespace
 
 std::vector<std::string> DsnPasswordForms(const std::string& dsn) {
@@ -45,7 +32,7 @@ std::vector<std::string> DsnPasswordForms(const std::string& dsn) {
         for (auto* o = opts.get(); o->keyword; ++o) {
             if (std::string(o->keyword) == "password" && o->val) {
                 AddUnique(forms, o->val);
-                AddUnique(forms, PercentEncoded(o->val));
+                AddUnique(forms, PercentEncode(o->val));
             }
         }
     }
@@ -53,7 +40,7 @@ std::vector<std::string> DsnPasswordForms(const std::string& dsn) {
     for (const auto& span : UnclearUserinfoSecrets(dsn)) {
         AddUnique(forms, span);
     }
-    // As written in a URI's userinfo (it may be encoded differently from PercentEncoded's choice).
+    // As written in a URI's userinfo (it may be encoded differently from PercentEncode's choice).
     auto scheme = dsn.find("://");
     if (scheme != std::string::npos) {
         size_t start = scheme + 3;
@@ -79,7 +66,7 @@ std::vector<std::string> Config::SecretValues() const {
     for (const auto& pw : passwords) {
         if (pw) {
             AddUnique(out, *pw);
-            AddUnique(out, PercentEncoded(*pw));
+            AddUnique(out, PercentEncode(*pw));
         }
     }
     for (const auto& d : {dsn, provision.admin_dsn}) {

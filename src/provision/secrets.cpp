@@ -1,5 +1,6 @@
 #include "provision/secrets.h"
 
+#include "config/dsn.h"
 #include "core/error.h"
 
 #include <algorithm>
@@ -10,10 +11,6 @@ namespace pgsplit::provision {
 namespace {
 
 constexpr const char* kMasked = "***";
-
-bool IsUnreserved(unsigned char c) {
-    return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
 
 std::string Base64Url(const unsigned char* data, size_t len) {
     static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -96,21 +93,6 @@ std::string AdminPasswordProblem(std::string_view password) {
         return "it must contain three of: upper-case letters, lower-case letters, digits, other characters";
     }
     return {};
-}
-
-std::string PercentEncode(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (IsUnreserved(c)) {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out.push_back('%');
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 0xf]);
-        }
-    }
-    return out;
 }
 
 } // namespace pgsplit::provision

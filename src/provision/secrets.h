@@ -32,7 +32,4 @@ std::string GeneratePassword();
 // lower, digit, other). Returns an empty string when it passes, else what is wrong.
 std::string AdminPasswordProblem(std::string_view password);
 
-// RFC 3986 percent-encoding of everything but unreserved characters (for the userinfo of a DSN).
-std::string PercentEncode(std::string_view text);
-
 } // namespace pgsplit::provision

@@ -156,54 +156,15 @@ std::vector<std::pair<std::string, IpRange>> FirewallRules(const Options& o) {
     return rules;
 }
 
-struct ConninfoFree {
-    void operator()(PQconninfoOption* p) const { PQconninfoFree(p); }
-};
-
 bool DsnHasOption(const std::string& dsn, const char* key) {
-    char* err = nullptr;
-    std::unique_ptr<PQconninfoOption, ConninfoFree> opts(PQconninfoParse(dsn.c_str(), &err));
-    if (err) {
-        PQfreemem(err);
-    }
+    auto opts = ParseDsnOptions(dsn);
     if (!opts) {
         throw Error(
             ExitCode::Config, fmt::format("the admin DSN is not valid: {}", RedactDsn(dsn)),
             "give a postgresql:// URI or key=value connection string with --admin-dsn or PGSPLIT_ADMIN_DSN");
     }
-    for (auto* o = opts.get(); o->keyword; ++o) {
-        if (std::string_view(o->keyword) == key && o->val && *o->val) {
-            return true;
-        }
-    }
-    return false;
-}
-
-// Adds a connection option to a URI or key=value DSN.
-std::string DsnWith(const std::string& dsn, const std::string& key, const std::string& value) {
-    if (dsn.rfind("postgresql://", 0) == 0 || dsn.rfind("postgres://", 0) == 0) {
-        return dsn + (dsn.find('?') == std::string::npos ? "?" : "&") + key + "=" + PercentEncode(value);
-    }
-    std::string quoted = "'";
-    for (char c : value) {
-        if (c == '\'' || c == '\\') {
-            quoted.push_back('\\');
-        }
-        quoted.push_back(c);
-    }
-    return dsn + " " + key + "=" + quoted + "'";
-}
-
-std::string ServerDsn(const std::string& user, const std::string& password, const std::string& fqdn,
-                      const std::string& database) {
-    std::string userinfo = PercentEncode(user);
-    if (!password.empty()) {
-        userinfo += ":" + PercentEncode(password);
-    }
-    // ApplyDsnDefaults adds sslmode=verify-full with the system CA bundle for Azure hosts (SPEC §2), so
-    // the printed DSN verifies the server the same way pgsplit does.
-    return ApplyDsnDefaults(
-        fmt::format("postgresql://{}@{}:5432/{}", userinfo, fqdn, PercentEncode(database)));
+    auto it = opts->find(key);
+    return it != opts->end() && !it->second.empty();
 }
 
 const std::regex kServerName("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$");
@@ -373,15 +334,8 @@ Secrets ResolveSecrets(const Options& o, const Config& config) {
     }
     // A password inside the admin DSN is a secret too.
     if (o.admin_dsn) {
-        char* err = nullptr;
-        std::unique_ptr<PQconninfoOption, ConninfoFree> opts(PQconninfoParse(o.admin_dsn->c_str(), &err));
-        if (err) {
-            PQfreemem(err);
-        }
-        for (auto* opt = opts.get(); opt && opt->keyword; ++opt) {
-            if (std::string_view(opt->keyword) == "password" && opt->val && *opt->val) {
-                s.mask.Add(opt->val);
-            }
+        if (std::string pw = DsnOption(*o.admin_dsn, "password"); !pw.empty()) {
+            s.mask.Add(pw);
         }
     }
     return s;
@@ -617,10 +571,10 @@ std::string AdminDsn(const Options& o, const Secrets& secrets, const Outcome& ou
     if (o.admin_dsn) {
         std::string dsn = *o.admin_dsn;
         if (!DsnHasOption(dsn, "password") && admin_password_known) {
-            dsn = DsnWith(dsn, "password", secrets.admin_password);
+            dsn = DsnWithOption(dsn, "password", secrets.admin_password);
         }
         if (!DsnHasOption(dsn, "dbname")) {
-            dsn = DsnWith(dsn, "dbname", o.database);
+            dsn = DsnWithOption(dsn, "dbname", o.database);
         }
         return dsn;
     }
@@ -630,7 +584,7 @@ std::string AdminDsn(const Options& o, const Secrets& secrets, const Outcome& ou
                                 o.server_name, out.admin_user),
                     "export PGSPLIT_ADMIN_PASSWORD (a GitHub secret in CI), or pass --admin-dsn");
     }
-    return ServerDsn(out.admin_user, secrets.admin_password, out.fqdn, o.database);
+    return AzureServerDsn(out.admin_user, secrets.admin_password, out.fqdn, o.database);
 }
 
 void ApplyMigrations(const Logger& log, const std::string& admin_dsn, Outcome& out) {
@@ -704,10 +658,10 @@ Outcome Provision(const Config& config, const Logger& log, const Options& o, Sec
     }
 
     out.dsns.push_back(
-        {out.admin_user, ServerDsn(out.admin_user, admin_password_known ? secrets.admin_password : "",
-                                   out.fqdn, o.database)});
+        {out.admin_user, AzureServerDsn(out.admin_user, admin_password_known ? secrets.admin_password : "",
+                                        out.fqdn, o.database)});
     for (const auto& r : secrets.app_roles) {
-        out.dsns.push_back({r.name, ServerDsn(r.name, r.password, out.fqdn, o.database)});
+        out.dsns.push_back({r.name, AzureServerDsn(r.name, r.password, out.fqdn, o.database)});
     }
     return out;
 }

@@ -7,30 +7,30 @@
 #include <doctest/doctest.h>
 
 namespace signals = pgsplit::signals;
-namespace sync = pgsplit::sync;
+namespace psync = pgsplit::sync;
 
 namespace {
 
-std::vector<sync::PartitionOutcome> TwoMonths() {
-    sync::PartitionOutcome ok;
+std::vector<psync::PartitionOutcome> TwoMonths() {
+    psync::PartitionOutcome ok;
     ok.value = "2024-01";
     ok.result.emplace();
     ok.result->value = "2024-01";
     ok.result->seconds = 1.25;
-    sync::TableResult s;
+    psync::TableResult s;
     s.label = signals::kSignalsLabel;
     s.rows = 1234567;
     s.skipped = 2;
     s.delta_version = 7;
-    s.strategy = sync::Strategy::Swap;
-    sync::TableResult c = s;
+    s.strategy = psync::Strategy::Swap;
+    psync::TableResult c = s;
     c.label = signals::kCompositeLabel;
     c.rows = 89;
     c.skipped = 1;
     c.delta_version = 3;
     ok.result->tables = {s, c};
 
-    sync::PartitionOutcome failed;
+    psync::PartitionOutcome failed;
     failed.value = "2024-02";
     failed.error.emplace(pgsplit::ExitCode::Lock, "the swap could not lock ranking.ranking_signal");
     return {ok, failed};
