@@ -67,7 +67,8 @@ void RecordSignalSuccess(pg::Connection& conn, const sync::PartitionResult& r) {
     int64_t skipped = (s ? s->skipped : 0) + (c ? c->skipped : 0);
     std::string strategy;
     for (const auto& t : r.tables) {
-        strategy += (strategy.empty() ? "" : ",") + std::string(sync::StrategyName(t.strategy));
+        strategy += strategy.empty() ? "" : ",";
+        strategy += sync::StrategyName(t.strategy);
     }
     // One strategy name when both tables used the same one.
     if (s && c && s->strategy == c->strategy) {
@@ -88,6 +89,24 @@ void RecordSignalSuccess(pg::Connection& conn, const sync::PartitionResult& r) {
         {r.value, num(s, &TableResult::rows), num(c, &TableResult::rows), num(s, &TableResult::delta_version),
          num(c, &TableResult::delta_version), std::to_string(static_cast<int64_t>(r.seconds * 1000)),
          std::to_string(skipped), strategy, PGSPLIT_VERSION_FULL});
+    if (HasDigestColumns(conn)) {
+        auto digest = [](const TableResult* t) -> std::optional<std::string> {
+            if (!t || t->digest.empty()) {
+                return std::nullopt;
+            }
+            return t->digest;
+        };
+        conn.Exec(
+            fmt::format("UPDATE {} SET signals_digest = $2, composite_digest = $3 WHERE year_month = $1",
+                        kLedgerTable),
+            {r.value, digest(s), digest(c)});
+    }
+}
+
+bool HasDigestColumns(pg::Connection& conn) {
+    return conn.QueryValue("SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) "
+                           "AND attname IN ('signals_digest', 'composite_digest') AND NOT attisdropped",
+                           {kLedgerTable}) == "2";
 }
 
 std::string RecordedError(const std::string& recorded) {
@@ -122,11 +141,14 @@ std::string RecordSignalFailure(pg::Connection& conn, const std::string& month, 
 std::map<std::string, LedgerRow> ReadLedger(pg::Connection& conn,
                                             const std::optional<std::vector<std::string>>& months) {
     pg::Params params;
+    // Months synced before migration 0005 (or a ledger not migrated yet) have no digest.
+    const char* digests = HasDigestColumns(conn) ? "signals_digest, composite_digest" : "NULL, NULL";
     std::string sql = fmt::format(
         "SELECT year_month, status, to_char(synced_at AT TIME ZONE 'UTC', {0}), error, signals_rows, "
         "composite_rows, signals_delta_version, composite_delta_version, to_char(CASE WHEN status = "
-        "'failed' THEN coalesce(last_error_at, last_attempt_at) END AT TIME ZONE 'UTC', {0}) FROM {1}{2}",
-        kUtcText, kLedgerTable, MonthFilter(months, params));
+        "'failed' THEN coalesce(last_error_at, last_attempt_at) END AT TIME ZONE 'UTC', {0}), {3} "
+        "FROM {1}{2}",
+        kUtcText, kLedgerTable, MonthFilter(months, params), digests);
     auto r = Query(conn, sql, params);
     std::map<std::string, LedgerRow> out;
     for (int i = 0; i < r.Rows(); ++i) {
@@ -142,6 +164,8 @@ std::map<std::string, LedgerRow> ReadLedger(pg::Connection& conn,
         row.signals_version = r.GetOptInt(i, 6);
         row.composite_version = r.GetOptInt(i, 7);
         row.last_error_at = r.GetOpt(i, 8);
+        row.signals_digest = r.GetOpt(i, 9);
+        row.composite_digest = r.GetOpt(i, 10);
         out[r.Get(i, 0)] = row;
     }
     return out;

@@ -22,6 +22,9 @@ namespace pgsplit::signals {
 // duration, skipped rows, strategy, tool version.
 void RecordSignalSuccess(pg::Connection& conn, const sync::PartitionResult& result);
 
+// Whether the ledger has the digest columns of migration 0005.
+bool HasDigestColumns(pg::Connection& conn);
+
 // What a failure's error text carries after the error itself when the month had a successful sync
 // before: "<error>; the month's data is from the successful sync at 2026-12-01T08:16:36Z (450 + 120
 // rows)". The ledger has no column for it (status stays 'failed', truthfully, and synced_at and the
@@ -47,6 +50,8 @@ struct LedgerRow {
     std::optional<std::string> error;
     std::optional<std::string> last_error_at; // RFC 3339 UTC, failed rows only
     std::optional<int64_t> signals_rows, composite_rows, signals_version, composite_version;
+    // The content digests of what the sync wrote (migration 0005; sync/row_digest.h's text form).
+    std::optional<std::string> signals_digest, composite_digest;
 };
 std::map<std::string, LedgerRow> ReadLedger(pg::Connection& conn,
                                             const std::optional<std::vector<std::string>>& months);

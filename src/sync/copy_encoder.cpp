@@ -606,6 +606,9 @@ bool CopyEncoder::Encode(const std::vector<const parquet::ColumnBatch*>& columns
             }
             continue;
         }
+        if (observer_) {
+            observer_->OnRow(out.Data() + row_start + 2, out.Size() - row_start - 2);
+        }
         ++written;
     }
     return true;

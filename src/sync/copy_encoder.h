@@ -88,6 +88,13 @@ private:
     size_t size_ = 0;
 };
 
+// Sees each row the encoder writes: its fields without the 16-bit field count (to digest them).
+class RowObserver {
+public:
+    virtual ~RowObserver() = default;
+    virtual void OnRow(const char* fields, size_t size) = 0;
+};
+
 class CopyEncoder {
 public:
     explicit CopyEncoder(std::vector<TargetColumn> targets, EncodeOptions options = {});
@@ -105,10 +112,13 @@ public:
                 CopyBuffer& out, int64_t& written, const std::function<bool(const InvalidRow&)>& on_invalid);
 
     const std::vector<TargetColumn>& Targets() const { return targets_; }
+    // Every row written from now on is also shown to `observer` (nullptr: none).
+    void SetObserver(RowObserver* observer) { observer_ = observer; }
 
 private:
     std::vector<TargetColumn> targets_;
     EncodeOptions options_;
+    RowObserver* observer_ = nullptr;
 };
 
 } // namespace pgsplit::sync

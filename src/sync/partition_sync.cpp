@@ -12,11 +12,11 @@
 #include "pg/transaction.h"
 #include "storage/storage.h"
 #include "sync/copy_encoder.h"
+#include "sync/row_digest.h"
 #include "sync/target.h"
 
 #include <chrono>
 #include <fmt/format.h>
-#include <map>
 #include <thread>
 
 namespace pgsplit::sync {
@@ -74,12 +74,12 @@ struct Prepared {
     TableResult result;
 };
 
-Prepared Prepare(const Logger& log, pg::Connection& conn, Source& source, const SyncOptions& options) {
+Prepared Prepare(const Logger& log, Target target, Source& source, const SyncOptions& options) {
     const TableJob& job = source.Job();
     Prepared p;
     p.job = &job;
     p.source = &source;
-    p.target = ReadTarget(conn, job.target);
+    p.target = std::move(target);
     p.result.label = job.label;
     p.result.target = job.target;
     p.result.delta_version = source.GetSnapshot().Version();
@@ -201,19 +201,56 @@ private:
     const SyncOptions& options_;
 };
 
-void PartitionWriter::CopyRows(Prepared& p, const std::string& copy_sql) {
+// Scans the value's rows of p's source and encodes them for p's target into `buf`, calling
+// `flush(buf, rows so far)` whenever it passes flush_bytes; rows the encoder rejects go to
+// `on_invalid` (false stops the scan: EncodeRows returns false). Each row written is also shown to
+// `observer`. Says through `facts` how many files the scan opened and what the log records for them.
+struct ScanFacts {
+    int64_t files = 0;
+    std::optional<int64_t> log_records; // the files' stats.numRecords, when every file has them
+};
+bool EncodeRows(const Prepared& p, const std::string& value, const SyncOptions& options, CopyBuffer& buf,
+                RowObserver* observer, const std::function<bool(const InvalidRow&)>& on_invalid,
+                const std::function<void(CopyBuffer&, int64_t)>& flush, ScanFacts& facts) {
     delta::ScanOptions so;
     so.columns = p.scan_columns;
-    so.predicate = delta::Predicate{p.partition_source, value_};
-    so.batch_rows = options_.batch_rows;
+    so.predicate = delta::Predicate{p.partition_source, value};
+    so.batch_rows = options.batch_rows;
     storage::Storage& storage = p.source->GetStorage();
     delta::Scan scan(p.source->GetSnapshot(), storage, so);
 
-    CopyEncoder encoder(p.target.columns, EncodeOptions{options_.truncate_timestamps});
-    CopyBuffer buf;
-    CopyEncoder::AppendHeader(buf);
+    CopyEncoder encoder(p.target.columns, EncodeOptions{options.truncate_timestamps});
+    encoder.SetObserver(observer);
     parquet::ColumnBatch absent; // column == nullptr: all NULL
     std::vector<const parquet::ColumnBatch*> cols(p.target.columns.size(), &absent);
+    int64_t sent = 0;
+    delta::ScanBatch batch;
+    while (scan.Next(batch)) {
+        CheckInterrupt();
+        for (size_t t = 0; t < cols.size(); ++t) {
+            cols[t] = p.scan_index[t] < 0 ? &absent : &batch.columns[static_cast<size_t>(p.scan_index[t])];
+        }
+        // Rows are named by their place in the data file (ScanBatch::RowNumber), which stays right
+        // when the row filter dropped rows before them.
+        RowOrigin origin{storage.Describe(batch.file->path), batch.first_row, &batch.row_numbers};
+        int64_t written = 0;
+        if (!encoder.Encode(cols, batch.size, origin, buf, written, on_invalid)) {
+            facts.files = scan.Counters().files_opened;
+            return false;
+        }
+        sent += written;
+        if (buf.Size() >= options.flush_bytes) {
+            flush(buf, sent);
+        }
+    }
+    facts.files = scan.Counters().files_opened;
+    facts.log_records = delta::Snapshot::CountRecords(scan.Files());
+    return true;
+}
+
+void PartitionWriter::CopyRows(Prepared& p, const std::string& copy_sql) {
+    CopyBuffer buf;
+    CopyEncoder::AppendHeader(buf);
     std::optional<InvalidRow> first_invalid;
     auto on_invalid = [&](const InvalidRow& bad) {
         if (!options_.skip_invalid) {
@@ -226,38 +263,37 @@ void PartitionWriter::CopyRows(Prepared& p, const std::string& copy_sql) {
         ++p.result.skipped;
         return true;
     };
-
-    conn_.CopyStart(copy_sql);
-    int64_t sent = 0;
-    try {
-        delta::ScanBatch batch;
-        while (scan.Next(batch)) {
-            CheckInterrupt();
-            for (size_t t = 0; t < cols.size(); ++t) {
-                cols[t] =
-                    p.scan_index[t] < 0 ? &absent : &batch.columns[static_cast<size_t>(p.scan_index[t])];
-            }
-            // Rows are named by their place in the data file (ScanBatch::RowNumber), which stays right
-            // when the row filter dropped rows before them.
-            RowOrigin origin{storage.Describe(batch.file->path), batch.first_row, &batch.row_numbers};
-            int64_t written = 0;
-            if (!encoder.Encode(cols, batch.size, origin, buf, written, on_invalid)) {
-                throw Error(
-                    ExitCode::Source,
-                    fmt::format("invalid row for {} in {} {}: {}; nothing was changed", p.job->target,
-                                p.job->partition_column, value_, first_invalid->Describe()),
-                    "fix the data in Delta, or pass --skip-invalid to drop such rows (they are counted "
-                    "and recorded)");
-            }
-            sent += written;
-            if (buf.Size() >= options_.flush_bytes) {
-                conn_.CopyData(buf.Data(), buf.Size());
-                buf.Clear();
-                if (options_.on_progress) {
-                    options_.on_progress(p.job->label, sent);
-                }
-            }
+    // The digest of what is written, for the ledger (verify --content --postgres-only), computed on
+    // a thread of its own from each buffer as it is sent.
+    struct RowSpans : RowObserver {
+        const CopyBuffer& buf;
+        std::vector<DigestPipeline::RowSpan> rows;
+        explicit RowSpans(const CopyBuffer& b) : buf(b) {}
+        void OnRow(const char* fields, size_t size) override {
+            rows.push_back({static_cast<size_t>(fields - buf.Data()), size});
         }
+    } spans(buf);
+    DigestPipeline digest(p.target.columns);
+
+    ScanFacts facts;
+    conn_.CopyStart(copy_sql);
+    try {
+        auto flush = [&](CopyBuffer& b, int64_t sent) {
+            digest.Submit(b.Data(), b.Size(), spans.rows);
+            conn_.CopyData(b.Data(), b.Size());
+            b.Clear();
+            if (options_.on_progress) {
+                options_.on_progress(p.job->label, sent);
+            }
+        };
+        if (!EncodeRows(p, value_, options_, buf, &spans, on_invalid, flush, facts)) {
+            throw Error(ExitCode::Source,
+                        fmt::format("invalid row for {} in {} {}: {}; nothing was changed", p.job->target,
+                                    p.job->partition_column, value_, first_invalid->Describe()),
+                        "fix the data in Delta, or pass --skip-invalid to drop such rows (they are counted "
+                        "and recorded)");
+        }
+        digest.Submit(buf.Data(), buf.Size(), spans.rows);
         CopyEncoder::AppendTrailer(buf);
         conn_.CopyData(buf.Data(), buf.Size());
         p.result.rows = conn_.CopyEnd();
@@ -267,12 +303,13 @@ void PartitionWriter::CopyRows(Prepared& p, const std::string& copy_sql) {
         }
         throw;
     }
-    p.result.files = scan.Counters().files_opened;
+    p.result.files = facts.files;
+    p.result.digest = digest.Finish().Text();
 
     // With the partition column a Delta partition column, every row of the selected files belongs to
     // the month, so the log's numRecords must equal what was read.
     if (options_.verify_counts && p.source->GetSnapshot().IsPartitionColumn(p.partition_source)) {
-        if (auto expected = delta::Snapshot::CountRecords(scan.Files())) {
+        if (auto expected = facts.log_records) {
             int64_t read = p.result.rows + p.result.skipped;
             if (*expected != read) {
                 throw Error(ExitCode::Verify,
@@ -297,8 +334,10 @@ void PartitionWriter::LoadStage(Prepared& p) {
     std::string col_list;
     for (size_t i = 0; i < t.columns.size(); ++i) {
         const auto& c = t.columns[i];
-        ddl += (i ? ", " : "") + StageColumnSql(conn_, c);
-        col_list += (i ? ", " : "") + pg::QuoteIdent(conn_, c.name);
+        ddl += i ? ", " : "";
+        ddl += StageColumnSql(conn_, c);
+        col_list += i ? ", " : "";
+        col_list += pg::QuoteIdent(conn_, c.name);
     }
     ddl += ", CHECK (" + pg::QuoteIdent(conn_, p.job->partition_column) + " = " +
            pg::QuoteLiteral(conn_, value_) + "))";
@@ -435,6 +474,35 @@ const char* StrategyName(Strategy s) {
     return "?";
 }
 
+EncodedPartition EncodePartition(const Logger& log, Source& source, const Target& target,
+                                 const std::string& value, const SyncOptions& options,
+                                 RowObserver& observer) {
+    SyncOptions encode = options;
+    encode.strategy = Strategy::Delete; // no stage is built: its index checks do not apply
+    Prepared p = Prepare(log, target, source, encode);
+    EncodedPartition out;
+    CopyBuffer buf;
+    auto on_invalid = [&](const InvalidRow&) {
+        ++out.invalid;
+        return true;
+    };
+    auto discard = [](CopyBuffer& b, int64_t) { b.Clear(); };
+    struct Counting : RowObserver {
+        RowObserver& inner;
+        int64_t rows = 0;
+        explicit Counting(RowObserver& o) : inner(o) {}
+        void OnRow(const char* fields, size_t size) override {
+            ++rows;
+            inner.OnRow(fields, size);
+        }
+    } counting(observer);
+    ScanFacts facts;
+    EncodeRows(p, value, encode, buf, &counting, on_invalid, discard, facts);
+    out.rows = counting.rows;
+    out.files = facts.files;
+    return out;
+}
+
 std::string PartitionSuffix(const std::string& value) {
     std::string out;
     for (char c : value) {
@@ -471,7 +539,7 @@ PartitionResult SyncPartition(const Logger& log, pg::Connection& conn, std::vect
     // Everything that can be checked without writing is checked first.
     std::vector<Prepared> prepared;
     for (auto& source : sources) {
-        prepared.push_back(Prepare(log, conn, source, options));
+        prepared.push_back(Prepare(log, ReadTarget(conn, source.Job().target), source, options));
     }
     PartitionWriter writer(log, conn, value, options);
     PartitionResult result;

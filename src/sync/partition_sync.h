@@ -65,6 +65,7 @@ struct TableResult {
     int64_t delta_version = -1;
     Strategy strategy = Strategy::Auto; // the one that ran
     int swap_attempts = 0;
+    std::string digest; // ContentDigest::Text() of the rows written (sync/row_digest.h)
     double seconds = 0;
 };
 
@@ -115,6 +116,23 @@ private:
 PartitionResult SyncPartition(const Logger& log, pg::Connection& conn, std::vector<Source>& sources,
                               const std::string& value, const SyncOptions& options,
                               const BeforeCommit& before_commit);
+
+struct Target;
+class RowObserver;
+
+// What EncodePartition read.
+struct EncodedPartition {
+    int64_t rows = 0;    // rows shown to the observer
+    int64_t invalid = 0; // rows the target cannot hold, skipped
+    int64_t files = 0;
+};
+
+// The rows of `value` in `source` exactly as SyncPartition writes them into `target` (same column
+// mapping, conversions and row filter), each shown to `observer` as its COPY fields. Rows the target
+// cannot hold are skipped and counted, as a sync with --skip-invalid drops them. Reads Delta only;
+// throws the Error(Source/Config) of SyncPartition's checks (a column Delta lacks, a type mismatch).
+EncodedPartition EncodePartition(const Logger& log, Source& source, const Target& target,
+                                 const std::string& value, const SyncOptions& options, RowObserver& observer);
 
 // The identifier-safe form of a partition value ("2024-01" -> "2024_01").
 std::string PartitionSuffix(const std::string& value);
