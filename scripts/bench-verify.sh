@@ -3,6 +3,14 @@
 #
 #   scripts/bench-verify.sh                       120 months x (1000 signal + 100 composite) rows
 #   BENCH_MONTHS=240 BENCH_ROWS=5000 scripts/bench-verify.sh
+#   scripts/bench-verify.sh --content             verify --content of one 5M-row month (BENCH_ROWS)
+#
+# --content: DuckDB writes one month (tests/fixtures/bench/signals.mjs), pgsplit syncs it, then
+# `verify --content --month M` (every row digested on both sides) is timed against the server alone
+# hashing the same month, SELECT sum(hashtextextended(t::text, 0)) FROM ranking.ranking_signal t
+# WHERE year_month = M. Prints both medians of five runs, the ratio and pgsplit's peak RSS. The
+# composite table gets BENCH_COMPOSITE_ROWS rows (default 1000) so that the ratio is about the
+# signals month. Uses the release build (PGSPLIT_BIN to override).
 #
 # The two Delta tables are written here (protocol and metadata taken from the sync fixture, one add
 # per month with stats.numRecords). Every data file holds garbage and is chmod 000: verify must get
@@ -13,10 +21,22 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+content=0
+[[ ${1:-} == --content ]] && content=1
 months=${BENCH_MONTHS:-120}
 rows=${BENCH_ROWS:-1000}
 comp=${BENCH_COMPOSITE_ROWS:-100}
-pgsplit=${PGSPLIT_BIN:-$root/build-verify/pgsplit}
+if ((content)); then
+    rows=${BENCH_ROWS:-5000000}
+    comp=${BENCH_COMPOSITE_ROWS:-1000}
+    pgsplit=${PGSPLIT_BIN:-$root/build-release/pgsplit}
+    if [[ -z ${PGSPLIT_BIN:-} ]]; then
+        cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release -DPGSPLIT_TESTS=OFF >/dev/null
+        cmake --build "$root/build-release" -j"$(nproc)" --target pgsplit >/dev/null
+    fi
+else
+    pgsplit=${PGSPLIT_BIN:-$root/build-verify/pgsplit}
+fi
 [[ -x $pgsplit ]] || { echo "bench-verify: no pgsplit binary at $pgsplit (set PGSPLIT_BIN)" >&2; exit 1; }
 fixture=tests/fixtures/out/sync/basic
 [[ -d $fixture ]] || scripts/fixtures.sh >/dev/null
@@ -29,6 +49,42 @@ psql_db() { psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres -d b
 psql -X -q -h "$host" -p "$port" -U postgres -d postgres -c "CREATE DATABASE bench"
 dsn="host=$host port=$port user=postgres dbname=bench"
 POSTGRES_DSN=$dsn "$pgsplit" -q migrate
+
+median_of() { sort -n | sed -n 3p; }
+if ((content)); then
+    month=2024-06
+    scripts/fixtures.sh >/dev/null
+    echo "bench-verify --content: generating $rows ranking + $comp composite rows (DuckDB)"
+    node tests/fixtures/bench/signals.mjs "$work/delta" "$month" "$rows" "$comp"
+    export POSTGRES_DSN=$dsn PGSPLIT_SIGNALS_TABLE="$work/delta/ranking_signal" \
+        PGSPLIT_COMPOSITE_TABLE="$work/delta/composite_signal_daily"
+    "$pgsplit" -q sync-signals --month "$month" >/dev/null
+    psql_db -c "VACUUM ANALYZE ranking.ranking_signal"
+    ref=() ours=() rss=()
+    for run in 1 2 3 4 5; do
+        t0=$(date +%s.%N)
+        psql_db -At -c "SELECT sum(hashtextextended(t::text, 0)) FROM ranking.ranking_signal t WHERE year_month = '$month'" >/dev/null
+        ref+=("$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')")
+        t0=$(date +%s.%N)
+        if ! /usr/bin/time -f "%M" -o "$work/rss" "$pgsplit" -q --json verify --content --month "$month" \
+            >"$work/out.json" 2>"$work/err"; then
+            cat "$work/err" >&2
+            head -c 2000 "$work/out.json" >&2
+            echo "bench-verify: verify --content failed on run $run" >&2
+            exit 1
+        fi
+        ours+=("$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')")
+        rss+=("$(( $(tail -1 "$work/rss") / 1024 ))")
+    done
+    r=$(printf '%s\n' "${ref[@]}" | median_of)
+    o=$(printf '%s\n' "${ours[@]}" | median_of)
+    peak=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
+    echo "bench-verify --content: $rows rows in $month ($(nproc) cpu, $(uname -m), PostgreSQL $(psql_db -At -c 'SHOW server_version'))"
+    echo "  server alone, sum(hashtextextended(t::text, 0)): median ${r}s"
+    echo "  pgsplit verify --content (both tables, Delta read and digested): median ${o}s, peak RSS ${peak} MiB"
+    echo "  ratio pgsplit / server alone: $(awk -v a="$o" -v b="$r" 'BEGIN { printf "%.2f", a / b }')"
+    exit 0
+fi
 
 echo "bench-verify: $months months, $rows signal + $comp composite rows each"
 python3 - "$fixture" "$work/delta" "$months" "$rows" "$comp" <<'EOF'

@@ -3,6 +3,8 @@
 #   scripts/pg-cluster.sh start DIR   -> initdb into DIR (if new), start on a free port, print "HOST PORT"
 #   scripts/pg-cluster.sh stop DIR    -> stop it (fast shutdown) and keep DIR
 #   scripts/pg-cluster.sh destroy DIR -> stop it and remove DIR
+#   scripts/pg-cluster.sh standby PRIMARY_DIR DIR -> a streaming read replica of the running cluster in
+#                                     PRIMARY_DIR (pg_basebackup -R over its socket), started like start
 # Runs the server as the `postgres` user when invoked as root (initdb refuses root). Only unix socket
 # in DIR/sock and 127.0.0.1 are listened on. fsync is off: this cluster's data is disposable.
 # Optional, read when a new cluster is created:
@@ -13,7 +15,7 @@ set -euo pipefail
 
 cmd=${1:-}
 dir=${2:-}
-[[ -n "$cmd" && -n "$dir" ]] || { echo "usage: $0 start|stop|destroy DIR" >&2; exit 2; }
+[[ -n "$cmd" && -n "$dir" ]] || { echo "usage: $0 start|stop|destroy DIR | standby PRIMARY_DIR DIR" >&2; exit 2; }
 
 bindir=""
 for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
@@ -31,6 +33,20 @@ as_owner() {
 
 # shellcheck source=lib/free-port.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/free-port.sh"
+
+start_server() {
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
+    if as_owner "$bindir/pg_ctl" -D "$dir/data" -o "-p $port" -l "$dir/server.log" -w -t 60 start >/dev/null 2>&1; then
+      echo "$port" >"$dir/port"
+      echo "$dir/sock $port"
+      exit 0
+    fi
+  done
+  echo "pg-cluster: the server did not start; see $dir/server.log" >&2
+  tail -20 "$dir/server.log" >&2 || true
+  exit 1
+}
 
 case "$cmd" in
 start)
@@ -68,18 +84,23 @@ CONF
     # Password auth on TCP for every user; trust on the private unix socket for the test superuser.
     echo "host all all 127.0.0.1/32 scram-sha-256" >"$dir/data/pg_hba.conf"
     echo "local all all trust" >>"$dir/data/pg_hba.conf"
+    echo "local replication all trust" >>"$dir/data/pg_hba.conf"
   fi
-  for attempt in 1 2 3 4 5; do
-    port=$(free_port)
-    if as_owner "$bindir/pg_ctl" -D "$dir/data" -o "-p $port" -l "$dir/server.log" -w -t 60 start >/dev/null 2>&1; then
-      echo "$port" >"$dir/port"
-      echo "$dir/sock $port"
-      exit 0
-    fi
-  done
-  echo "pg-cluster: the server did not start; see $dir/server.log" >&2
-  tail -20 "$dir/server.log" >&2 || true
-  exit 1
+  start_server
+  ;;
+standby)
+  primary=$dir
+  dir=${3:-}
+  [[ -n "$dir" && -f "$primary/port" ]] || { echo "usage: $0 standby PRIMARY_DIR DIR (the primary running)" >&2; exit 2; }
+  mkdir -p "$dir"
+  if [[ $(id -u) -eq 0 ]]; then chown postgres: "$dir"; chmod 700 "$dir"; fi
+  if [[ ! -f "$dir/data/PG_VERSION" ]]; then
+    as_owner "$bindir/pg_basebackup" -D "$dir/data" -R -X stream -c fast -h "$primary/sock" \
+      -p "$(cat "$primary/port")" -U postgres >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; exit 1; }
+    as_owner mkdir -p "$dir/sock"
+    echo "unix_socket_directories = '$dir/sock'" >>"$dir/data/postgresql.conf"
+  fi
+  start_server
   ;;
 stop)
   if [[ -f "$dir/data/postmaster.pid" ]]; then

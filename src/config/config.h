@@ -80,6 +80,8 @@ public:
     bool SignalsVerifyCounts() const;
     std::optional<std::string> RunStoreMode() const; // BACKTEST_RUN_STORE_MODE, backtest.run_store_mode
     std::string SearchPath() const;                  // PATH, for finding az
+    // PGSPLIT_REPLICA_DSNS: read replicas for verify, separated by newlines or ';' (blank ones skipped).
+    std::vector<std::string> ReplicaDsns() const;
     // The environment for a child process (az): every variable but pgsplit's secrets, as NAME=VALUE.
     std::vector<std::string> ChildEnvironment() const;
     // Every secret the configuration holds, in each spelling it could be printed in, for ::add-mask::

@@ -69,7 +69,11 @@ std::vector<std::string> Config::SecretValues() const {
             AddUnique(out, PercentEncode(*pw));
         }
     }
-    for (const auto& d : {dsn, provision.admin_dsn}) {
+    std::vector<std::optional<std::string>> dsns = {dsn, provision.admin_dsn};
+    for (const auto& replica : ReplicaDsns()) {
+        dsns.emplace_back(replica);
+    }
+    for (const auto& d : dsns) {
         if (d) {
             for (const auto& form : DsnPasswordForms(*d)) {
                 AddUnique(out, form);

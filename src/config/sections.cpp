@@ -28,6 +28,7 @@ const std::vector<EnvVar>& EnvVars() {
         {"POSTGRES_SIGNALS_WRITE_REQUIRED", "", false},
         {"POSTGRES_SIGNALS_VERIFY_COUNTS", "", false},
         {"PGSPLIT_READ_MEMORY_MB", "read.memory_mb", false},
+        {"PGSPLIT_REPLICA_DSNS", "", true}, // verify: read replicas, separated by newlines or ';'
         // Azure storage
         {"AZURE_STORAGE_ENDPOINT", "storage.endpoint", false},
         {"AZURE_STORAGE_SAS_TOKEN", "storage.sas_token", true, true},
@@ -142,6 +143,26 @@ std::vector<std::string> Config::ChildEnvironment() const {
         if (!IsWithheldFromChildren(k)) {
             out.push_back(k + "=" + v);
         }
+    }
+    return out;
+}
+
+std::vector<std::string> Config::ReplicaDsns() const {
+    std::vector<std::string> out;
+    std::string all = Env("PGSPLIT_REPLICA_DSNS").value_or("");
+    size_t start = 0;
+    while (start <= all.size()) {
+        size_t end = all.find_first_of(";\n", start);
+        if (end == std::string::npos) {
+            end = all.size();
+        }
+        std::string one = all.substr(start, end - start);
+        size_t a = one.find_first_not_of(" \t\r");
+        size_t b = one.find_last_not_of(" \t\r");
+        if (a != std::string::npos) {
+            out.push_back(one.substr(a, b - a + 1));
+        }
+        start = end + 1;
     }
     return out;
 }

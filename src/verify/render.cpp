@@ -6,6 +6,7 @@
 #include "output/table.h"
 #include "output/time.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace pgsplit::verify {
@@ -45,19 +46,66 @@ std::string FreshnessLine(const Freshness& f) {
 }
 
 std::string Summary(const Report& r) {
+    size_t replicas_failed = static_cast<size_t>(
+        std::count_if(r.replicas.begin(), r.replicas.end(), [](const auto& x) { return !x.Ok(); }));
+    std::string replicas =
+        r.replicas.empty() ? ""
+                           : fmt::format(", {} of {} replica(s) failed", replicas_failed, r.replicas.size());
     if (r.Ok()) {
-        return fmt::format("verify: ok: {} month(s) checked{}", r.months.size(),
-                           r.freshness_only ? " (freshness only, Delta not read)" : "");
+        return fmt::format("verify: ok: {} month(s) checked{}{}{}", r.months.size(),
+                           r.content ? " by content" : "",
+                           r.freshness_only ? " (freshness only, Delta not read)" : "",
+                           r.replicas.empty() ? "" : fmt::format(", {} replica(s)", r.replicas.size()));
     }
-    if (r.FailedMonths() == 0) {
+    if (r.FailedMonths() == 0 && !r.freshness.Ok()) {
         // Only freshness failed: "0 of 0 month(s) failed" would read as if something were counted.
         return r.months.empty()
-                   ? std::string("verify: FAIL: freshness failed (no months checked)")
-                   : fmt::format("verify: FAIL: freshness failed; {} month(s) checked, none failed",
-                                 r.months.size());
+                   ? "verify: FAIL: freshness failed (no months checked)" + replicas
+                   : fmt::format("verify: FAIL: freshness failed; {} month(s) checked, none failed{}",
+                                 r.months.size(), replicas);
     }
-    return fmt::format("verify: FAIL: {} of {} month(s) failed, freshness {}", r.FailedMonths(),
-                       r.months.size(), r.freshness.Ok() ? "ok" : "failed");
+    if (r.FailedMonths() == 0) {
+        return fmt::format("verify: FAIL: {} month(s) checked, none failed, freshness ok{}", r.months.size(),
+                           replicas);
+    }
+    return fmt::format("verify: FAIL: {} of {} month(s) failed, freshness {}{}", r.FailedMonths(),
+                       r.months.size(), r.freshness.Ok() ? "ok" : "failed", replicas);
+}
+
+std::string ReplicaLine(const ReplicaReport& r) {
+    std::string lag = !r.in_recovery   ? "not a standby"
+                      : r.lag_seconds  ? "lag " + HumanDuration(*r.lag_seconds * 1000)
+                      : r.behind_bytes ? "lag unknown"
+                                       : "lag not measured";
+    if (r.replay_paused) {
+        lag += ", replay paused";
+    }
+    if (r.receiver) {
+        lag += ", WAL receiver " + *r.receiver;
+    }
+    return fmt::format("replica {}: {} ({})", r.name, r.Ok() ? "ok" : "FAIL", lag);
+}
+
+ordered_json ContentJson(const ContentCheck& c) {
+    ordered_json j;
+    j["delta_digest"] = c.delta ? ordered_json(c.delta->Text()) : ordered_json();
+    j["postgres_digest"] = c.postgres ? ordered_json(c.postgres->Text()) : ordered_json();
+    j["invalid_rows"] = c.invalid_rows;
+    j["differing_rows"] = c.differing_rows;
+    ordered_json rows = ordered_json::array();
+    for (const auto& r : c.rows) {
+        ordered_json jr;
+        jr["key"] = r.key;
+        jr["kind"] = KindName(r.kind);
+        ordered_json cols = ordered_json::array();
+        for (const auto& col : r.columns) {
+            cols.push_back({{"column", col.column}, {"delta", col.delta}, {"postgres", col.postgres}});
+        }
+        jr["columns"] = cols;
+        rows.push_back(jr);
+    }
+    j["rows"] = rows;
+    return j;
 }
 
 // A Markdown table cell: pipes escaped, line breaks flattened.
@@ -107,6 +155,17 @@ std::string RenderText(const Report& report, bool color, size_t max_width) {
             out += "  " + m.month + ": " + paint(p, "\x1b[31m") + "\n";
         }
     }
+    for (const auto& r : report.replicas) {
+        out += "\n";
+        out += r.Ok() ? ReplicaLine(r) : paint(ReplicaLine(r), "\x1b[31m");
+        out += "\n";
+        for (const auto& p : r.problems) {
+            out += "  " + paint(p, "\x1b[31m") + "\n";
+        }
+        for (const auto& n : r.notes) {
+            out += "  note: " + n + "\n";
+        }
+    }
     out += "\n";
     out += report.freshness.Ok() ? FreshnessLine(report.freshness) + "\n"
                                  : paint(FreshnessLine(report.freshness), "\x1b[31m") + "\n";
@@ -144,6 +203,10 @@ ordered_json RenderJson(const Report& report) {
             jt["synced_rows"] = OptJson(tc->ledger_rows);
             jt["synced_version"] = OptJson(tc->synced_version);
             jt["current_version"] = OptJson(tc->current_version);
+            if (report.content) {
+                jt["synced_digest"] = OptJson(tc->ledger_digest);
+                jt["content"] = tc->content ? ContentJson(*tc->content) : ordered_json();
+            }
             tables[tc->name] = jt;
         }
         jm["tables"] = tables;
@@ -159,6 +222,21 @@ ordered_json RenderJson(const Report& report) {
                         {"max_age", f.max_age_text},
                         {"max_age_seconds", f.max_age_seconds},
                         {"problem", OptJson(f.problem)}};
+    ordered_json replicas = ordered_json::array();
+    for (const auto& r : report.replicas) {
+        replicas.push_back({{"name", r.name},
+                            {"ok", r.Ok()},
+                            {"in_recovery", r.in_recovery},
+                            {"replay_paused", r.replay_paused},
+                            {"behind_bytes", OptJson(r.behind_bytes)},
+                            {"lag_seconds", OptJson(r.lag_seconds)},
+                            {"wal_receiver", OptJson(r.receiver)},
+                            {"differing_months", r.differing_months},
+                            {"problems", r.problems},
+                            {"notes", r.notes}});
+    }
+    doc["content"] = report.content;
+    doc["replicas"] = replicas;
     doc["problems"] = report.AllProblems();
     return doc;
 }
@@ -181,7 +259,17 @@ std::string RenderMarkdown(const Report& report) {
     } else {
         out += "No month to verify.\n";
     }
-    out += "\n" + MdCell(FreshnessLine(report.freshness)) + "\n\n" + Summary(report) + "\n\n";
+    out += "\n" + MdCell(FreshnessLine(report.freshness)) + "\n\n";
+    for (const auto& r : report.replicas) {
+        out += "- " + MdCell(ReplicaLine(r)) + "\n";
+        for (const auto& p : r.problems) {
+            out += "  - **FAIL**: " + MdCell(p) + "\n";
+        }
+        for (const auto& n : r.notes) {
+            out += "  - " + MdCell(n) + "\n";
+        }
+    }
+    out += (report.replicas.empty() ? "" : "\n") + Summary(report) + "\n\n";
     return out;
 }
 
@@ -199,6 +287,15 @@ std::vector<Annotation> Annotations(const Report& report) {
     }
     if (report.freshness.problem) {
         out.push_back({"pgsplit verify freshness", *report.freshness.problem});
+    }
+    for (const auto& r : report.replicas) {
+        std::string message;
+        for (const auto& p : r.problems) {
+            message += (message.empty() ? "" : "; ") + p;
+        }
+        if (!message.empty()) {
+            out.push_back({"pgsplit verify replica " + r.name, message});
+        }
     }
     return out;
 }

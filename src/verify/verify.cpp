@@ -7,12 +7,17 @@
 #include "output/time.h"
 #include "signals/ledger.h"
 #include "storage/storage.h"
+#include "sync/partition_sync.h"
+#include "sync/target.h"
+#include "verify/content.h"
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <libpq-fe.h>
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 namespace pgsplit::verify {
 namespace {
@@ -184,6 +189,173 @@ void CheckLedger(MonthReport& m, bool compare_delta) {
     }
 }
 
+// The digests of --content for one table: Delta against Postgres, then the recorded one.
+void CheckContent(MonthReport& m, TableCounts& t) {
+    const ContentCheck& c = *t.content;
+    if (c.invalid_rows > 0) {
+        m.notes.push_back(fmt::format("{}: {} Delta row(s) the table cannot hold were not compared (a sync "
+                                      "drops them with --skip-invalid)",
+                                      t.name, c.invalid_rows));
+    }
+    if (c.delta && c.postgres && *c.delta != *c.postgres) {
+        std::string rows;
+        for (const auto& r : c.rows) {
+            rows += (rows.empty() ? ": " : "; ") + Describe(r);
+        }
+        if (c.differing_rows > static_cast<int64_t>(c.rows.size())) {
+            rows += fmt::format("; and {} more", c.differing_rows - static_cast<int64_t>(c.rows.size()));
+        }
+        m.problems.push_back(
+            c.differing_rows > 0
+                ? fmt::format("{}: content differs from Delta in {} row(s){}", t.name, c.differing_rows, rows)
+                : fmt::format("{}: content differs from Delta (digest {} in Delta, {} in "
+                              "Postgres; a key appears twice?)",
+                              t.name, c.delta->Text(), c.postgres->Text()));
+    }
+}
+
+// --content with --postgres-only: the server's digest against the one the sync recorded.
+void CheckRecordedDigest(MonthReport& m, TableCounts& t) {
+    if (m.status != "success" && m.status != "failed") {
+        return;
+    }
+    if (!t.ledger_digest) {
+        m.notes.push_back(fmt::format("{}: the sync recorded no content digest (synced before migration "
+                                      "0005?); only Delta can be compared",
+                                      t.name));
+        return;
+    }
+    auto recorded = sync::ContentDigest::Parse(*t.ledger_digest);
+    if (!recorded) {
+        m.problems.push_back(
+            fmt::format("{}: the recorded content digest is not one pgsplit writes", t.name));
+        return;
+    }
+    if (*recorded != *t.content->postgres) {
+        m.problems.push_back(fmt::format(
+            "{}: Postgres changed since its sync: {} row(s) now, digest {} (the sync wrote {} row(s), {})",
+            t.name, t.content->postgres->rows, t.content->postgres->Text(), recorded->rows,
+            recorded->Text()));
+    }
+}
+
+// The primary's WAL position, or nullopt when the primary is itself a standby.
+std::optional<std::string> PrimaryLsn(pg::Connection& conn) {
+    return conn.QueryValue(
+        "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_insert_lsn()::text END");
+}
+
+std::string ConnectionName(const pg::Connection& conn) {
+    const char* host = PQhost(conn.Raw());
+    const char* port = PQport(conn.Raw());
+    return fmt::format("{}:{}", host ? host : "?", port ? port : "?");
+}
+
+// Replay position of a replica, waiting up to a second for it to reach `primary_lsn` (a replica that
+// streams catches up in milliseconds; one that does not is behind).
+void ReadReplayState(pg::Connection& replica, const std::optional<std::string>& primary_lsn,
+                     ReplicaReport& rr) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (;;) {
+        pg::Result r = replica.Exec(
+            "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() AND $1::text IS NOT NULL THEN "
+            "greatest(pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn()), 0)::bigint END, "
+            "extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8, "
+            "CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END, "
+            "(SELECT status FROM pg_stat_wal_receiver LIMIT 1)",
+            {primary_lsn});
+        rr.in_recovery = r.Get(0, 0) == "t";
+        rr.behind_bytes = r.GetOptInt(0, 1);
+        rr.replay_paused = r.Get(0, 3) == "t";
+        rr.receiver = r.GetOpt(0, 4);
+        if (!rr.Behind() || std::chrono::steady_clock::now() > deadline || rr.replay_paused) {
+            if (rr.Behind()) {
+                auto since = r.GetOpt(0, 2);
+                rr.lag_seconds = since ? std::optional<double>(std::stod(*since)) : std::nullopt;
+            } else if (rr.behind_bytes) {
+                rr.lag_seconds = 0;
+            }
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+ReplicaReport CheckReplica(const std::string& dsn, pg::Connection& primary, const Report& report,
+                           const Options& options, const sync::Target* signals_target,
+                           const sync::Target* composite_target) {
+    ReplicaReport rr;
+    std::optional<std::string> primary_lsn = PrimaryLsn(primary);
+    auto replica = pg::Connection::Open(dsn, "pgsplit verify (replica)");
+    rr.name = ConnectionName(replica);
+    ReadReplayState(replica, primary_lsn, rr);
+    if (!rr.in_recovery) {
+        rr.notes.push_back(
+            "not a standby (pg_is_in_recovery() is false): its rows are compared, its lag is not");
+    }
+    if (!primary_lsn) {
+        rr.notes.push_back("the primary DSN names a standby too: replay lag is not measured");
+    }
+
+    std::vector<std::string> months;
+    for (const auto& m : report.months) {
+        months.push_back(m.month);
+    }
+    auto rs = signals::CountMonthRows(replica, signals::kSignalsTarget, months);
+    auto rc = signals::CountMonthRows(replica, signals::kCompositeTarget, months);
+    for (const auto& m : report.months) {
+        std::vector<std::string> what;
+        for (auto [t, counts, target] :
+             {std::tuple{&m.signals, &rs, signals_target}, std::tuple{&m.composite, &rc, composite_target}}) {
+            int64_t n = counts->count(m.month) ? counts->at(m.month) : 0;
+            if (n != t->postgres_rows) {
+                what.push_back(fmt::format("{} has {} rows, the primary {}", t->name, n, t->postgres_rows));
+                continue;
+            }
+            if (t->content && t->content->postgres && target) {
+                auto digest = ServerDigest(replica, *target, "year_month", m.month);
+                if (digest != *t->content->postgres) {
+                    what.push_back(fmt::format("{} content differs from the primary's", t->name));
+                }
+            }
+        }
+        if (what.empty()) {
+            continue;
+        }
+        rr.differing_months.push_back(m.month);
+        std::string joined;
+        for (const auto& w : what) {
+            joined += (joined.empty() ? "" : "; ") + w;
+        }
+        if (rr.Behind()) {
+            rr.notes.push_back(fmt::format("{}: {} (the replica has not replayed it yet)", m.month, joined));
+        } else {
+            rr.problems.push_back(fmt::format("{}: {}, and the replica is not behind", m.month, joined));
+        }
+    }
+
+    if (rr.Behind()) {
+        std::string lag = rr.lag_seconds ? HumanDuration(*rr.lag_seconds * 1000) : "an unknown time";
+        std::string why = rr.replay_paused ? " (replay is paused: pg_wal_replay_pause())" : "";
+        std::string msg =
+            fmt::format("replay is {} behind the primary ({} bytes of WAL){}{}", lag, *rr.behind_bytes, why,
+                        rr.differing_months.empty()
+                            ? ""
+                            : fmt::format("; {} month(s) differ because of it", rr.differing_months.size()));
+        // Without a replayed transaction since the standby started there is no time to measure from:
+        // said, and not counted against --max-replica-lag.
+        if (!rr.lag_seconds) {
+            rr.notes.push_back(msg +
+                               "; its lag in time is unknown (no transaction replayed since it started)");
+        } else if (*rr.lag_seconds * 1000 > static_cast<double>(options.max_replica_lag.count())) {
+            rr.problems.push_back(msg + ", more than --max-replica-lag " + options.max_replica_lag_text);
+        } else {
+            rr.notes.push_back(msg);
+        }
+    }
+    return rr;
+}
+
 } // namespace
 
 std::string MonthReport::State() const {
@@ -191,7 +363,8 @@ std::string MonthReport::State() const {
 }
 
 bool Report::Ok() const {
-    return freshness.Ok() && FailedMonths() == 0;
+    return freshness.Ok() && FailedMonths() == 0 &&
+           std::all_of(replicas.begin(), replicas.end(), [](const auto& r) { return r.Ok(); });
 }
 
 size_t Report::FailedMonths() const {
@@ -209,12 +382,18 @@ std::vector<std::string> Report::AllProblems() const {
     if (freshness.problem) {
         out.push_back("freshness: " + *freshness.problem);
     }
+    for (const auto& r : replicas) {
+        for (const auto& p : r.problems) {
+            out.push_back("replica " + r.name + ": " + p);
+        }
+    }
     return out;
 }
 
-Report Run(const Config& config, pg::Connection& conn, const Options& options) {
+Report Run(const Config& config, pg::Connection& conn, const Options& options, const Logger& log) {
     Report report;
     report.freshness_only = options.freshness_only;
+    report.content = options.content;
 
     // Delta first: an unreachable lake fails before any query.
     std::unique_ptr<DeltaSource> signals, composite;
@@ -238,6 +417,21 @@ Report Run(const Config& config, pg::Connection& conn, const Options& options) {
         size_t keep = std::min(all.size(), static_cast<size_t>(options.last));
         filter = std::vector<std::string>(all.end() - static_cast<std::ptrdiff_t>(keep), all.end());
     }
+    // --content reads the targets as a sync does, and the Delta tables at the versions counted above.
+    std::optional<sync::Target> signals_target, composite_target;
+    const std::vector<sync::TableJob> jobs = {
+        {signals::kSignalsLabel, options.signals_uri, signals::kSignalsTarget, kMonthColumn},
+        {signals::kCompositeLabel, options.composite_uri, signals::kCompositeTarget, kMonthColumn}};
+    std::optional<sync::Source> signals_source, composite_source;
+    if (options.content) {
+        signals_target = sync::ReadTarget(conn, signals::kSignalsTarget);
+        composite_target = sync::ReadTarget(conn, signals::kCompositeTarget);
+        if (!options.freshness_only) {
+            signals_source.emplace(jobs[0], config.Storage(), signals->Version());
+            composite_source.emplace(jobs[1], config.Storage(), composite->Version());
+        }
+    }
+
     auto pg_signals = signals::CountMonthRows(conn, signals::kSignalsTarget, filter);
     auto pg_composite = signals::CountMonthRows(conn, signals::kCompositeTarget, filter);
     auto ledger = signals::ReadLedger(conn, filter);
@@ -283,10 +477,20 @@ Report Run(const Config& config, pg::Connection& conn, const Options& options) {
             m.composite.ledger_rows = row.composite_rows;
             m.signals.synced_version = row.signals_version;
             m.composite.synced_version = row.composite_version;
+            m.signals.ledger_digest = row.signals_digest;
+            m.composite.ledger_digest = row.composite_digest;
         }
 
         if (options.freshness_only) {
             CheckLedger(m, false);
+            if (options.content && m.ledger_present) {
+                for (auto [t, target] :
+                     {std::pair{&m.signals, &*signals_target}, std::pair{&m.composite, &*composite_target}}) {
+                    t->content.emplace();
+                    t->content->postgres = ServerDigest(conn, *target, kMonthColumn, month);
+                    CheckRecordedDigest(m, *t);
+                }
+            }
             report.months.push_back(std::move(m));
             continue;
         }
@@ -315,6 +519,14 @@ Report Run(const Config& config, pg::Connection& conn, const Options& options) {
             }
         }
         CheckLedger(m, true);
+        if (options.content) {
+            for (auto [t, source, target] :
+                 {std::tuple{&m.signals, &*signals_source, &*signals_target},
+                  std::tuple{&m.composite, &*composite_source, &*composite_target}}) {
+                t->content = CompareContent(log, conn, *source, *target, month, options.show);
+                CheckContent(m, *t);
+            }
+        }
         if (m.ledger_present) {
             for (auto [t, source] :
                  {std::pair{&m.signals, signals.get()}, std::pair{&m.composite, composite.get()}}) {
@@ -333,6 +545,11 @@ Report Run(const Config& config, pg::Connection& conn, const Options& options) {
     }
 
     report.freshness = CheckFreshness(conn, options);
+    for (const auto& dsn : options.replica_dsns) {
+        report.replicas.push_back(CheckReplica(dsn, conn, report, options,
+                                               signals_target ? &*signals_target : nullptr,
+                                               composite_target ? &*composite_target : nullptr));
+    }
     return report;
 }
 

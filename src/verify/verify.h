@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "pg/connection.h"
+#include "verify/content.h"
 
 #include <chrono>
 #include <cstdint>
@@ -28,6 +29,14 @@ struct Options {
     bool freshness_only = false;
     std::string signals_uri;
     std::string composite_uri;
+    // --content: compare every row by digest (verify/content.h); with freshness_only, the server's
+    // digest against the one the sync recorded.
+    bool content = false;
+    size_t show = 10; // differing rows named per month and table
+    // Read replicas: counts (and digests with content) against the primary's, and replay lag.
+    std::vector<std::string> replica_dsns;
+    std::chrono::milliseconds max_replica_lag{std::chrono::minutes(5)};
+    std::string max_replica_lag_text = "5m";
 };
 
 // One of the two replicated tables in one month.
@@ -38,6 +47,8 @@ struct TableCounts {
     std::optional<int64_t> ledger_rows;    // what signal_sync_state recorded
     std::optional<int64_t> synced_version; // the Delta version the sync read
     std::optional<int64_t> current_version;
+    std::optional<ContentCheck> content;      // --content
+    std::optional<std::string> ledger_digest; // what the sync recorded (migration 0005)
 };
 
 struct MonthReport {
@@ -72,21 +83,41 @@ struct Freshness {
     bool Ok() const { return !problem.has_value(); }
 };
 
+// One read replica against the primary.
+struct ReplicaReport {
+    std::string name; // host:port of the connection (never the DSN: it may carry a password)
+    bool in_recovery = false;
+    bool replay_paused = false;
+    std::optional<int64_t> behind_bytes;       // WAL the primary has written and the replica not replayed
+    std::optional<double> lag_seconds;         // 0 when caught up, else since the last replayed commit
+    std::optional<std::string> receiver;       // pg_stat_wal_receiver.status
+    std::vector<std::string> differing_months; // months whose counts or digests differ from the primary's
+    std::vector<std::string> problems;
+    std::vector<std::string> notes;
+
+    bool Ok() const { return problems.empty(); }
+    bool Behind() const { return behind_bytes && *behind_bytes > 0; }
+};
+
 struct Report {
     bool freshness_only = false;
+    bool content = false;
     std::optional<int64_t> signals_version; // current Delta versions (nullopt with freshness_only)
     std::optional<int64_t> composite_version;
     std::vector<MonthReport> months; // sorted by month
     Freshness freshness;
+    std::vector<ReplicaReport> replicas;
 
     bool Ok() const;
     size_t FailedMonths() const;
-    // Every problem as "MONTH: message" (freshness as "freshness: message"), in report order.
+    // Every problem as "MONTH: message" (freshness as "freshness: message", a replica's as "replica
+    // NAME: message"), in report order.
     std::vector<std::string> AllProblems() const;
 };
 
 // Runs every check. Delta failures (unreadable table) and Postgres failures (connection, missing
 // schema) are not verification results: they throw Error with their own exit code.
-Report Run(const Config& config, pg::Connection& conn, const Options& options);
+// `log` takes the debug lines of the Delta reads of --content.
+Report Run(const Config& config, pg::Connection& conn, const Options& options, const Logger& log = Logger());
 
 } // namespace pgsplit::verify

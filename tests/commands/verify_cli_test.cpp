@@ -208,6 +208,63 @@ TEST_SUITE("verify") {
         CHECK(CountLines(j.err, "::error title=pgsplit verify") == 2);
     }
 
+    TEST_CASE(
+        "verify CLI --content: a value changed in place is exit 5, named by key and column in the text, "
+        "the JSON, the step summary and the annotation") {
+        TestDatabase db;
+        MigrateForVerify(db);
+        SyncMonths(db, SyncScenario("basic"), {"--month", "2024-01", "--month", "2024-02"});
+        auto env = VerifyEnv(db, SyncScenario("basic"));
+        auto clean = RunPgsplit({"verify", "--content"}, env);
+        CHECK_MESSAGE(clean.exit_code == 0, clean.All());
+        CHECK(VerifyHas(clean.out, "verify: ok: 2 month(s) checked by content"));
+        // Without --content the same change is invisible: the counts stay equal.
+        db.Connect().Exec(
+            "UPDATE ranking.ranking_signal SET rank_percentile = 0.5 WHERE year_month = '2024-02' "
+            "AND strategy = 'strategy_0_0'");
+        CHECK(RunPgsplit({"verify"}, env).exit_code == 0);
+
+        const std::string row =
+            "(date=2024-02-01, symbol=SYM0000, strategy=strategy_0_0, year_month=2024-02) "
+            "values differ: rank_percentile: Delta 2e-06, Postgres 0.5";
+        auto text = RunPgsplit({"verify", "--content"}, env);
+        CHECK_MESSAGE(text.exit_code == 5, text.All());
+        CHECK_MESSAGE(
+            VerifyHas(text.out, "2024-02: ranking_signal: content differs from Delta in 1 row(s): " + row),
+            text.out);
+
+        auto j = RunPgsplit({"--json", "verify", "--content", "--month", "2024-02"}, env);
+        CHECK(j.exit_code == 5);
+        auto doc = nlohmann::json::parse(j.out);
+        CHECK(doc["content"] == true);
+        const auto& content = doc["months"][0]["tables"]["ranking_signal"]["content"];
+        CHECK(content["differing_rows"] == 1);
+        CHECK(content["delta_digest"] != content["postgres_digest"]);
+        CHECK(content["rows"][0]["kind"] == "values differ");
+        CHECK(content["rows"][0]["columns"][0]["column"] == "rank_percentile");
+        CHECK(content["rows"][0]["columns"][0]["postgres"] == "0.5");
+        CHECK(doc["months"][0]["tables"]["composite_signal_daily"]["content"]["differing_rows"] == 0);
+
+        ScratchDir tmp;
+        env["GITHUB_ACTIONS"] = "true";
+        env["GITHUB_STEP_SUMMARY"] = tmp / "summary.md";
+        auto gh = RunPgsplit({"verify", "--content"}, env);
+        CHECK(gh.exit_code == 5);
+        CHECK(CountLines(gh.out, "::error") == 1);
+        CHECK_MESSAGE(
+            VerifyHas(gh.out, "::error title=pgsplit verify 2024-02::ranking_signal: content differs"),
+            gh.out);
+        CHECK(VerifyHas(ReadText(tmp / "summary.md"), row));
+
+        // --postgres-only: the digest the sync recorded, no Delta location needed.
+        std::map<std::string, std::string> pg_only = {{"POSTGRES_DSN", db.Dsn()}};
+        auto po = RunPgsplit({"verify", "--content", "--postgres-only"}, pg_only);
+        CHECK(po.exit_code == 5);
+        CHECK_MESSAGE(VerifyHas(po.out, "2024-02: ranking_signal: Postgres changed since its sync"),
+                      po.All());
+        CHECK_FALSE(VerifyHas(po.out, "2024-01: ranking_signal"));
+    }
+
     TEST_CASE("verify CLI: usage errors exit 2 before any connection") {
         std::map<std::string, std::string> env = {{"POSTGRES_DSN", "postgresql://nobody@127.0.0.1:1/none"},
                                                   {"PGSPLIT_SIGNALS_TABLE", "/nonexistent/a"},
@@ -216,6 +273,10 @@ TEST_SUITE("verify") {
         CHECK(RunPgsplit({"verify", "--from", "2024-01"}, env).exit_code == 2);
         CHECK(RunPgsplit({"verify", "--last", "2", "--month", "2024-01"}, env).exit_code == 2);
         CHECK(RunPgsplit({"verify", "--last", "0"}, env).exit_code == 2);
+        CHECK(RunPgsplit({"verify", "--content", "--show", "-1"}, env).exit_code == 2);
+        CHECK(RunPgsplit({"verify", "--content", "--show", "many"}, env).exit_code == 2);
+        CHECK(RunPgsplit({"verify", "--replica-dsn", "host=x", "--max-replica-lag", "soon"}, env).exit_code ==
+              2);
         auto help = RunPgsplit({"--help"}, {});
         CHECK(VerifyHas(help.All(), "verify"));
         auto vhelp = RunPgsplit({"verify", "--help"}, {});

@@ -39,17 +39,27 @@ TEST_SUITE("github-secrets") {
                     {"AZURE_STORAGE_SAS_TOKEN", "?sv=2024&sig=abc%2Bdef"},
                     {"AZURE_STORAGE_KEY", "a2V5+/=="},
                     {"IDENTITY_HEADER", "identity-header"},
-                    {"PGSPLIT_SIGNALS_TABLE", "https://acct.blob.core.windows.net/c/t?sv=1&sig=zzz"}});
+                    {"PGSPLIT_SIGNALS_TABLE", "https://acct.blob.core.windows.net/c/t?sv=1&sig=zzz"},
+                    {"PGSPLIT_REPLICA_DSNS",
+                     "postgresql://r:replica-pw-1@r1/app ;\n host=r2 password=replica-pw-2"}});
         auto s = c.SecretValues();
         REQUIRE(s.size() >= 2);
         CHECK(s[0] == "admin-pw");
         CHECK(s[1] == "api-pw");
-        for (const char* want : {"dsn-pw", "admin-dsn-pw", "?sv=2024&sig=abc%2Bdef", "sv=2024&sig=abc%2Bdef",
-                                 "a2V5+/==", "identity-header", "sv=1&sig=zzz"}) {
+        for (const char* want :
+             {"dsn-pw", "admin-dsn-pw", "?sv=2024&sig=abc%2Bdef", "sv=2024&sig=abc%2Bdef",
+              "a2V5+/==", "identity-header", "sv=1&sig=zzz", "replica-pw-1", "replica-pw-2"}) {
             CHECK_MESSAGE(Contains(s, want), want);
         }
         CHECK_FALSE(Contains(s, ""));
         CHECK(Config::FromMap({}, {}).SecretValues().empty());
+    }
+
+    TEST_CASE("PGSPLIT_REPLICA_DSNS: one DSN per line or between semicolons, blanks skipped") {
+        Config c =
+            Config::FromMap({}, {{"PGSPLIT_REPLICA_DSNS", " host=a dbname=x ;\n\npostgresql://b/x;;\r\n "}});
+        CHECK(c.ReplicaDsns() == std::vector<std::string>{"host=a dbname=x", "postgresql://b/x"});
+        CHECK(Config::FromMap({}, {}).ReplicaDsns().empty());
     }
 }
 

@@ -48,9 +48,13 @@ ClusterInfo StartCluster() {
 
 } // namespace
 
-ClusterInfo StartClusterIn(const std::string& dir, const std::string& env_assignments) {
+namespace {
+
+// Runs scripts/pg-cluster.sh with `args` (already quoted) and reads the "HOST PORT" it prints.
+ClusterInfo RunClusterScript(const std::string& env_assignments, const std::string& args,
+                             const std::string& dir) {
     std::string cmd = env_assignments + (env_assignments.empty() ? "" : " ") + "'" +
-                      (SourceDir() / "scripts" / "pg-cluster.sh").string() + "' start '" + dir + "'";
+                      (SourceDir() / "scripts" / "pg-cluster.sh").string() + "' " + args;
     std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
     std::array<char, 512> buf{};
     std::string out;
@@ -65,6 +69,34 @@ ClusterInfo StartClusterIn(const std::string& dir, const std::string& env_assign
     info.socket_dir = out.substr(0, space);
     info.port = std::atoi(out.substr(space + 1).c_str());
     return info;
+}
+
+std::string MakeClusterDir(const char* kind) {
+    std::string tmpl = std::string("/tmp/pgsplit-") + kind + "-XXXXXX";
+    if (!mkdtemp(tmpl.data())) {
+        throw std::runtime_error(std::string("mkdtemp failed for a test cluster: ") + kind);
+    }
+    return tmpl;
+}
+
+} // namespace
+
+ClusterInfo StartClusterIn(const std::string& dir, const std::string& env_assignments) {
+    return RunClusterScript(env_assignments, "start '" + dir + "'", dir);
+}
+
+Standby::Standby(const OwnCluster& primary) : dir_(MakeClusterDir("standby")) {
+    info_ = RunClusterScript("", "standby '" + primary.Dir() + "' '" + dir_ + "'", dir_);
+}
+
+Standby::~Standby() {
+    std::string cmd = "'" + (SourceDir() / "scripts" / "pg-cluster.sh").string() + "' destroy '" + dir_ +
+                      "' >/dev/null 2>&1";
+    (void)std::system(cmd.c_str());
+}
+
+std::string Standby::Dsn(const std::string& database) const {
+    return fmt::format("host={} port={} user=postgres dbname={}", info_.socket_dir, info_.port, database);
 }
 
 namespace {

@@ -37,6 +37,21 @@ private:
 // caller destroys it (scripts/pg-cluster.sh destroy DIR).
 ClusterInfo StartClusterIn(const std::string& dir, const std::string& env_assignments = "");
 
+// A streaming read replica of an OwnCluster (pg_basebackup -R over the primary's socket, then started
+// on a free port: scripts/pg-cluster.sh standby), stopped and removed when it goes out of scope.
+class Standby {
+public:
+    explicit Standby(const OwnCluster& primary);
+    ~Standby();
+    Standby(const Standby&) = delete;
+    Standby& operator=(const Standby&) = delete;
+    std::string Dsn(const std::string& database) const; // superuser over its unix socket
+
+private:
+    std::string dir_;
+    ClusterInfo info_;
+};
+
 // Superuser (postgres, trust over the unix socket) DSN for a database.
 std::string SuperuserDsn(const std::string& database = "postgres");
 // Password login over TCP 127.0.0.1 (scram-sha-256) as `user`.

@@ -15,8 +15,8 @@ pgsplit::verify::Report Sample() {
     good.in_delta = good.in_postgres = good.ledger_present = true;
     good.status = "success";
     good.synced_at = "2024-02-01T03:00:00Z";
-    good.signals = {"ranking_signal", 1200, 1200, 1200, 7, 7};
-    good.composite = {"composite_signal_daily", 300, 300, 300, 5, 5};
+    good.signals = {"ranking_signal", 1200, 1200, 1200, 7, 7, {}, {}};
+    good.composite = {"composite_signal_daily", 300, 300, 300, 5, 5, {}, {}};
     pgsplit::verify::MonthReport bad = good;
     bad.month = "2024-02";
     bad.status = "failed";
@@ -94,5 +94,48 @@ TEST_SUITE("verify") {
         CHECK(doc["problems"][0] == "2024-02: the last sync failed: COPY failed | 100% of disk\nsecond line");
         CHECK(doc["freshness"]["ok"] == true);
         CHECK(doc["freshness"]["max_age_seconds"] == 36 * 3600);
+    }
+
+    TEST_CASE("replicas: a line each in text and Markdown, an annotation for a failing one, in the summary") {
+        auto r = Sample();
+        r.months.pop_back(); // only the good month: what fails is the replica
+        pgsplit::verify::ReplicaReport lagging;
+        lagging.name = "replica-1:5432";
+        lagging.in_recovery = lagging.replay_paused = true;
+        lagging.behind_bytes = 4096;
+        lagging.lag_seconds = 420;
+        lagging.receiver = "streaming";
+        lagging.problems = {"replay is 7m 0s behind the primary | paused"};
+        lagging.notes = {
+            "2024-01: ranking_signal has 0 rows, the primary 1200 (the replica has not replayed it yet)"};
+        pgsplit::verify::ReplicaReport fine;
+        fine.name = "replica-2:5432";
+        fine.in_recovery = true;
+        fine.behind_bytes = 0;
+        fine.lag_seconds = 0;
+        r.replicas = {lagging, fine};
+        CHECK_FALSE(r.Ok());
+        CHECK(r.FailedMonths() == 0);
+
+        std::string text = pgsplit::verify::RenderText(r, false);
+        CHECK(Has(text, "replica replica-1:5432: FAIL (lag 7m 0s, replay paused, WAL receiver streaming)\n"));
+        CHECK(Has(text, "  replay is 7m 0s behind the primary | paused\n"));
+        CHECK(Has(text, "  note: 2024-01: ranking_signal has 0 rows"));
+        CHECK(Has(text, "replica replica-2:5432: ok (lag 0 ms)\n"));
+        CHECK(Has(text,
+                  "verify: FAIL: 1 month(s) checked, none failed, freshness ok, 1 of 2 replica(s) failed"));
+
+        std::string md = pgsplit::verify::RenderMarkdown(r);
+        CHECK(Has(md, "  - **FAIL**: replay is 7m 0s behind the primary \\| paused"));
+
+        auto a = pgsplit::verify::Annotations(r);
+        REQUIRE(a.size() == 1);
+        CHECK(a[0].title == "pgsplit verify replica replica-1:5432");
+
+        auto j = pgsplit::verify::RenderJson(r);
+        CHECK(j["replicas"].size() == 2);
+        CHECK(j["replicas"][0]["lag_seconds"] == 420.0);
+        CHECK(j["replicas"][1]["ok"] == true);
+        CHECK(j["problems"].back() == "replica replica-1:5432: replay is 7m 0s behind the primary | paused");
     }
 }

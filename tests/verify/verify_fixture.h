@@ -9,7 +9,9 @@
 #include "support/pg_cluster.h"
 #include "support/process.h"
 #include "support/sync_fixtures.h"
+#include "verify/verify.h"
 
+#include <algorithm>
 #include <doctest/doctest.h>
 #include <filesystem>
 #include <map>
@@ -39,6 +41,22 @@ inline void SyncMonths(const TestDatabase& db, const std::filesystem::path& dir,
 
 inline bool VerifyHas(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
+}
+
+// Every problem of a report, one per line, for failure messages.
+inline std::string ReportProblems(const verify::Report& r) {
+    std::string out;
+    for (const auto& p : r.AllProblems()) {
+        out += p + "\n";
+    }
+    return out;
+}
+
+// The report's month `month` (the test fails when the report has none).
+inline const verify::MonthReport& ReportMonth(const verify::Report& r, const std::string& month) {
+    auto it = std::find_if(r.months.begin(), r.months.end(), [&](const auto& m) { return m.month == month; });
+    REQUIRE_MESSAGE(it != r.months.end(), "month ", month, " not in the report");
+    return *it;
 }
 
 // Copies both tables of a scenario into `into`.

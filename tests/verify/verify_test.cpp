@@ -9,6 +9,8 @@
 
 using pgsplit::test::CopyScenario;
 using pgsplit::test::MigrateForVerify;
+using pgsplit::test::ReportMonth;
+using pgsplit::test::ReportProblems;
 using pgsplit::test::ScratchDir;
 using pgsplit::test::SyncExpected;
 using pgsplit::test::SyncMonths;
@@ -29,23 +31,9 @@ pgsplit::verify::Report RunVerify(const TestDatabase& db, const std::filesystem:
     return pgsplit::verify::Run(config, conn, options);
 }
 
-const pgsplit::verify::MonthReport& Month(const pgsplit::verify::Report& r, const std::string& month) {
-    auto it = std::find_if(r.months.begin(), r.months.end(), [&](const auto& m) { return m.month == month; });
-    REQUIRE_MESSAGE(it != r.months.end(), "month ", month, " not in the report");
-    return *it;
-}
-
 bool AnyProblem(const pgsplit::verify::MonthReport& m, const std::string& needle) {
     return std::any_of(m.problems.begin(), m.problems.end(),
                        [&](const auto& p) { return VerifyHas(p, needle); });
-}
-
-std::string Problems(const pgsplit::verify::Report& r) {
-    std::string out;
-    for (const auto& p : r.AllProblems()) {
-        out += p + "\n";
-    }
-    return out;
 }
 
 // Drops `stats` from every add in the table's log, so counting must read the data files.
@@ -96,7 +84,7 @@ TEST_SUITE("verify") {
         SyncMonths(db, dir, {"--month", "2024-01", "--month", "2024-02"});
         auto want = SyncExpected("basic");
         auto r = RunVerify(db, dir);
-        CHECK_MESSAGE(r.Ok(), Problems(r));
+        CHECK_MESSAGE(r.Ok(), ReportProblems(r));
         REQUIRE(r.months.size() == 2);
         CHECK(r.signals_version == 2);
         for (const auto& m : r.months) {
@@ -125,10 +113,10 @@ TEST_SUITE("verify") {
         auto r = RunVerify(db, dir);
         CHECK_FALSE(r.Ok());
         CHECK(r.FailedMonths() == 2);
-        const auto& jan = Month(r, "2024-01");
+        const auto& jan = ReportMonth(r, "2024-01");
         CHECK(jan.signals.postgres_rows == 0);
         CHECK(AnyProblem(jan, "ranking_signal: Delta has 450 rows, Postgres has 0 (the sync recorded 450)"));
-        const auto& feb = Month(r, "2024-02");
+        const auto& feb = ReportMonth(r, "2024-02");
         CHECK(AnyProblem(feb, "composite_signal_daily: Delta has 200 rows, Postgres has 201"));
         CHECK_FALSE(AnyProblem(feb, "ranking_signal"));
         CHECK(r.freshness.Ok()); // the ledger itself is fine
@@ -142,14 +130,14 @@ TEST_SUITE("verify") {
         SyncMonths(db, dir, {"--month", "2024-01", "--month", "2024-02", "--delta-version", "1"});
         auto r = RunVerify(db, dir);
         CHECK_FALSE(r.Ok());
-        const auto& jan = Month(r, "2024-01");
+        const auto& jan = ReportMonth(r, "2024-01");
         CHECK(AnyProblem(jan, "ranking_signal: Delta changed since the last sync (synced v1, now v2)"));
         CHECK(
             AnyProblem(jan, "composite_signal_daily: Delta changed since the last sync (synced v1, now v2)"));
         CHECK(AnyProblem(jan, "ranking_signal: Delta has 450 rows, Postgres has 900"));
         // 2024-02's files predate version 1: recorded v1 is still its truth.
-        const auto& feb = Month(r, "2024-02");
-        CHECK_MESSAGE(feb.Ok(), Problems(r));
+        const auto& feb = ReportMonth(r, "2024-02");
+        CHECK_MESSAGE(feb.Ok(), ReportProblems(r));
         CHECK(feb.signals.synced_version == 1);
         CHECK(feb.signals.current_version == 2);
     }
@@ -167,13 +155,14 @@ TEST_SUITE("verify") {
         auto r = RunVerify(db, dir);
         CHECK(r.months.size() == 12);
         CHECK(r.FailedMonths() == 3);
-        CHECK(Month(r, "2023-03").State() == "failed");
-        CHECK(AnyProblem(Month(r, "2023-03"), "last attempt failed at "));
-        CHECK(AnyProblem(Month(r, "2023-03"),
+        CHECK(ReportMonth(r, "2023-03").State() == "failed");
+        CHECK(AnyProblem(ReportMonth(r, "2023-03"), "last attempt failed at "));
+        CHECK(AnyProblem(ReportMonth(r, "2023-03"),
                          " UTC (COPY failed: disk full); the data is from the successful sync at "));
-        CHECK(Month(r, "2023-05").State() == "missing");
-        CHECK(AnyProblem(Month(r, "2023-05"), "never synced: no row in ranking.signal_sync_state"));
-        CHECK(AnyProblem(Month(r, "2023-07"), "ranking_signal: the sync recorded 1 rows, Postgres has 270"));
+        CHECK(ReportMonth(r, "2023-05").State() == "missing");
+        CHECK(AnyProblem(ReportMonth(r, "2023-05"), "never synced: no row in ranking.signal_sync_state"));
+        CHECK(AnyProblem(ReportMonth(r, "2023-07"),
+                         "ranking_signal: the sync recorded 1 rows, Postgres has 270"));
         CHECK(r.freshness.Ok());
     }
 
@@ -220,7 +209,7 @@ TEST_SUITE("verify") {
         auto r = RunVerify(db, dir);
         CHECK(r.months.size() == 3);
         CHECK(r.FailedMonths() == 1);
-        const auto& dec = Month(r, "2023-12");
+        const auto& dec = ReportMonth(r, "2023-12");
         CHECK_FALSE(dec.in_delta);
         CHECK(AnyProblem(dec, "present in Postgres (1 + 0 rows) but no longer in Delta"));
 
@@ -240,14 +229,14 @@ TEST_SUITE("verify") {
         pgsplit::verify::Options o;
         o.last = 3;
         auto r = RunVerify(db, dir, o);
-        CHECK_MESSAGE(r.Ok(), Problems(r));
+        CHECK_MESSAGE(r.Ok(), ReportProblems(r));
         REQUIRE(r.months.size() == 3);
         CHECK(r.months.front().month == "2023-10");
         CHECK(r.months.back().month == "2023-12");
         o.last = 4;
         auto r4 = RunVerify(db, dir, o);
         CHECK(r4.FailedMonths() == 1);
-        CHECK(AnyProblem(Month(r4, "2023-09"), "never synced"));
+        CHECK(AnyProblem(ReportMonth(r4, "2023-09"), "never synced"));
     }
 
     TEST_CASE("--freshness-only reads the ledger and Postgres alone, without any Delta location") {
@@ -257,7 +246,7 @@ TEST_SUITE("verify") {
         pgsplit::verify::Options o;
         o.freshness_only = true;
         auto r = RunVerify(db, {}, o);
-        CHECK_MESSAGE(r.Ok(), Problems(r));
+        CHECK_MESSAGE(r.Ok(), ReportProblems(r));
         CHECK(r.months.size() == 2);
         CHECK_FALSE(r.signals_version.has_value());
         CHECK_FALSE(r.months[0].signals.delta_rows.has_value());
@@ -268,7 +257,7 @@ TEST_SUITE("verify") {
         auto stale = RunVerify(db, {}, o);
         CHECK_FALSE(stale.freshness.Ok());
         CHECK(stale.FailedMonths() == 1);
-        CHECK(AnyProblem(Month(stale, "2024-02"), "(x); the data is from the successful sync at "));
+        CHECK(AnyProblem(ReportMonth(stale, "2024-02"), "(x); the data is from the successful sync at "));
     }
 
     TEST_CASE(
@@ -282,16 +271,16 @@ TEST_SUITE("verify") {
         StripStats(copy / "ranking_signal");
         StripStats(copy / "composite_signal_daily");
         auto read = RunVerify(db, copy);
-        CHECK_MESSAGE(read.Ok(), Problems(read));
-        CHECK(*Month(read, "2024-01").signals.delta_rows == 450);
-        CHECK(*Month(read, "2024-02").composite.delta_rows == 200);
+        CHECK_MESSAGE(read.Ok(), ReportProblems(read));
+        CHECK(*ReportMonth(read, "2024-01").signals.delta_rows == 450);
+        CHECK(*ReportMonth(read, "2024-02").composite.delta_rows == 200);
 
         ScratchDir broken;
         auto stats_only = CopyScenario("basic", broken / "basic");
         BreakDataFiles(stats_only);
         auto from_log = RunVerify(db, stats_only);
-        CHECK_MESSAGE(from_log.Ok(), Problems(from_log));
-        CHECK(*Month(from_log, "2024-01").signals.delta_rows == 450);
+        CHECK_MESSAGE(from_log.Ok(), ReportProblems(from_log));
+        CHECK(*ReportMonth(from_log, "2024-01").signals.delta_rows == 450);
     }
 
     TEST_CASE("a table without a schema is a configuration error, not a verdict") {
