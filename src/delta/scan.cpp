@@ -5,7 +5,6 @@
 #include "delta/predicate.h"
 #include "delta/values.h"
 
-#include <charconv>
 #include <cstring>
 #include <fmt/format.h>
 

@@ -1,3 +1,8 @@
+// The row digest of verify --content and of the ledger: the canonical row (COPY fields, NaN made
+// canonical), the server's text hash reimplemented (PgHashBytesExtended), the digest's text form,
+// the SQL that makes the server compute the same, the thread that digests a sync's COPY stream, and
+// the display of field values for reports. Long because these must agree byte for byte with each
+// other and with the server; row_digest_test checks each against PostgreSQL.
 #include "sync/row_digest.h"
 
 #include "core/calendar.h"
