@@ -69,13 +69,19 @@ Runner SetupSync(CLI::App& app) {
                          job.target + " keeps its previous rows", ""};
         sync::RunPlan plan{dsn,           {job}, o->partitions, options, o->sync.jobs, "sync " + o->name,
                            "pgsplit sync"};
-        auto outcomes = sync::RunPartitions(ctx.config, ctx.log, plan, {});
+        plan.claim = o->sync.claim;
+        sync::RunnerHooks hooks;
+        hooks.already_synced = [](pg::Connection& conn, const std::string& value,
+                                  const std::vector<sync::Source>& sources) {
+            return sync::PartitionSyncedAtVersion(conn, sources.front(), value);
+        };
+        auto outcomes = sync::RunPartitions(ctx.config, ctx.log, plan, hooks);
         ctx.Print(ctx.config.json ? sync::RenderPartitionsJson(o->name, outcomes).dump(2) + "\n"
                                   : sync::RenderPartitionsText(outcomes, ctx.config.color_stdout,
                                                                ctx.config.table_width));
         const sync::PartitionOutcome* failed = nullptr;
         for (const auto& oc : outcomes) {
-            if (!oc.result && !failed) {
+            if (oc.error && !failed) {
                 failed = &oc;
             }
         }

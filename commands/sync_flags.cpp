@@ -21,6 +21,12 @@ void AddSyncFlags(CLI::App& app, SyncFlags& f, const std::string& unit) {
         ->type_name("DURATION");
     app.add_option("--swap-retries", f.swap_retries, "swap attempts after the first (default 5)")
         ->check(CLI::Range(0, 50));
+    app.add_flag("--claim", f.claim,
+                 "share the " + unit + " with other processes started with the same range: each " +
+                     "takes the ones no other holds (runbooks/backfill.md)");
+    app.add_option("--io-concurrency", f.io_concurrency,
+                   "requests in flight per remote table, reading ahead (default 8; 1 = one at a time)")
+        ->check(CLI::Range(1, 64));
 }
 
 sync::SyncOptions ToSyncOptions(const Context& ctx, const SyncFlags& f) {
@@ -34,6 +40,7 @@ sync::SyncOptions ToSyncOptions(const Context& ctx, const SyncFlags& f) {
     o.verify_counts = ctx.config.SignalsVerifyCounts();
     o.swap_lock_timeout = RequireDuration("--swap-lock-timeout", f.swap_lock_timeout);
     o.swap_retries = f.swap_retries;
+    o.io_concurrency = f.io_concurrency;
     if (f.delta_version >= 0) {
         o.delta_version = f.delta_version;
     }

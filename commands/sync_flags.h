@@ -19,10 +19,13 @@ struct SyncFlags {
     int jobs = 1;
     std::string swap_lock_timeout = "2s";
     int swap_retries = 5;
+    bool claim = false;
+    int io_concurrency = 8;
 };
 
 // Adds --strategy, --skip-invalid, --truncate-timestamps, --allow-empty, --delta-version, --jobs,
-// --swap-lock-timeout and --swap-retries. `unit` names what --jobs runs in parallel ("months").
+// --swap-lock-timeout, --swap-retries, --claim and --io-concurrency. `unit` names what --jobs runs in
+// parallel ("months").
 void AddSyncFlags(CLI::App& app, SyncFlags& flags, const std::string& unit);
 
 // SyncOptions from the flags and the environment (POSTGRES_SIGNALS_VERIFY_COUNTS). Throws

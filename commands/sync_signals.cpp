@@ -85,9 +85,15 @@ month Delta has no rows for).
         sync::RunnerHooks hooks;
         hooks.before_commit = signals::RecordSignalSuccess;
         hooks.record_failure = signals::RecordSignalFailure;
+        hooks.already_synced = [](pg::Connection& conn, const std::string& month,
+                                  const std::vector<sync::Source>& sources) {
+            return signals::SyncedAtVersions(conn, month, sources[0].GetSnapshot().Version(),
+                                             sources[1].GetSnapshot().Version());
+        };
         ctx.interrupt = {InterruptPolicy::Kind::Transactional, "month", "months",
                          "ranking_signal and composite_signal_daily keep their previous rows", ""};
         sync::RunPlan plan{dsn, jobs, months, options, o->sync.jobs, "sync-signals", "pgsplit sync-signals"};
+        plan.claim = o->sync.claim;
         auto outcomes = sync::RunPartitions(ctx.config, ctx.log, plan, hooks);
 
         auto rows = signals::SyncRows(outcomes);
@@ -95,18 +101,24 @@ month Delta has no rows for).
                       ? signals::RenderSyncJson(rows).dump(2) + "\n"
                       : signals::RenderSyncText(rows, ctx.config.color_stdout, ctx.config.table_width));
         const sync::PartitionOutcome* first_failure = nullptr;
-        int synced = 0;
+        int synced = 0, failed = 0, skipped = 0;
         for (const auto& oc : outcomes) {
             if (oc.error && !first_failure) {
                 first_failure = &oc;
             }
             synced += oc.result ? 1 : 0;
+            failed += oc.error ? 1 : 0;
+            skipped += oc.skipped.empty() ? 0 : 1;
+        }
+        if (plan.claim) {
+            ctx.log.Info(fmt::format("this process synced {} month(s), skipped {} already synced, {} failed",
+                                     synced, skipped, failed),
+                         {{"months_synced", synced}, {"months_skipped", skipped}, {"months_failed", failed}});
         }
         if (ctx.config.github_actions) {
             AppendStepSummary(ctx.config.github_step_summary, signals::RenderSyncMarkdown(rows));
             SetStepOutput(ctx.config.github_output, "months_synced", std::to_string(synced));
-            SetStepOutput(ctx.config.github_output, "months_failed",
-                          std::to_string(outcomes.size() - static_cast<size_t>(synced)));
+            SetStepOutput(ctx.config.github_output, "months_failed", std::to_string(failed));
         }
         if (int code = InterruptExitCode()) {
             return code;
@@ -118,7 +130,7 @@ month Delta has no rows for).
             ctx.log.Warn(
                 fmt::format("{} of {} month(s) failed; POSTGRES_SIGNALS_WRITE_REQUIRED=false, so the exit "
                             "code is 0 (the failures are recorded in ranking.signal_sync_state)",
-                            months.size() - static_cast<size_t>(synced), months.size()));
+                            failed, months.size()));
             return 0;
         }
         return ToInt(first_failure->error->code());

@@ -33,8 +33,9 @@ start)
   fi
   port=$(free_port) || { echo "azurite.sh: no free port" >&2; exit 1; }
   # setsid: the emulator outlives this script and is not hit by the caller's terminal signals.
+  # --disableTelemetry: azurite >= 3.33 otherwise reports usage to Application Insights (off-host).
   setsid "$bin" --blobHost 127.0.0.1 --blobPort "$port" --location "$dir" --silent \
-    --skipApiVersionCheck --loose >"$dir/azurite.log" 2>&1 < /dev/null &
+    --skipApiVersionCheck --loose --disableTelemetry >"$dir/azurite.log" 2>&1 < /dev/null &
   echo $! >"$dir/azurite.pid"
   echo "$port" >"$dir/azurite.port"
   for _ in $(seq 1 150); do

@@ -399,7 +399,8 @@ std::string AzureServerDsn(const std::string& user, const std::string& password,
                            const std::string& database) {
     std::string userinfo = PercentEncode(user);
     if (!password.empty()) {
-        userinfo += ":" + PercentEncode(password);
+        userinfo += ':';
+        userinfo += PercentEncode(password);
     }
     // ApplyDsnDefaults adds sslmode=verify-full with the system CA bundle for Azure hosts (SPEC §2), so
     // the printed DSN verifies the server the same way pgsplit does.

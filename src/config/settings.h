@@ -18,6 +18,9 @@ struct StorageSettings {
     std::optional<std::string> client_id;         // AZURE_CLIENT_ID, storage.client_id
     std::optional<std::string> identity_endpoint; // IDENTITY_ENDPOINT (Container Apps managed identity)
     std::optional<std::string> identity_header;   // IDENTITY_HEADER
+    // Requests one remote table may have in flight (--io-concurrency): 1 reads file after file, range
+    // after range, as pgsplit did before read-ahead existed.
+    int io_concurrency = 8;
 };
 
 // The Delta locations of the two signal tables (a --signals-table/--composite-table flag wins).

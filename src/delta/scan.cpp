@@ -11,6 +11,30 @@
 namespace pgsplit::delta {
 namespace {
 
+// The files a scan opens, for Storage::Prefetch.
+std::vector<storage::PlannedFile> Planned(const std::vector<const AddFile*>& files) {
+    std::vector<storage::PlannedFile> out;
+    out.reserve(files.size());
+    for (const AddFile* f : files) {
+        out.push_back({f->path, f->size > 0 ? static_cast<uint64_t>(f->size) : 0});
+    }
+    return out;
+}
+
+// Announces files to a storage for as long as it lives.
+class PrefetchScope {
+public:
+    PrefetchScope(storage::Storage& storage, const std::vector<const AddFile*>& files) : storage_(storage) {
+        storage_.Prefetch(Planned(files));
+    }
+    ~PrefetchScope() { storage_.Prefetch({}); }
+    PrefetchScope(const PrefetchScope&) = delete;
+    PrefetchScope& operator=(const PrefetchScope&) = delete;
+
+private:
+    storage::Storage& storage_;
+};
+
 parquet::Column SyntheticColumn(const StructField& field) {
     parquet::Column c;
     c.index = -1;
@@ -224,9 +248,12 @@ Scan::Scan(const Snapshot& snapshot, storage::Storage& storage, ScanOptions opti
         }
     }
     counters_.files_selected = static_cast<int64_t>(files_.size());
+    storage_.Prefetch(Planned(files_));
 }
 
-Scan::~Scan() = default;
+Scan::~Scan() {
+    storage_.Prefetch({}); // what was fetched for files not opened is let go
+}
 
 bool Scan::OpenNextFile() {
     cursor_.reset();
@@ -431,6 +458,7 @@ void ReadRows(const Snapshot& snapshot, storage::Storage& storage, const std::ve
             filter_value = bound.TypedValue();
         }
     }
+    PrefetchScope ahead(storage, files);
     for (const AddFile* file : files) {
         std::string where = FileWhere(snapshot, *file);
         std::vector<nlohmann::json> partition_json(schema.fields.size());

@@ -292,7 +292,10 @@ std::string AzCli::Render(const std::vector<std::string>& args) const {
     for (const auto& a : argv) {
         // The admin password flag is hidden whatever its value, even one not registered as a secret.
         std::string shown = a.rfind("--admin-password=", 0) == 0 ? "--admin-password=***" : mask_.Apply(a);
-        line += (line.empty() ? "" : " ") + ShellQuote(shown);
+        if (!line.empty()) {
+            line += ' ';
+        }
+        line += ShellQuote(shown);
     }
     return line;
 }

@@ -103,6 +103,22 @@ void RecordSignalSuccess(pg::Connection& conn, const sync::PartitionResult& r) {
     }
 }
 
+std::optional<std::string> SyncedAtVersions(pg::Connection& conn, const std::string& month,
+                                            int64_t signals_version, int64_t composite_version) {
+    auto r =
+        Query(conn,
+              fmt::format("SELECT to_char(synced_at AT TIME ZONE 'UTC', {}) FROM {} WHERE year_month = $1 "
+                          "AND status = 'success' AND signals_delta_version = $2 "
+                          "AND composite_delta_version = $3",
+                          kUtcText, kLedgerTable),
+              {month, std::to_string(signals_version), std::to_string(composite_version)});
+    if (r.Rows() == 0) {
+        return std::nullopt;
+    }
+    return fmt::format("already synced at Delta versions {} / {} ({})", signals_version, composite_version,
+                       r.GetOpt(0, 0).value_or("?"));
+}
+
 bool HasDigestColumns(pg::Connection& conn) {
     return conn.QueryValue("SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) "
                            "AND attname IN ('signals_digest', 'composite_digest') AND NOT attisdropped",

@@ -22,6 +22,11 @@ namespace pgsplit::signals {
 // duration, skipped rows, strategy, tool version.
 void RecordSignalSuccess(pg::Connection& conn, const sync::PartitionResult& result);
 
+// With --claim: why `month` needs no sync (its ledger row records a success at exactly these Delta
+// versions), or nullopt.
+std::optional<std::string> SyncedAtVersions(pg::Connection& conn, const std::string& month,
+                                            int64_t signals_version, int64_t composite_version);
+
 // Whether the ledger has the digest columns of migration 0005.
 bool HasDigestColumns(pg::Connection& conn);
 

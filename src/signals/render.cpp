@@ -13,7 +13,8 @@ std::vector<SyncRow> SyncRows(const std::vector<sync::PartitionOutcome>& outcome
     for (const auto& oc : outcomes) {
         SyncRow r;
         r.month = oc.value;
-        r.ok = oc.result.has_value();
+        r.ok = oc.result.has_value() || !oc.skipped.empty();
+        r.skipped_reason = oc.skipped;
         if (oc.result) {
             const auto* s = oc.result->Find(kSignalsLabel);
             const auto* c = oc.result->Find(kCompositeLabel);
@@ -40,7 +41,9 @@ std::string RenderSyncText(const std::vector<SyncRow>& rows, bool color, size_t 
     for (const auto& r : rows) {
         std::vector<Tone> tones(6, Tone::Plain);
         tones.push_back(r.ok ? Tone::Good : Tone::Bad);
-        if (r.ok) {
+        if (!r.skipped_reason.empty()) {
+            t.AddRow({r.month, "", "", "", "", "", "skipped: " + r.skipped_reason}, tones);
+        } else if (r.ok) {
             t.AddRow({r.month, GroupDigits(r.signals_rows), GroupDigits(r.composite_rows),
                       GroupDigits(r.skipped), r.strategy, HumanDuration(r.seconds * 1000), "ok"},
                      tones);
@@ -55,7 +58,9 @@ nlohmann::ordered_json RenderSyncJson(const std::vector<SyncRow>& rows) {
     nlohmann::ordered_json out = {{"ok", true}, {"months", nlohmann::ordered_json::array()}};
     for (const auto& r : rows) {
         nlohmann::ordered_json j = {{"month", r.month}, {"ok", r.ok}};
-        if (r.ok) {
+        if (!r.skipped_reason.empty()) {
+            j["skipped"] = r.skipped_reason;
+        } else if (r.ok) {
             j["signals_rows"] = r.signals_rows;
             j["composite_rows"] = r.composite_rows;
             j["skipped_rows"] = r.skipped;
@@ -79,7 +84,9 @@ std::string RenderSyncMarkdown(const std::vector<SyncRow>& rows) {
                     "result |\n|---|---:|---:|---:|---|---:|---|\n",
                     kSignalsLabel, kCompositeLabel);
     for (const auto& r : rows) {
-        if (r.ok) {
+        if (!r.skipped_reason.empty()) {
+            md += fmt::format("| {} | | | | | | skipped: {} |\n", r.month, r.skipped_reason);
+        } else if (r.ok) {
             md += fmt::format("| {} | {} | {} | {} | {} | {} | ok |\n", r.month, r.signals_rows,
                               r.composite_rows, r.skipped, r.strategy, HumanDuration(r.seconds * 1000));
         } else {

@@ -20,8 +20,9 @@ struct SyncRow {
     int64_t signals_version = -1, composite_version = -1;
     std::string strategy;
     double seconds = 0;
-    std::string error; // when !ok
-    int exit_code = 0; // when !ok
+    std::string skipped_reason; // --claim: ok, but synced by another process (why it was skipped)
+    std::string error;          // when !ok
+    int exit_code = 0;          // when !ok
 };
 
 std::vector<SyncRow> SyncRows(const std::vector<sync::PartitionOutcome>& outcomes);

@@ -24,9 +24,21 @@ struct FileEntry {
     uint64_t size = 0;
 };
 
+// A file a scan is going to open, with its size as the log records it (0 when unknown).
+struct PlannedFile {
+    std::string path;
+    uint64_t size = 0;
+};
+
 class Storage {
 public:
     virtual ~Storage() = default;
+
+    // A hint: the files the caller will Open next, in this order. A back-end where each request costs
+    // a round trip (storage/azure) starts fetching their first bytes ahead, within its request and
+    // memory bounds, and Open then takes what arrived. A new hint replaces the previous one; an empty
+    // one drops it. Opening a file the hint did not name still works (without the head start).
+    virtual void Prefetch(const std::vector<PlannedFile>& files) { (void)files; }
 
     // The root as given (URI or path), used in messages.
     virtual const std::string& Root() const = 0;

@@ -28,9 +28,10 @@ double SecondsSince(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Advisory-lock namespace for partition syncs: 'pgsp' as a 32-bit integer. The second key is
-// hashtext('pgsplit:sync:' || value), so concurrent syncs of one month queue and other months do not.
-constexpr int32_t kSyncLockNamespace = 0x70677370;
+// The COMMENT a swapped-in partition carries: the Delta version its rows were read from.
+std::string SyncMarker(int64_t delta_version) {
+    return fmt::format("pgsplit sync: Delta version {}", delta_version);
+}
 
 // Whether a Delta column of this type can feed a target column of type `t` at all (the exact
 // physical layout is checked again per file by the encoder).
@@ -349,6 +350,9 @@ void PartitionWriter::LoadStage(Prepared& p) {
         conn_.Exec("ALTER TABLE " + p.stage_quoted + " OWNER TO " + pg::QuoteIdent(conn_, t.owner));
     }
     CopyRows(p, "COPY " + p.stage_quoted + " (" + col_list + ") FROM STDIN (FORMAT binary, FREEZE)");
+    // What the partition holds, for --claim (PartitionSyncedAtVersion); a number, never lake text.
+    conn_.Exec("COMMENT ON TABLE " + p.stage_quoted + " IS " +
+               pg::QuoteLiteral(conn_, SyncMarker(p.result.delta_version)));
     // Keys and indexes are built after the load (faster than maintaining them row by row) and before
     // the swap, so ATTACH finds matching ones and does not build them while holding the parent.
     for (const auto& ix : t.indexes) {
@@ -528,6 +532,25 @@ Source::~Source() = default;
 Source::Source(Source&&) noexcept = default;
 Source& Source::operator=(Source&&) noexcept = default;
 
+std::optional<std::string> PartitionSyncedAtVersion(pg::Connection& conn, const Source& source,
+                                                    const std::string& value) {
+    Target t = ReadTarget(conn, source.Job().target);
+    pg::Result r =
+        conn.Exec("SELECT obj_description(c.oid, 'pg_class') FROM pg_inherits i "
+                  "JOIN pg_class c ON c.oid = i.inhrelid "
+                  "WHERE i.inhparent = $1::oid AND pg_get_expr(c.relpartbound, c.oid) = $2",
+                  {std::to_string(t.oid), "FOR VALUES IN (" + pg::QuoteLiteral(conn, value) + ")"});
+    int64_t version = source.GetSnapshot().Version();
+    if (r.Rows() != 1 || r.GetOpt(0, 0) != SyncMarker(version)) {
+        return std::nullopt;
+    }
+    return fmt::format("its partition was synced from Delta version {}", version);
+}
+
+std::string SyncLockKey(const std::string& value) {
+    return "pgsplit:sync:" + value;
+}
+
 storage::Storage& Source::GetStorage() {
     return table_->GetStorage();
 }
@@ -547,16 +570,30 @@ PartitionResult SyncPartition(const Logger& log, pg::Connection& conn, std::vect
     {
         pg::Transaction tx(conn);
         conn.Exec("SELECT pg_advisory_xact_lock($1::int, hashtext($2))",
-                  {std::to_string(kSyncLockNamespace), "pgsplit:sync:" + value});
-        // Whether each target holds the value now, before anything is replaced: a value Delta has no
-        // rows for must not silently empty a populated month (a mistyped --month would otherwise do it).
-        std::vector<bool> populated;
-        for (const auto& p : prepared) {
-            populated.push_back(
-                conn.QueryValue(fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = $1)", p.target.quoted,
-                                            pg::QuoteIdent(conn, p.job->partition_column)),
-                                {value})
-                    .value_or("f") == "t");
+                  {std::to_string(kSyncLockNamespace), SyncLockKey(value)});
+        // Whether a target holds the value now: asked only when Delta gave it no rows (a value Delta
+        // has no rows for must not silently empty a populated month; a mistyped --month would
+        // otherwise do it). For a swap, not asked up front: the query takes ACCESS SHARE on the parent until
+        // COMMIT, and every other month's swap (ACCESS EXCLUSIVE on the parent) would then wait for
+        // this month's whole load: syncs of other months, in this process or another, would fail
+        // their swaps. The value's own lock keeps other syncs of it out meanwhile.
+        std::vector<std::optional<bool>> populated_cache(prepared.size());
+        auto populated = [&](size_t i) {
+            if (!populated_cache[i]) {
+                const auto& p = prepared[i];
+                populated_cache[i] =
+                    conn.QueryValue(fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = $1)",
+                                                p.target.quoted,
+                                                pg::QuoteIdent(conn, p.job->partition_column)),
+                                    {value})
+                        .value_or("f") == "t";
+            }
+            return *populated_cache[i];
+        };
+        for (size_t i = 0; i < prepared.size(); ++i) {
+            if (prepared[i].strategy != Strategy::Swap) {
+                populated(i); // DELETE + COPY changes the answer, and locks the table anyway
+            }
         }
         for (size_t i = 0; i < prepared.size(); ++i) {
             auto& p = prepared[i];
@@ -567,7 +604,7 @@ PartitionResult SyncPartition(const Logger& log, pg::Connection& conn, std::vect
                 writer.DeleteAndCopy(p);
             }
             p.result.seconds = SecondsSince(tt);
-            if (p.result.rows == 0 && populated[i] && !options.allow_empty) {
+            if (p.result.rows == 0 && !options.allow_empty && populated(i)) {
                 throw Error(
                     ExitCode::Source,
                     fmt::format("{} has no rows for {} = {} in Delta{} but {} holds rows for it; refusing "
@@ -589,7 +626,7 @@ PartitionResult SyncPartition(const Logger& log, pg::Connection& conn, std::vect
         std::string labels, targets;
         for (size_t i = 0; i < prepared.size(); ++i) {
             const auto& p = prepared[i];
-            all_empty = all_empty && p.result.rows == 0 && !populated[i];
+            all_empty = all_empty && p.result.rows == 0 && !populated(i);
             skipped += p.result.skipped;
             labels += (i ? ", " : "") + p.job->label;
             targets += (i ? ", " : "") + p.job->target;

@@ -17,6 +17,7 @@
 #include "pg/connection.h"
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -52,6 +53,7 @@ struct SyncOptions {
     std::chrono::milliseconds swap_backoff{250};
     size_t batch_rows = 8192;
     size_t flush_bytes = 1 << 20;
+    int io_concurrency = 8; // requests in flight per remote table (StorageSettings::io_concurrency)
     // Called from the COPY loop after each flush with the rows sent so far for one table (progress).
     std::function<void(const std::string& label, int64_t rows)> on_progress;
 };
@@ -133,6 +135,18 @@ struct EncodedPartition {
 // throws the Error(Source/Config) of SyncPartition's checks (a column Delta lacks, a type mismatch).
 EncodedPartition EncodePartition(const Logger& log, Source& source, const Target& target,
                                  const std::string& value, const SyncOptions& options, RowObserver& observer);
+
+// The advisory lock every sync of `value` takes: ('pgsp' as a 32-bit integer, hashtext(SyncLockKey)),
+// so concurrent syncs of one value queue and other values do not.
+inline constexpr int32_t kSyncLockNamespace = 0x70677370;
+std::string SyncLockKey(const std::string& value);
+
+// With --claim for a table without a ledger (sync NAME): why `value` needs no sync, because the
+// partition holding it was swapped in from the snapshot's Delta version (every swap marks its stage
+// with the version it read, as the table's COMMENT), or nullopt. A value the delete strategy wrote
+// has no such mark and is synced again.
+std::optional<std::string> PartitionSyncedAtVersion(pg::Connection& conn, const Source& source,
+                                                    const std::string& value);
 
 // The identifier-safe form of a partition value ("2024-01" -> "2024_01").
 std::string PartitionSuffix(const std::string& value);

@@ -22,6 +22,8 @@ std::string RenderPartitionsText(const std::vector<PartitionOutcome>& outcomes, 
         if (const TableResult* r = Synced(oc)) {
             t.AddRow({oc.value, GroupDigits(r->rows), GroupDigits(r->skipped), StrategyName(r->strategy),
                       HumanDuration(oc.result->seconds * 1000), "ok"});
+        } else if (!oc.skipped.empty()) {
+            t.AddRow({oc.value, "", "", "", "", "skipped: " + oc.skipped});
         } else {
             t.AddRow({oc.value, "", "", "", "", fmt::format("failed (exit {})", ToInt(oc.error->code()))});
         }
@@ -41,6 +43,9 @@ nlohmann::ordered_json RenderPartitionsJson(const std::string& table,
                                                                {"skipped_rows", r->skipped},
                                                                {"delta_version", r->delta_version},
                                                                {"strategy", StrategyName(r->strategy)}});
+        } else if (!oc.skipped.empty()) {
+            out["partitions"].push_back(
+                nlohmann::ordered_json{{"partition", oc.value}, {"ok", true}, {"skipped", oc.skipped}});
         } else {
             out["ok"] = false;
             out["partitions"].push_back(

@@ -79,7 +79,7 @@ private:
 
 // Where a value ended, for the phase record.
 PhaseEnd EndOf(const PartitionOutcome& oc) {
-    if (oc.result) {
+    if (oc.result || !oc.skipped.empty()) {
         return PhaseEnd::Completed;
     }
     bool interrupted = oc.error && (oc.error->code() == ExitCode::Interrupt ||
@@ -126,18 +126,55 @@ public:
         };
     }
 
-    void Run(const std::string& value, PartitionOutcome& out) {
-        out.value = value;
+    // How a value is taken: simply, or (--claim) only under its session lock, tried or waited for.
+    enum class Claim { None, Try, Wait };
+
+    // Runs `value` into `out`; `started` is called once the value is this worker's (before anything
+    // is logged about it). With Claim::Try, returns false (and leaves `out` alone) when another
+    // session holds the value: the caller puts it aside for a Claim::Wait pass.
+    bool Run(const std::string& value, PartitionOutcome& out, Claim claim,
+             const std::function<void()>& started) {
         seen_.clear();
+        bool claimed = false, announced = false;
+        auto announce = [&] {
+            if (!announced && started) {
+                started();
+            }
+            announced = true;
+        };
         try {
             if (!sources_) {
-                sources_ = versions_.Open(plan_.jobs, config_.Storage());
+                StorageSettings storage = config_.Storage();
+                storage.io_concurrency = plan_.options.io_concurrency;
+                sources_ = versions_.Open(plan_.jobs, storage);
             }
+            if (claim != Claim::None) {
+                if (!TakeClaim(value, claim == Claim::Wait)) {
+                    return false;
+                }
+                claimed = true;
+                announce();
+                if (hooks_.already_synced) {
+                    if (auto why = hooks_.already_synced(Conn(), value, *sources_)) {
+                        out.value = value;
+                        out.skipped = *why;
+                        log_.Info(fmt::format("{}: skipped, {}", value, *why),
+                                  {{"partition", value}, {"skipped", *why}});
+                        ReleaseClaim(value);
+                        progress_.ValueDone();
+                        return true;
+                    }
+                }
+            }
+            announce();
+            out.value = value;
             out.result = SyncPartition(log_, Conn(), *sources_, value, options_, hooks_.before_commit);
             progress_.Clear();
             LogSuccess(*out.result);
         } catch (const Error& e) {
+            announce();
             progress_.Clear();
+            out.value = value;
             out.error = e;
             nlohmann::json fields = {{"partition", value}, {"exit_code", ToInt(e.code())}};
             if (!e.hint().empty()) {
@@ -146,10 +183,42 @@ public:
             log_.Error(fmt::format("sync of {} failed: {}", value, e.what()), fields);
             RecordFailure(value, e, out);
         }
+        if (claimed) {
+            ReleaseClaim(value);
+        }
         progress_.ValueDone();
+        return true;
     }
 
 private:
+    // The value's session lock on this worker's connection: tried, or waited for (a wait is cancelled
+    // by SIGINT/SIGTERM like any statement).
+    bool TakeClaim(const std::string& value, bool wait) {
+        pg::Params key = {std::to_string(kSyncLockNamespace), SyncLockKey(value)};
+        if (!wait) {
+            return Conn().QueryValue("SELECT pg_try_advisory_lock($1::int, hashtext($2))", key) == "t";
+        }
+        log_.Info(fmt::format("{}: another process holds it; waiting for it to finish", value),
+                  {{"partition", value}});
+        Conn().Exec("SELECT pg_advisory_lock($1::int, hashtext($2))", key);
+        return true;
+    }
+
+    // Best effort: a connection that broke took the lock with its session.
+    void ReleaseClaim(const std::string& value) {
+        if (!conn_ || !conn_->Ok()) {
+            return;
+        }
+        try {
+            conn_->Exec("SELECT pg_advisory_unlock($1::int, hashtext($2))",
+                        {std::to_string(kSyncLockNamespace), SyncLockKey(value)});
+        } catch (const std::exception& e) {
+            log_.Warn(fmt::format("could not release the claim on {}: {} (the session keeps it until it "
+                                  "ends)",
+                                  value, e.what()));
+        }
+    }
+
     pg::Connection& Conn() {
         if (!conn_ || !conn_->Ok()) {
             conn_.emplace(pg::Connection::Open(plan_.dsn, plan_.application_name));
@@ -215,6 +284,44 @@ private:
 
 } // namespace
 
+namespace {
+
+// Hands out value indexes: each once in order, then (with --claim) the ones other sessions held when
+// they came up, to be waited for.
+class WorkQueue {
+public:
+    explicit WorkQueue(size_t size) : size_(size) {}
+
+    // The next index and how to claim it; nullopt when nothing is left (or a signal arrived).
+    std::optional<std::pair<size_t, bool>> Next() {
+        if (InterruptSignal() != 0) {
+            return std::nullopt;
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        if (next_ < size_) {
+            return std::make_pair(next_++, false);
+        }
+        if (!held_.empty()) {
+            size_t i = held_.front();
+            held_.erase(held_.begin());
+            return std::make_pair(i, true);
+        }
+        return std::nullopt;
+    }
+    void Held(size_t i) {
+        std::lock_guard<std::mutex> lock(mu_);
+        held_.push_back(i);
+    }
+
+private:
+    std::mutex mu_;
+    size_t size_;
+    size_t next_ = 0;
+    std::vector<size_t> held_;
+};
+
+} // namespace
+
 std::vector<PartitionOutcome> RunPartitions(const Config& config, const Logger& log, const RunPlan& plan,
                                             const RunnerHooks& hooks) {
     const auto& values = plan.values;
@@ -222,23 +329,35 @@ std::vector<PartitionOutcome> RunPartitions(const Config& config, const Logger& 
                       values.size());
     PinnedVersions versions(plan.jobs.size(), plan.options.delta_version);
     std::vector<PartitionOutcome> outcomes(values.size());
+    WorkQueue queue(values.size());
+    auto claim_of = [&](bool waited) {
+        return !plan.claim ? Worker::Claim::None : waited ? Worker::Claim::Wait : Worker::Claim::Try;
+    };
     int threads = std::max(1, std::min<int>(plan.parallel, static_cast<int>(values.size())));
     if (threads == 1) {
         Worker worker(config, log, plan, hooks, versions, progress);
-        for (size_t i = 0; i < values.size() && InterruptSignal() == 0; ++i) {
-            LogPhase phase(log, values[i], plan.title + " " + values[i]);
-            worker.Run(values[i], outcomes[i]);
-            phase.End(EndOf(outcomes[i]));
+        while (auto next = queue.Next()) {
+            const size_t i = next->first; // not a structured binding: clang 14 cannot capture one
+            const bool waited = next->second;
+            std::optional<LogPhase> phase; // opened once the value is taken: a held one is no step
+            if (!worker.Run(values[i], outcomes[i], claim_of(waited),
+                            [&] { phase.emplace(log, values[i], plan.title + " " + values[i]); })) {
+                queue.Held(i);
+                continue;
+            }
+            phase->End(EndOf(outcomes[i]));
         }
     } else {
-        std::atomic<size_t> next{0};
         std::vector<std::thread> pool;
         for (int t = 0; t < threads; ++t) {
             pool.emplace_back([&]() {
                 Worker worker(config, log, plan, hooks, versions, progress);
-                for (size_t i = next.fetch_add(1); i < values.size() && InterruptSignal() == 0;
-                     i = next.fetch_add(1)) {
-                    worker.Run(values[i], outcomes[i]);
+                while (auto next = queue.Next()) {
+                    const size_t i = next->first; // not a structured binding: clang 14 cannot capture one
+                    const bool waited = next->second;
+                    if (!worker.Run(values[i], outcomes[i], claim_of(waited), nullptr)) {
+                        queue.Held(i);
+                    }
                 }
             });
         }

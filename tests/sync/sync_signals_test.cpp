@@ -535,4 +535,38 @@ TEST_SUITE("sync") {
         CHECK(missing.exit_code == 3);
         CHECK(missing.err.find("tables:") != std::string::npos);
     }
+
+    TEST_CASE("sync NAME --claim skips a partition swapped in from the same Delta version and syncs one "
+              "that is not") {
+        TestDatabase db;
+        Migrate(db);
+        pgsplit::test::CreateCopyTable(db);
+        pgsplit::test::ScratchDir dir;
+        pgsplit::test::WriteText(dir / "pgsplit.yaml", pgsplit::test::CopyTableConfig());
+        auto run = [&](std::vector<std::string> extra) {
+            std::vector<std::string> args = {
+                "--config", dir / "pgsplit.yaml", "--json",  "sync",   "composite_copy", "--partition",
+                "2024-01",  "--partition",        "2024-02", "--claim"};
+            args.insert(args.end(), extra.begin(), extra.end());
+            auto r = RunPgsplit(args, {{"POSTGRES_DSN", db.Dsn()}});
+            REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+            return nlohmann::json::parse(r.out)["partitions"];
+        };
+        auto first = run({});
+        CHECK_FALSE(first[0].contains("skipped"));
+        CHECK_FALSE(first[1].contains("skipped"));
+        // The mark is the version read, on the partition itself.
+        CHECK(
+            db.Value("SELECT obj_description('monitoring.composite_copy_p2024_02'::regclass, 'pg_class')") ==
+            "pgsplit sync: Delta version 2");
+        auto second = run({});
+        CHECK(second[0]["skipped"] == "its partition was synced from Delta version 2");
+        CHECK(second[1]["skipped"] == "its partition was synced from Delta version 2");
+        // Another version is another content: synced again.
+        auto older = run({"--delta-version", "1"});
+        CHECK_FALSE(older[0].contains("skipped"));
+        auto want = Expected("basic");
+        CHECK(OracleGot(db, want, "composite_copy", "2024-01", "monitoring.composite_copy") ==
+              OracleWant(want, "composite_copy", "v1", "2024-01"));
+    }
 }

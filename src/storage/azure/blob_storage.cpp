@@ -129,16 +129,72 @@ std::optional<uint64_t> TotalFromContentRange(const std::string& value) {
     }
 }
 
-// A blob read by ranges with a small window cache (see blob_storage.h for the request budget).
+// The body of a ranged answer for [offset, offset + length) of a blob of `size` bytes, checked: a
+// vanished blob, a failed request and a short answer are errors naming the blob.
+std::string CheckedRange(BlobStorage& storage, HttpResponse resp, const std::string& shown, uint64_t size,
+                         uint64_t offset, uint64_t length, const std::string& what) {
+    if (resp.status == 404) {
+        throw Error(ExitCode::Source, fmt::format("'{}' disappeared while it was read", shown),
+                    "the table is being vacuumed or rewritten; retry");
+    }
+    if (resp.status == 200 && resp.body.size() == size) {
+        resp.body = resp.body.substr(offset, length);
+    } else if (resp.status != 206) {
+        storage.Fail(resp, what, shown);
+    }
+    if (resp.body.size() != length) {
+        throw Error(ExitCode::Source,
+                    fmt::format("'{}': asked for {} bytes at {}, got {}; the blob changed while it was read",
+                                shown, length, offset, resp.body.size()),
+                    "retry once the writer has finished");
+    }
+    return std::move(resp.body);
+}
+
+std::string FetchRange(BlobStorage& storage, const std::string& blob, const std::string& shown, uint64_t size,
+                       uint64_t offset, uint64_t length) {
+    std::string what = fmt::format("a read of bytes {}..{} of {}", offset, offset + length, shown);
+    return CheckedRange(storage, storage.GetBlob(blob, offset, length, what), shown, size, offset, length,
+                        what);
+}
+
+// The tail window of a blob of `size` bytes starts here: the footer and the page index sit at the end.
+uint64_t TailStart(uint64_t size, const BlobOptions& opt) {
+    return size > opt.tail_window ? size - opt.tail_window : 0;
+}
+
+} // namespace
+
+BlobHead FetchHead(BlobStorage& storage, const std::string& blob, const std::string& shown) {
+    const auto& opt = storage.Options();
+    BlobHead head;
+    head.first = storage.GetBlob(blob, 0, opt.first_window, "a read of " + shown);
+    if (head.first.status != 206) {
+        return head; // empty, missing, whole (200) or failed: BlobSource::Adopt tells which
+    }
+    auto total = TotalFromContentRange(head.first.Header("content-range"));
+    if (total && *total > head.first.body.size()) {
+        // The reader's next read is the footer: ask for it now, in the same breath.
+        head.tail_offset = TailStart(*total, opt);
+        std::string what = fmt::format("a read of bytes {}..{} of {}", head.tail_offset, *total, shown);
+        head.tail = storage.GetBlob(blob, head.tail_offset, *total - head.tail_offset, what);
+    }
+    return head;
+}
+
+namespace {
+
+// A blob read by ranges with a small window cache (see blob_storage.h for the request budget). With
+// a fetch pool, the window after the current one is fetched while the current one is decoded, and a
+// read larger than the read-ahead is fetched in read-ahead-sized parts at once.
 class BlobSource final : public ByteSource {
 public:
     BlobSource(BlobStorage& storage, std::string blob, std::string shown)
         : storage_(storage), blob_(std::move(blob)), shown_(std::move(shown)) {}
 
-    // The first request: the head window, which also tells the size.
-    void Start() {
-        const auto& opt = storage_.Options();
-        HttpResponse resp = storage_.GetBlob(blob_, 0, opt.first_window, "a read of " + shown_);
+    // The first answers (FetchHead, here or ahead of time): the size, the head and the tail.
+    void Adopt(BlobHead head) {
+        HttpResponse& resp = head.first;
         if (resp.status == 416) {
             // Only an empty blob refuses a range starting at 0.
             size_ = 0;
@@ -162,6 +218,12 @@ public:
         }
         head_.offset = 0;
         head_.bytes = std::move(resp.body);
+        if (head.tail && head.tail_offset < size_) {
+            std::string what = fmt::format("a read of bytes {}..{} of {}", head.tail_offset, size_, shown_);
+            tail_.bytes = CheckedRange(storage_, std::move(*head.tail), shown_, size_, head.tail_offset,
+                                       size_ - head.tail_offset, what);
+            tail_.offset = head.tail_offset;
+        }
     }
 
     const std::string& Name() const override { return shown_; }
@@ -181,22 +243,45 @@ public:
                 return;
             }
         }
+        // A read that starts in a held window and runs past its end (a column chunk across the end
+        // of the head): the held part is copied, only the rest is fetched.
+        for (const Window* w : {&head_, &current_}) {
+            if (!w->bytes.empty() && offset >= w->offset && offset < w->offset + w->bytes.size()) {
+                uint64_t held = w->offset + w->bytes.size() - offset;
+                std::memcpy(out, w->bytes.data() + (offset - w->offset), held);
+                offset += held;
+                length -= held;
+                out += held;
+                break;
+            }
+        }
         const auto& opt = storage_.Options();
-        if (length >= opt.read_ahead) {
-            Fetch(offset, length, nullptr, out);
+        if (next_.valid() && offset >= next_offset_ && offset + length <= next_offset_ + next_length_) {
+            // Read ahead of time: it becomes the current window, and the one after it is asked for.
+            current_.offset = next_offset_;
+            current_.bytes = next_.get();
+            ReadAhead(current_.offset + current_.bytes.size());
+            std::memcpy(out, current_.bytes.data() + (offset - current_.offset), length);
             return;
         }
-        // The footer and the page index sit at the end: keep one window there.
-        uint64_t tail_start = size_ > opt.tail_window ? size_ - opt.tail_window : 0;
+        if (length >= opt.read_ahead) {
+            ReadInParts(offset, length, out);
+            ReadAhead(offset + length);
+            return;
+        }
+        uint64_t tail_start = TailStart(size_, opt);
         if (offset >= tail_start) {
             uint64_t start = std::min(offset, tail_start);
-            Fetch(start, size_ - start, &tail_, nullptr);
+            tail_.bytes = FetchRange(storage_, blob_, shown_, size_, start, size_ - start);
+            tail_.offset = start;
             std::memcpy(out, tail_.bytes.data() + (offset - tail_.offset), length);
             return;
         }
         // Column chunks of a row group are contiguous: reading ahead serves the next columns too.
         uint64_t want = std::min(size_ - offset, std::max(length, opt.read_ahead));
-        Fetch(offset, want, &current_, nullptr);
+        current_.bytes = FetchRange(storage_, blob_, shown_, size_, offset, want);
+        current_.offset = offset;
+        ReadAhead(offset + want);
         std::memcpy(out, current_.bytes.data(), length);
     }
 
@@ -209,30 +294,59 @@ private:
         }
     };
 
-    void Fetch(uint64_t offset, uint64_t length, Window* into, uint8_t* out) {
-        std::string what = fmt::format("a read of bytes {}..{} of {}", offset, offset + length, shown_);
-        HttpResponse resp = storage_.GetBlob(blob_, offset, length, what);
-        if (resp.status == 404) {
-            throw Error(ExitCode::Source, fmt::format("'{}' disappeared while it was read", shown_),
-                        "the table is being vacuumed or rewritten; retry");
+    // Asks for the window starting at `from` on the pool (not past the tail window when that is held).
+    // A window asked for earlier that was not used is dropped; its answer is discarded on arrival.
+    void ReadAhead(uint64_t from) {
+        FetchPool& pool = storage_.Pool();
+        if (pool.Threads() == 0) {
+            return;
         }
-        if (resp.status == 200 && resp.body.size() == size_) {
-            resp.body = resp.body.substr(offset, length);
-        } else if (resp.status != 206) {
-            storage_.Fail(resp, what, shown_);
+        uint64_t limit = tail_.bytes.empty() ? size_ : tail_.offset;
+        if (from >= limit) {
+            next_ = {};
+            return;
         }
-        if (resp.body.size() != length) {
-            throw Error(
-                ExitCode::Source,
-                fmt::format("'{}': asked for {} bytes at {}, got {}; the blob changed while it was read",
-                            shown_, length, offset, resp.body.size()),
-                "retry once the writer has finished");
+        if (next_.valid() && next_offset_ == from) {
+            return;
         }
-        if (into) {
-            into->offset = offset;
-            into->bytes = std::move(resp.body);
-        } else {
-            std::memcpy(out, resp.body.data(), length);
+        next_offset_ = from;
+        next_length_ = std::min(storage_.Options().read_ahead, limit - from);
+        next_ =
+            pool.Submit([&storage = storage_, blob = blob_, shown = shown_, size = size_, from,
+                         len = next_length_] { return FetchRange(storage, blob, shown, size, from, len); });
+    }
+
+    // A read larger than the read-ahead, in parts fetched at once (the caller's thread takes the
+    // first). Every part is waited for before returning or throwing: they write into `out`.
+    void ReadInParts(uint64_t offset, uint64_t length, uint8_t* out) {
+        const uint64_t part = storage_.Options().read_ahead;
+        std::vector<std::future<void>> rest;
+        for (uint64_t at = part; at < length; at += part) {
+            uint64_t len = std::min(part, length - at);
+            rest.push_back(storage_.Pool().Submit([&storage = storage_, blob = blob_, shown = shown_,
+                                                   size = size_, from = offset + at, len, into = out + at] {
+                std::string bytes = FetchRange(storage, blob, shown, size, from, len);
+                std::memcpy(into, bytes.data(), len);
+            }));
+        }
+        std::exception_ptr failed;
+        try {
+            std::string first = FetchRange(storage_, blob_, shown_, size_, offset, std::min(part, length));
+            std::memcpy(out, first.data(), first.size());
+        } catch (...) {
+            failed = std::current_exception();
+        }
+        for (auto& f : rest) {
+            try {
+                f.get();
+            } catch (...) {
+                if (!failed) {
+                    failed = std::current_exception();
+                }
+            }
+        }
+        if (failed) {
+            std::rethrow_exception(failed);
         }
     }
 
@@ -241,6 +355,8 @@ private:
     std::string shown_;
     uint64_t size_ = 0;
     Window head_, tail_, current_;
+    std::future<std::string> next_; // the window after current_, being fetched
+    uint64_t next_offset_ = 0, next_length_ = 0;
 };
 
 } // namespace
@@ -419,9 +535,76 @@ std::vector<FileEntry> BlobStorage::List(const std::string& dir) {
     return out;
 }
 
+FetchPool& BlobStorage::Pool() {
+    if (!pool_) {
+        pool_ = std::make_unique<FetchPool>(std::max(0, options_.io_concurrency - 1));
+    }
+    return *pool_;
+}
+
+uint64_t BlobStorage::HeadCost(uint64_t size) const {
+    if (size == 0) {
+        return options_.first_window + options_.tail_window;
+    }
+    return std::min(size, options_.first_window) + (size > options_.first_window ? options_.tail_window : 0);
+}
+
+void BlobStorage::Prefetch(const std::vector<PlannedFile>& files) {
+    ahead_.clear(); // answers still on their way are discarded when they arrive
+    ahead_bytes_ = 0;
+    ahead_started_ = 0;
+    if (Pool().Threads() == 0) {
+        return;
+    }
+    for (const auto& f : files) {
+        ahead_.push_back({f.path, HeadCost(f.size), {}});
+    }
+    StartAhead();
+}
+
+void BlobStorage::StartAhead() {
+    const size_t max_files = 2 * Pool().Threads();
+    for (auto& a : ahead_) {
+        if (ahead_started_ >= max_files) {
+            return;
+        }
+        if (a.head.valid()) {
+            continue;
+        }
+        if (ahead_started_ > 0 && ahead_bytes_ + a.cost > options_.prefetch_bytes) {
+            return;
+        }
+        std::string blob;
+        try {
+            blob = BlobName(a.path);
+        } catch (const Error&) {
+            return; // Open names the problem when the scan gets there
+        }
+        a.head =
+            Pool().Submit([this, blob, shown = Describe(a.path)] { return FetchHead(*this, blob, shown); });
+        ahead_bytes_ += a.cost;
+        ++ahead_started_;
+    }
+}
+
 std::unique_ptr<ByteSource> BlobStorage::Open(const std::string& path) {
-    auto source = std::make_unique<BlobSource>(*this, BlobName(path), Describe(path));
-    source->Start();
+    std::string blob = BlobName(path);
+    auto source = std::make_unique<BlobSource>(*this, blob, Describe(path));
+    std::future<BlobHead> ahead;
+    auto hit = std::find_if(ahead_.begin(), ahead_.end(), [&](const Ahead& a) { return a.path == path; });
+    if (hit != ahead_.end()) {
+        // Files the hint named before this one were not opened: their answers are not needed.
+        for (auto it = ahead_.begin(); it != std::next(hit); ++it) {
+            if (it->head.valid()) {
+                ahead_bytes_ -= it->cost;
+                --ahead_started_;
+            }
+        }
+        ahead = std::move(hit->head);
+        ahead_.erase(ahead_.begin(), std::next(hit));
+        StartAhead();
+    }
+    source->Adopt(ahead.valid() ? ahead.get() : FetchHead(*this, blob, Describe(path)));
     return source;
 }
 
@@ -438,7 +621,9 @@ std::optional<std::string> BlobStorage::ReadIfExists(const std::string& path) {
 }
 
 std::unique_ptr<Storage> OpenAzureStorage(const std::string& uri, const StorageSettings& settings) {
-    return std::make_unique<BlobStorage>(uri, settings);
+    BlobOptions options;
+    options.io_concurrency = std::max(1, settings.io_concurrency);
+    return std::make_unique<BlobStorage>(uri, settings, options);
 }
 
 } // namespace pgsplit::storage::azure

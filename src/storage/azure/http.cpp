@@ -1,6 +1,7 @@
 #include "storage/azure/http.h"
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "storage/azure/uri.h"
 
 #include <algorithm>
@@ -116,6 +117,15 @@ void HttpClient::Release(std::unique_ptr<Handle> handle) {
     idle_.push_back(std::move(handle));
 }
 
+namespace {
+
+// libcurl's progress callback: a non-zero return aborts the transfer (SIGINT/SIGTERM arrived).
+int AbortOnSignal(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return InterruptSignal() != 0 ? 1 : 0;
+}
+
+} // namespace
+
 bool HttpClient::Perform(Handle& h, const HttpRequest& req, HttpResponse& resp, std::string& error,
                          bool& timed_out) {
     CURL* c = h.curl;
@@ -133,6 +143,9 @@ bool HttpClient::Perform(Handle& h, const HttpRequest& req, HttpResponse& resp, 
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    // A signal stops a transfer within about a second (libcurl calls this at least once a second).
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, AbortOnSignal);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     if (req.method == "HEAD") {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     } else if (req.method == "PUT") {
@@ -181,6 +194,12 @@ HttpResponse HttpClient::Send(const std::function<HttpRequest()>& build, const s
         std::string error;
         bool got = Perform(*handle, req, resp, error, timed_out);
         resp.attempts = attempt + 1;
+        if (InterruptSignal() != 0) {
+            // No retry after SIGINT/SIGTERM: the command is stopping (and a fetch made ahead of
+            // time must not keep it alive for the whole retry budget).
+            Release(std::move(handle));
+            CheckInterrupt();
+        }
         std::chrono::milliseconds wait = Backoff(policy_, attempt);
         if (got) {
             if (!RetryableStatus(resp.status)) {
@@ -212,7 +231,18 @@ HttpResponse HttpClient::Send(const std::function<HttpRequest()>& build, const s
                               : "check the account name, the endpoint and the network path");
             }
         }
-        std::this_thread::sleep_for(wait);
+        // The backoff in slices, so a signal ends it too.
+        for (auto until = std::chrono::steady_clock::now() + wait;
+             std::chrono::steady_clock::now() < until;) {
+            if (InterruptSignal() != 0) {
+                Release(std::move(handle));
+                CheckInterrupt();
+            }
+            std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
+                std::chrono::milliseconds(50), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                   until - std::chrono::steady_clock::now()) +
+                                                   std::chrono::milliseconds(1)));
+        }
     }
 }
 

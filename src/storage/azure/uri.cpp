@@ -246,7 +246,10 @@ BlobLocation ParseBlobUri(const std::string& uri, const std::optional<std::strin
         if (segments[i].empty() || segments[i] == "." || segments[i] == "..") {
             Bad(uri, "empty, '.' or '..' path segments are not allowed");
         }
-        prefix += (prefix.empty() ? "" : "/") + DecodePercent(segments[i]);
+        if (!prefix.empty()) {
+            prefix += '/';
+        }
+        prefix += DecodePercent(segments[i]);
     }
     loc.prefix = prefix;
     loc.container = DecodePercent(loc.container);

@@ -3,6 +3,7 @@
 #include "storage/azure/credentials.h"
 #include "storage/azure/uri.h"
 #include "tests/support/paths.h"
+#include "tests/support/process.h"
 
 #include <array>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <unistd.h>
@@ -120,6 +122,34 @@ void Uploader::PutTree(const std::string& container, const std::string& prefix, 
             Put(container, prefix + "/" + fs::relative(e.path(), dir).generic_string(), ReadBytes(e.path()));
         }
     }
+}
+
+std::map<std::string, std::string> CopiesOfOneFile(int files) {
+    fs::path src = FixturesDir() / "sync" / "basic" / "ranking_signal";
+    std::string log0 = ReadText((src / "_delta_log" / "00000000000000000000.json").string());
+    fs::path data;
+    for (const auto& e : fs::directory_iterator(src / "year_month=2024-02")) {
+        data = e.path();
+    }
+    if (data.empty()) {
+        throw std::runtime_error("sync fixtures are missing: run scripts/fixtures.sh");
+    }
+    std::string bytes = ReadText(data.string());
+    std::string log = log0.substr(0, log0.find("{\"add\""));
+    std::map<std::string, std::string> blobs;
+    for (int i = 0; i < files; ++i) {
+        std::string name = fmt::format("year_month=2024-02/part-{:05}.snappy.parquet", i);
+        blobs[name] = bytes;
+        nlohmann::json add = {{"add",
+                               {{"path", name},
+                                {"partitionValues", {{"year_month", "2024-02"}}},
+                                {"size", bytes.size()},
+                                {"modificationTime", 1719792001000},
+                                {"dataChange", true}}}};
+        log += add.dump() + "\n";
+    }
+    blobs["_delta_log/00000000000000000000.json"] = log;
+    return blobs;
 }
 
 const std::string& FixtureContainer() {

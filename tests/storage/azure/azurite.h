@@ -6,7 +6,9 @@
 
 #include "storage/azure/http.h"
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 
 namespace pgsplit::test {
@@ -39,5 +41,11 @@ private:
 //   delta/<name>/...        from tests/fixtures/out/delta/<name>
 //   sync/basic/<table>/...  from tests/fixtures/out/sync/basic/<table>
 const std::string& FixtureContainer();
+
+// A Delta table of one month (2024-02) made of `files` copies of the DuckDB-written 2024-02 ranking
+// file of the basic sync scenario (600 rows each): blob name relative to the table -> bytes, the
+// commit included. For tests of many-file months on Azurite and on the loopback fakes.
+std::map<std::string, std::string> CopiesOfOneFile(int files);
+inline constexpr int64_t kRowsPerCopy = 600;
 
 } // namespace pgsplit::test

@@ -275,29 +275,12 @@ TEST_SUITE("azure") {
 
     TEST_CASE("a 200-file month is read with at most 2 requests per file") {
         // A table built here from one DuckDB-written fixture file, added 200 times to one month.
-        fs::path src_table = FixturesDir() / "sync" / "basic" / "ranking_signal";
-        std::string log0 = ReadText((src_table / "_delta_log" / "00000000000000000000.json").string());
-        fs::path data;
-        for (const auto& e : fs::directory_iterator(src_table / "year_month=2024-02")) {
-            data = e.path();
-        }
-        std::string bytes = ReadText(data.string());
-        std::string log = log0.substr(0, log0.find("{\"add\""));
         std::string container = FixtureContainer();
         std::string prefix = "month200";
         Uploader up;
-        for (int i = 0; i < 200; ++i) {
-            std::string name = fmt::format("year_month=2024-02/part-{:05}.snappy.parquet", i);
+        for (const auto& [name, bytes] : CopiesOfOneFile(200)) {
             up.Put(container, prefix + "/" + name, bytes);
-            nlohmann::json add = {{"add",
-                                   {{"path", name},
-                                    {"partitionValues", {{"year_month", "2024-02"}}},
-                                    {"size", bytes.size()},
-                                    {"modificationTime", 1719792001000},
-                                    {"dataChange", true}}}};
-            log += add.dump() + "\n";
         }
-        up.Put(container, prefix + "/_delta_log/00000000000000000000.json", log);
 
         Config config = Config::FromMap({}, KeyEnv());
         auto owned = std::make_unique<az::BlobStorage>(Abfss(prefix), config.Storage());
@@ -315,7 +298,7 @@ TEST_SUITE("azure") {
         uint64_t data_requests = blob.RequestCount() - log_requests;
         MESSAGE("200 files: ", log_requests, " requests for the log, ", data_requests, " for the data");
         CHECK(scan.Counters().files_opened == 200);
-        CHECK(rows == 200 * 600);
+        CHECK(rows == 200 * kRowsPerCopy);
         CHECK(data_requests <= 2 * 200);
     }
 
