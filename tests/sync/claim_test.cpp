@@ -83,6 +83,15 @@ std::map<std::string, int> CommittedSyncs(const TestDatabase& db) {
     return out;
 }
 
+// Every one of the 24 months committed by exactly one transaction.
+void CheckEachMonthOnce(const std::map<std::string, int>& committed) {
+    CHECK(committed.size() == 24);
+    for (const auto& entry : committed) {
+        const auto& month = entry.first; // not structured bindings: doctest's macros capture them
+        CHECK_MESSAGE(entry.second == 1, month);
+    }
+}
+
 void CheckContentIsDelta(const TestDatabase& db, const Fixture& f) {
     for (const auto& item : f.expected["ranking_signal"]["latest"].items()) {
         const std::string month = item.key();
@@ -167,12 +176,7 @@ TEST_SUITE("sync claim") {
             CHECK_MESSAGE(n == 1, month);
         }
         auto committed = CommittedSyncs(db);
-        CHECK(committed.size() == 24);
-        for (const auto& entry : committed) {
-            const auto& month = entry.first; // not structured bindings: doctest's macros capture them
-            const auto& n = entry.second;
-            CHECK_MESSAGE(n == 1, month);
-        }
+        CheckEachMonthOnce(committed);
         CheckContentIsDelta(db, f);
 
         // Run again: every month is synced at these Delta versions, so nothing is done twice.
@@ -217,13 +221,7 @@ TEST_SUITE("sync claim") {
         CHECK(rb.err.find("another process holds it; waiting") != std::string::npos);
         auto report = Report(rb);
         CHECK(report[kBig] == "synced");
-        auto committed = CommittedSyncs(db);
-        CHECK(committed.size() == 24);
-        for (const auto& entry : committed) {
-            const auto& month = entry.first; // not structured bindings: doctest's macros capture them
-            const auto& n = entry.second;
-            CHECK_MESSAGE(n == 1, month);
-        }
+        CheckEachMonthOnce(CommittedSyncs(db));
         CheckContentIsDelta(db, f);
     }
 
@@ -270,13 +268,7 @@ TEST_SUITE("sync claim") {
             synced_2022_01 += Report(r)["2022-01"] == "synced" ? 1 : 0;
         }
         CHECK(synced_2022_01 == 1);
-        auto committed = CommittedSyncs(db);
-        CHECK(committed.size() == 24);
-        for (const auto& entry : committed) {
-            const auto& month = entry.first; // not structured bindings: doctest's macros capture them
-            const auto& n = entry.second;
-            CHECK_MESSAGE(n == 1, month);
-        }
+        CheckEachMonthOnce(CommittedSyncs(db));
         CHECK(db.Value("SELECT count(*) FROM ranking.signal_sync_state WHERE status = 'success'") == "24");
         CheckContentIsDelta(db, f);
     }
