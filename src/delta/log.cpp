@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "delta/deletion_vector.h"
 #include "delta/values.h"
 #include "parquet/reader.h"
 
@@ -174,7 +175,13 @@ struct Replay {
     std::map<FileKey, AddFile> active;
     std::optional<Protocol> protocol;
     std::optional<Metadata> metadata;
-    bool saw_v2_actions = false;
+    // Inside a checkpoint (and its sidecars) removes are tombstones kept for VACUUM: skipped.
+    bool in_checkpoint = false;
+    // v2 checkpoints: the sidecar files the checkpoint names, and the version its checkpointMetadata
+    // gives.
+    std::vector<std::string> sidecars;
+    std::optional<int64_t> checkpoint_metadata_version;
+    int non_file_actions = 0; // protocol, metaData and checkpointMetadata seen: a sidecar holds none
 
     std::string Where(const std::string& file, int64_t line = 0) const {
         if (line > 0) {
@@ -242,7 +249,8 @@ struct Replay {
         f.path = UriDecode(a["path"].get<std::string>(), where);
         f.version = version;
         if (a.contains("deletionVector")) {
-            f.dv_id = DvId(a["deletionVector"]);
+            f.dv = ParseDvDescriptor(a["deletionVector"], fmt::format("{}: add '{}'", where, f.path));
+            f.dv_id = f.dv ? DvId(a["deletionVector"]) : "";
         }
         if (a.contains("partitionValues") && !a["partitionValues"].is_null()) {
             const auto& pv = a["partitionValues"];
@@ -283,6 +291,26 @@ struct Replay {
         }
         std::string dv = r.contains("deletionVector") ? DvId(r["deletionVector"]) : "";
         active.erase(FileKey{UriDecode(r["path"].get<std::string>(), where), dv});
+    }
+
+    // A sidecar action of a v2 checkpoint: a file of add (and remove) actions in _delta_log/_sidecars/.
+    // The protocol keeps sidecars in that one directory, so anything but a plain file name there is
+    // refused: a hostile checkpoint cannot point the reader elsewhere.
+    void Sidecar(const nlohmann::json& sc, const std::string& where) {
+        if (!sc.is_object() || !sc.contains("path") || !sc["path"].is_string()) {
+            throw Bad(where, "a sidecar action has no path");
+        }
+        std::string name = UriDecode(sc["path"].get<std::string>(), where);
+        const std::string dir = std::string(kLogDir) + "/_sidecars/";
+        if (auto at = name.rfind("/" + dir); at != std::string::npos &&
+                                              name.compare(0, storage.Root().size(), storage.Root()) == 0) {
+            name = name.substr(at + 1 + dir.size()); // an absolute URI into this table's own _sidecars/
+        }
+        if (name.empty() || name.find('/') != std::string::npos || name.find('\\') != std::string::npos ||
+            name == "." || name == ".." || (!name.ends_with(".parquet") && !name.ends_with(".json"))) {
+            throw Bad(where, fmt::format("sidecar path '{}' is not a .parquet or .json file name in {}", name, dir));
+        }
+        sidecars.push_back(name);
     }
 
     static std::optional<std::vector<std::string>> OptStrings(const nlohmann::json& obj, const char* key,
@@ -364,18 +392,31 @@ struct Replay {
             if (kind == "add") {
                 Add(body, where, version);
             } else if (kind == "remove") {
-                Remove(body, where);
+                if (!in_checkpoint) {
+                    Remove(body, where);
+                }
             } else if (kind == "metaData") {
                 SetMetadata(body, where);
+                ++non_file_actions;
             } else if (kind == "protocol") {
                 SetProtocol(body, where);
-            } else if (kind == "sidecar" || kind == "checkpointMetadata") {
-                saw_v2_actions = true;
+                ++non_file_actions;
+            } else if (kind == "sidecar") {
+                Sidecar(body, where);
+            } else if (kind == "checkpointMetadata") {
+                auto v = body.is_object() ? OptInt(body, "version") : std::nullopt;
+                if (!v) {
+                    throw Bad(where, "checkpointMetadata has no version");
+                }
+                checkpoint_metadata_version = v;
+                ++non_file_actions;
             }
             // commitInfo, txn, cdc, domainMetadata: nothing a reader of table data needs.
         }
     }
 
+    // Reads a file of JSON actions, one per line: a commit, a v2 checkpoint in JSON or a JSON sidecar.
+    // `name` is relative to _delta_log/.
     void ReadCommit(const std::string& name, int64_t version, uint64_t listed_size) {
         CommitLines lines(
             [&](std::string_view line, int64_t line_no) {
@@ -403,9 +444,13 @@ struct Replay {
             auto text = storage.ReadIfExists(path);
             if (!text) {
                 throw Error(ExitCode::Source,
-                            fmt::format("table '{}': commit {} ({}/{}) disappeared while reading the log",
-                                        table, version, kLogDir, name),
-                            "the table is being vacuumed or rewritten; retry");
+                            fmt::format("table '{}': {} {} ({}/{}) {}", table,
+                                        in_checkpoint ? "checkpoint file of version" : "commit", version, kLogDir,
+                                        name,
+                                        in_checkpoint ? "is missing" : "disappeared while reading the log"),
+                            in_checkpoint ? "the checkpoint is incomplete (a sidecar was deleted?); restore it "
+                                            "or remove the checkpoint so the commits are replayed"
+                                          : "the table is being vacuumed or rewritten; retry");
             }
             lines.Feed(text->data(), text->size());
             lines.Finish();
@@ -424,9 +469,11 @@ struct Replay {
         lines.Finish();
     }
 
-    void ReadCheckpoint(const LogFile& file) {
-        std::string where = Where(file.name);
-        auto reader = parquet::FileReader::Open(storage.Open(std::string(kLogDir) + "/" + file.name));
+    // Reads a checkpoint in Parquet (classic, multi-part part, v2, or a v2 sidecar), `name` relative to
+    // _delta_log/.
+    void ReadCheckpoint(const std::string& name, int64_t version) {
+        std::string where = Where(name);
+        auto reader = parquet::FileReader::Open(storage.Open(std::string(kLogDir) + "/" + name));
         std::vector<std::string> fields;
         for (const auto& f : reader->Root().children) {
             if (f.name == "add" || f.name == "remove" || f.name == "metaData" || f.name == "protocol" ||
@@ -442,17 +489,15 @@ struct Replay {
             if ((++records & 1023) == 0) {
                 CheckInterrupt();
             }
-            // Checkpoint removes are tombstones for vacuum; the active set comes from the adds alone.
-            if (record.contains("remove")) {
-                record.erase("remove");
-            }
-            Apply(record, where, file.version);
+            Apply(record, where, version);
             return true;
         });
     }
 };
 
-bool LastCheckpointHint(storage::Storage& storage, std::vector<std::string>& notes, int64_t& hint_version) {
+// _last_checkpoint: the version, and for a v2 checkpoint the file name (`v2Checkpoint.path`).
+bool LastCheckpointHint(storage::Storage& storage, std::vector<std::string>& notes, int64_t& hint_version,
+                        std::string& hint_v2_path) {
     std::optional<std::string> text;
     text = storage.ReadIfExists(std::string(kLogDir) + "/_last_checkpoint");
     if (!text) {
@@ -464,6 +509,10 @@ bool LastCheckpointHint(storage::Storage& storage, std::vector<std::string>& not
         return false;
     }
     hint_version = j["version"].get<int64_t>();
+    if (j.contains("v2Checkpoint") && j["v2Checkpoint"].is_object() && j["v2Checkpoint"].contains("path") &&
+        j["v2Checkpoint"]["path"].is_string()) {
+        hint_v2_path = j["v2Checkpoint"]["path"].get<std::string>();
+    }
     return true;
 }
 
@@ -517,7 +566,7 @@ LogState ReplayLog(storage::Storage& storage, std::optional<int64_t> wanted) {
     LogState state;
     std::map<int64_t, LogFile> commits;
     std::map<int64_t, std::vector<LogFile>> checkpoints; // classic and multi-part
-    std::set<int64_t> v2_checkpoints;
+    std::map<int64_t, std::vector<LogFile>> v2_checkpoints; // UUID-named
     for (const auto& entry : storage.List(kLogDir)) {
         auto f = ParseLogFileName(entry.name, entry.size);
         if (!f) {
@@ -532,7 +581,7 @@ LogState ReplayLog(storage::Storage& storage, std::optional<int64_t> wanted) {
             checkpoints[f->version].push_back(*f);
             break;
         case LogFile::Kind::CheckpointV2:
-            v2_checkpoints.insert(f->version);
+            v2_checkpoints[f->version].push_back(*f);
             break;
         }
     }
@@ -548,6 +597,9 @@ LogState ReplayLog(storage::Storage& storage, std::optional<int64_t> wanted) {
     if (!checkpoints.empty()) {
         latest = std::max(latest, checkpoints.rbegin()->first);
     }
+    if (!v2_checkpoints.empty()) {
+        latest = std::max(latest, v2_checkpoints.rbegin()->first);
+    }
     int64_t target = wanted.value_or(latest);
     if (target < 0 || target > latest) {
         throw Error(
@@ -557,20 +609,42 @@ LogState ReplayLog(storage::Storage& storage, std::optional<int64_t> wanted) {
     }
 
     int64_t hint_version = -1;
-    bool has_hint = LastCheckpointHint(storage, state.notes, hint_version);
+    std::string hint_v2_path;
+    bool has_hint = LastCheckpointHint(storage, state.notes, hint_version, hint_v2_path);
 
     // The newest complete checkpoint at or before the target. A multi-part set counts only when every
     // part of one set is present; an incomplete set is skipped (a writer may have died mid-way).
     std::vector<LogFile> chosen;
-    for (auto it = checkpoints.rbegin(); it != checkpoints.rend(); ++it) {
-        if (it->first > target) {
+    std::set<int64_t> versions;
+    for (const auto& [v, files] : checkpoints) {
+        versions.insert(v);
+    }
+    for (const auto& [v, files] : v2_checkpoints) {
+        versions.insert(v);
+    }
+    for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+        const int64_t v = *it;
+        if (v > target) {
             continue;
         }
-        const auto& files = it->second;
+        const auto& files = checkpoints[v];
         auto single = std::find_if(files.begin(), files.end(),
                                    [](const LogFile& f) { return f.kind == LogFile::Kind::Checkpoint; });
         if (single != files.end()) {
             chosen = {*single};
+            break;
+        }
+        // A v2 checkpoint (UUID-named, JSON or Parquet): one file, plus the sidecars it names. When a
+        // version has several (two writers raced), they hold the same state: take the one
+        // _last_checkpoint names, else the first by name.
+        if (auto v2 = v2_checkpoints.find(v); v2 != v2_checkpoints.end()) {
+            const LogFile* pick = &v2->second.front();
+            for (const auto& f : v2->second) {
+                if (f.name == hint_v2_path) {
+                    pick = &f;
+                }
+            }
+            chosen = {*pick};
             break;
         }
         std::map<int, std::map<int, LogFile>> sets; // parts -> part -> file
@@ -588,8 +662,7 @@ LogState ReplayLog(storage::Storage& storage, std::optional<int64_t> wanted) {
         if (!chosen.empty()) {
             break;
         }
-        state.notes.push_back(
-            fmt::format("checkpoint {} is incomplete (a part is missing); ignored", it->first));
+        state.notes.push_back(fmt::format("checkpoint {} is incomplete (a part is missing); ignored", v));
     }
     if (has_hint && hint_version <= target && (chosen.empty() || chosen.front().version != hint_version) &&
         hint_version <= latest) {
@@ -610,14 +683,6 @@ LogState ReplayLog(storage::Storage& storage, std::optional<int64_t> wanted) {
         if (commits.count(v)) {
             continue;
         }
-        if (auto v2 = v2_checkpoints.lower_bound(v); v2 != v2_checkpoints.end() && *v2 <= target) {
-            throw Error(
-                ExitCode::Source,
-                fmt::format("table '{}': reconstructing version {} needs a v2 checkpoint (reader feature "
-                            "v2Checkpoint), which pgsplit does not support",
-                            table, target),
-                "rewrite the table without v2 checkpoints or read it with a Delta engine");
-        }
         std::string why = v == 0 && chosen.empty() && !commits.empty()
                               ? fmt::format("there is no checkpoint and the log starts at commit {}",
                                             commits.begin()->first)
@@ -628,22 +693,47 @@ LogState ReplayLog(storage::Storage& storage, std::optional<int64_t> wanted) {
                     "the log is damaged or was cleaned up past its last checkpoint; restore the commit file");
     }
 
-    Replay replay{storage, table, {}, {}, {}, false};
+    Replay replay{storage, table, {}, {}, {}, false, {}, {}};
+    replay.in_checkpoint = true;
     for (const auto& f : chosen) {
         CheckInterrupt();
-        replay.ReadCheckpoint(f);
+        if (f.name.ends_with(".json")) {
+            replay.ReadCommit(f.name, f.version, f.size);
+        } else {
+            replay.ReadCheckpoint(f.name, f.version);
+        }
     }
+    if (!chosen.empty()) {
+        const int64_t cv = chosen.front().version;
+        if (replay.checkpoint_metadata_version && *replay.checkpoint_metadata_version != cv) {
+            throw Replay::Bad(replay.Where(chosen.front().name),
+                              fmt::format("checkpointMetadata says version {}, the file name says {}",
+                                          *replay.checkpoint_metadata_version, cv));
+        }
+        // Sidecars hold add and remove actions only; they are read after the checkpoint itself, which
+        // holds protocol and metadata.
+        std::vector<std::string> sidecars = std::move(replay.sidecars);
+        replay.sidecars.clear();
+        for (const auto& sc : sidecars) {
+            CheckInterrupt();
+            const std::string name = "_sidecars/" + sc;
+            state.checkpoint_files.push_back(name);
+            const int before = replay.non_file_actions;
+            if (sc.ends_with(".json")) {
+                replay.ReadCommit(name, cv, 0);
+            } else {
+                replay.ReadCheckpoint(name, cv);
+            }
+            if (!replay.sidecars.empty() || replay.non_file_actions != before) {
+                throw Replay::Bad(replay.Where(name), "a sidecar holds an action other than add or remove");
+            }
+        }
+    }
+    replay.in_checkpoint = false;
     for (int64_t v = start; v <= target; ++v) {
         CheckInterrupt();
         replay.ReadCommit(commits[v].name, v, commits[v].size);
         ++state.commits_read;
-    }
-    if (replay.saw_v2_actions) {
-        throw Error(ExitCode::Source,
-                    fmt::format("table '{}': checkpoint {} is a v2 checkpoint (sidecar files; reader feature "
-                                "v2Checkpoint), which pgsplit does not support",
-                                table, state.checkpoint_version.value_or(-1)),
-                    "read the table with a Delta engine, or rewrite it without v2 checkpoints");
     }
     if (!replay.protocol) {
         throw Error(

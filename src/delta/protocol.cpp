@@ -1,4 +1,5 @@
 #include "core/error.h"
+#include "delta/column_mapping.h"
 #include "delta/log.h"
 
 #include <algorithm>
@@ -10,7 +11,14 @@ namespace {
 // Reader features this reader implements fully:
 // - timestampNtz: timestamp_ntz columns are read as zone-less microseconds.
 // - vacuumProtocolCheck: asks nothing of readers (it only stops old writers from vacuuming).
-const std::vector<std::string> kSupported = {"timestampNtz", "vacuumProtocolCheck"};
+// - deletionVectors: rows a file's deletion vector marks are dropped (delta/deletion_vector.h).
+// - columnMapping: columns are found by physical name or field id (delta/column_mapping.h).
+// - v2Checkpoint: UUID-named checkpoints in JSON or Parquet, with sidecars (delta/log.cpp).
+// - typeWidening (and its preview name): files written before a widening are read at the table's
+//   current type (delta/scan.cpp).
+const std::vector<std::string> kSupported = {"timestampNtz",    "vacuumProtocolCheck",   "deletionVectors",
+                                             "columnMapping",   "v2Checkpoint",          "typeWidening",
+                                             "typeWidening-preview"};
 
 std::string Describe(const std::string& feature) {
     if (feature == "deletionVectors") {
@@ -82,17 +90,10 @@ void CheckReadable(const Protocol& protocol, const Metadata& metadata, const std
             }
         }
     }
-    // Reader version 2 means column mapping may be in use; with readerFeatures it is named explicitly
-    // (refused above). Either way the mode in the configuration is what changes how files are read.
-    if (auto it = metadata.configuration.find("delta.columnMapping.mode");
-        it != metadata.configuration.end() && it->second != "none" && !it->second.empty()) {
-        throw Refuse(table, fmt::format("column mapping (delta.columnMapping.mode = {})", it->second));
-    }
-    for (const auto& f : files) {
-        if (!f.dv_id.empty()) {
-            throw Refuse(table, fmt::format("deletion vectors (file '{}' has one)", f.path));
-        }
-    }
+    // Reader version 2 means column mapping may be in use; the mode in the configuration says how
+    // files are read, and an unknown mode is refused (ColumnMappingMode throws).
+    (void)ColumnMappingMode(metadata, table);
+    (void)files;
     for (const auto& f : metadata.schema.fields) {
         CheckType(f.type, f.name, table);
     }

@@ -4,6 +4,7 @@
 #include "core/interrupt.h"
 #include "delta/predicate.h"
 #include "delta/values.h"
+#include "delta/widening.h"
 
 #include <cstring>
 #include <fmt/format.h>
@@ -193,6 +194,46 @@ std::string FileWhere(const Snapshot& s, const AddFile& f) {
     return fmt::format("table '{}': file '{}'", s.TableName(), f.path);
 }
 
+// The top-level field of a data file that holds schema column `field`, or null when the file predates
+// the column. Without column mapping it is found by name; in name mode by physical name; in id mode by
+// field id when the file carries field ids, else by physical name (files written before ids were
+// recorded).
+const parquet::Field* FileField(const parquet::Field& root, const StructField& field, MappingMode mode) {
+    if (mode == MappingMode::Id) {
+        if (auto id = FieldId(field)) {
+            bool file_has_ids = false;
+            for (const auto& child : root.children) {
+                if (child.field_id) {
+                    file_has_ids = true;
+                    if (*child.field_id == *id) {
+                        return &child;
+                    }
+                }
+            }
+            if (file_has_ids) {
+                return nullptr;
+            }
+        }
+    }
+    const std::string& name = PhysicalName(field, mode);
+    for (const auto& child : root.children) {
+        if (child.name == name) {
+            return &child;
+        }
+    }
+    return nullptr;
+}
+
+// The deletion vector of `file` (opened as `reader`), or nullopt when it has none.
+std::optional<DeletionVector> FileDeletionVector(storage::Storage& storage, const AddFile& file,
+                                                 const parquet::FileReader& reader, const std::string& where) {
+    if (!file.dv) {
+        return std::nullopt;
+    }
+    return LoadDeletionVector(storage, *file.dv, reader.Info().num_rows, parquet::DefaultReadLimits().memory_bytes,
+                              where);
+}
+
 } // namespace
 
 Scan::Scan(const Snapshot& snapshot, storage::Storage& storage, ScanOptions options)
@@ -265,27 +306,28 @@ bool Scan::OpenNextFile() {
     reader_ = parquet::FileReader::Open(storage_.Open(file_->path));
     ++counters_.files_opened;
     leaf_of_.assign(columns_.size(), -1);
+    widen_.assign(columns_.size(), 0);
     read_leaves_.clear();
-    const auto& leaves = reader_->Columns();
+    const std::string where = FileWhere(snapshot_, *file_);
     for (size_t i = 0; i < columns_.size(); ++i) {
         if (columns_[i].partition) {
             continue; // the log's value wins over anything a writer also put in the file
         }
-        for (const auto& leaf : leaves) {
-            if (!leaf.path.empty() && leaf.path[0] == columns_[i].name) {
-                if (!leaf.IsFlat()) {
-                    throw Error(ExitCode::Source,
-                                fmt::format("{}: column '{}' is nested in the data file but {} in the schema",
-                                            FileWhere(snapshot_, *file_), columns_[i].name,
-                                            columns_[i].field->type.name),
-                                "the file does not match the table schema");
-                }
-                leaf_of_[i] = leaf.index;
-                read_leaves_.push_back(leaf.index);
-                break;
-            }
+        const parquet::Field* node = FileField(reader_->Root(), *columns_[i].field, snapshot_.ColumnMapping());
+        if (!node) {
+            continue;
         }
+        if (!node->IsLeaf() || !reader_->Columns()[static_cast<size_t>(node->column)].IsFlat()) {
+            throw Error(ExitCode::Source,
+                        fmt::format("{}: column '{}' is nested in the data file but {} in the schema", where,
+                                    columns_[i].name, columns_[i].field->type.name),
+                        "the file does not match the table schema");
+        }
+        leaf_of_[i] = node->column;
+        widen_[i] = NeedsWidening(reader_->Columns()[static_cast<size_t>(node->column)], columns_[i].field->type);
+        read_leaves_.push_back(node->column);
     }
+    dv_ = FileDeletionVector(storage_, *file_, *reader_, where);
     next_row_group_ = 0;
     return true;
 }
@@ -347,6 +389,10 @@ void Scan::FillBatch(ScanBatch& out, std::vector<parquet::ColumnBatch>& read, si
             FillConstant(out.columns[i], col, rows, std::nullopt, FileWhere(snapshot_, *file_));
         } else {
             std::swap(out.columns[i], read[r++]);
+            if (widen_[i]) {
+                WidenBatch(out.columns[i], reader_->Columns()[static_cast<size_t>(leaf_of_[i])], col.synthetic,
+                           col.field->type, FileWhere(snapshot_, *file_));
+            }
         }
     }
 }
@@ -386,9 +432,24 @@ bool Scan::Next(ScanBatch& out) {
         out.first_row = row_group_first_row_ + row_group_consumed_;
         out.row_numbers.clear();
         row_group_consumed_ += static_cast<int64_t>(rows);
-        if (filter_column_ >= 0) {
-            size_t kept = predicate_->Match(out.columns[static_cast<size_t>(filter_column_)], keep_);
-            counters_.rows_filtered += static_cast<int64_t>(rows - kept);
+        const bool deletes = dv_ && !dv_->Empty();
+        if (filter_column_ >= 0 || deletes) {
+            size_t kept = rows;
+            if (filter_column_ >= 0) {
+                kept = predicate_->Match(out.columns[static_cast<size_t>(filter_column_)], keep_);
+                counters_.rows_filtered += static_cast<int64_t>(rows - kept);
+            } else {
+                keep_.assign(rows, 1);
+            }
+            if (deletes) {
+                for (size_t i = 0; i < rows; ++i) {
+                    if (keep_[i] && dv_->Contains(static_cast<uint64_t>(out.first_row) + i)) {
+                        keep_[i] = 0;
+                        --kept;
+                        ++counters_.rows_deleted;
+                    }
+                }
+            }
             if (kept == 0) {
                 continue;
             }
@@ -416,26 +477,27 @@ bool Scan::Next(ScanBatch& out) {
 namespace {
 
 // Puts struct fields in schema order (the parquet reader's JSON objects are sorted by key).
-nlohmann::ordered_json Ordered(const nlohmann::json& v, const DataType& type) {
+// With column mapping, nested struct fields are found by their physical names.
+nlohmann::ordered_json Ordered(const nlohmann::json& v, const DataType& type, MappingMode mode) {
     if (v.is_object() && type.kind == TypeKind::Struct) {
         nlohmann::ordered_json out = nlohmann::ordered_json::object();
         for (const auto& f : type.fields) {
-            auto it = v.find(f.name);
-            out[f.name] = it == v.end() ? nlohmann::ordered_json(nullptr) : Ordered(*it, f.type);
+            auto it = v.find(PhysicalName(f, mode));
+            out[f.name] = it == v.end() ? nlohmann::ordered_json(nullptr) : Ordered(*it, f.type, mode);
         }
         return out;
     }
     if (v.is_array() && type.kind == TypeKind::Array && type.element) {
         nlohmann::ordered_json out = nlohmann::ordered_json::array();
         for (const auto& e : v) {
-            out.push_back(Ordered(e, *type.element));
+            out.push_back(Ordered(e, *type.element, mode));
         }
         return out;
     }
     if (v.is_object() && type.kind == TypeKind::Map && type.element) {
         nlohmann::ordered_json out = nlohmann::ordered_json::object();
         for (const auto& [k, e] : v.items()) {
-            out[k] = Ordered(e, *type.element);
+            out[k] = Ordered(e, *type.element, mode);
         }
         return out;
     }
@@ -449,13 +511,13 @@ void ReadRows(const Snapshot& snapshot, storage::Storage& storage, const std::ve
               const std::function<bool(nlohmann::ordered_json&)>& on_row) {
     const Schema& schema = snapshot.GetSchema();
     const StructField* filter_field = nullptr;
-    nlohmann::json filter_value;
+    nlohmann::ordered_json filter_value;
     if (predicate) {
         BoundPredicate bound(*predicate, snapshot);
         if (!bound.OnPartitionColumn()) {
             // Rows carry SPEC §6b values; so does the typed predicate value, so they compare as JSON.
             filter_field = &bound.Field();
-            filter_value = bound.TypedValue();
+            filter_value = nlohmann::ordered_json::parse(bound.TypedValue().dump());
         }
     }
     PrefetchScope ahead(storage, files);
@@ -469,20 +531,26 @@ void ReadRows(const Snapshot& snapshot, storage::Storage& storage, const std::ve
             }
         }
         auto reader = parquet::FileReader::Open(storage.Open(file->path));
+        const MappingMode mode = snapshot.ColumnMapping();
+        // Per schema column: the file's top-level field holding it (null: partition column, or a file
+        // written before the column existed).
+        std::vector<const parquet::Field*> node_of(schema.fields.size(), nullptr);
         std::vector<std::string> present;
-        for (const auto& child : reader->Root().children) {
-            if (schema.Find(child.name) && !snapshot.IsPartitionColumn(child.name)) {
-                present.push_back(child.name);
+        for (size_t i = 0; i < schema.fields.size(); ++i) {
+            if (snapshot.IsPartitionColumn(schema.fields[i].name)) {
+                continue;
+            }
+            node_of[i] = FileField(reader->Root(), schema.fields[i], mode);
+            if (node_of[i]) {
+                present.push_back(node_of[i]->name);
             }
         }
+        std::optional<DeletionVector> dv = FileDeletionVector(storage, *file, *reader, where);
+        uint64_t record_index = 0;
         bool stop = false;
         auto emit = [&](const nlohmann::json* record) {
-            if (filter_field) {
-                auto it = record ? record->find(filter_field->name) : nlohmann::json::const_iterator();
-                nlohmann::json have = record && it != record->end() ? *it : nlohmann::json(nullptr);
-                if (have != filter_value) {
-                    return true;
-                }
+            if (dv && dv->Contains(record_index++)) {
+                return true;
             }
             nlohmann::ordered_json row = nlohmann::ordered_json::object();
             for (size_t i = 0; i < schema.fields.size(); ++i) {
@@ -491,9 +559,28 @@ void ReadRows(const Snapshot& snapshot, storage::Storage& storage, const std::ve
                     row[f.name] = nlohmann::ordered_json::parse(partition_json[i].dump());
                     continue;
                 }
-                auto it = record ? record->find(f.name) : nlohmann::json::const_iterator();
-                row[f.name] =
-                    record && it != record->end() ? Ordered(*it, f.type) : nlohmann::ordered_json(nullptr);
+                if (!record || !node_of[i]) {
+                    row[f.name] = nullptr;
+                    continue;
+                }
+                auto it = record->find(node_of[i]->name);
+                if (it == record->end()) {
+                    row[f.name] = nullptr;
+                    continue;
+                }
+                if (node_of[i]->IsLeaf() && f.type.IsPrimitive()) {
+                    const auto& leaf = reader->Columns()[static_cast<size_t>(node_of[i]->column)];
+                    if (NeedsWidening(leaf, f.type)) {
+                        nlohmann::json widened = *it;
+                        WidenJson(widened, leaf, f.type, where);
+                        row[f.name] = Ordered(widened, f.type, mode);
+                        continue;
+                    }
+                }
+                row[f.name] = Ordered(*it, f.type, mode);
+            }
+            if (filter_field && row[filter_field->name] != filter_value) {
+                return true;
             }
             if (!on_row(row)) {
                 stop = true;

@@ -10,6 +10,7 @@
 // ReadRows is the inspection path (`inspect delta --rows`, tests): whole records as JSON objects,
 // nested columns included, keys in schema order.
 
+#include "delta/deletion_vector.h"
 #include "delta/predicate.h"
 #include "delta/table.h"
 #include "parquet/reader.h"
@@ -65,6 +66,7 @@ struct ScanCounters {
     int64_t row_groups_skipped = 0; // by row-group statistics
     int64_t rows_read = 0;
     int64_t rows_filtered = 0; // dropped by the row filter
+    int64_t rows_deleted = 0;  // dropped by deletion vectors
 };
 
 class Scan {
@@ -102,6 +104,8 @@ private:
     const AddFile* file_ = nullptr;
     std::unique_ptr<parquet::FileReader> reader_;
     std::vector<int> leaf_of_;     // per column: leaf index in the current file, -1 absent/partition
+    std::vector<uint8_t> widen_;   // per column: 1 when the file's type must be widened to the table's
+    std::optional<DeletionVector> dv_; // of the current file, when it has one
     std::vector<int> read_leaves_; // leaves requested from the cursor
     int next_row_group_ = 0;
     std::unique_ptr<parquet::RowGroupCursor> cursor_;

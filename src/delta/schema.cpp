@@ -2,6 +2,7 @@
 #include "core/github_annotations.h"
 #include "delta/types.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fmt/format.h>
 #include <regex>
@@ -129,6 +130,17 @@ const StructField* Schema::FindColumn(const std::string& name) const {
     return found;
 }
 
+// Columns of type void (old Spark tables; every value is NULL) are dropped, as PROTOCOL.md recommends
+// and Spark does: they carry no data and no reader can give them a type.
+void DropVoid(std::vector<StructField>& fields) {
+    fields.erase(std::remove_if(fields.begin(), fields.end(),
+                                [](const StructField& f) { return f.type.kind == TypeKind::Other && f.type.name == "void"; }),
+                 fields.end());
+    for (auto& f : fields) {
+        DropVoid(f.type.fields);
+    }
+}
+
 Schema ParseSchema(const std::string& schema_string, const std::string& where) {
     nlohmann::json j = nlohmann::json::parse(schema_string, nullptr, false);
     if (j.is_discarded()) {
@@ -140,6 +152,7 @@ Schema ParseSchema(const std::string& schema_string, const std::string& where) {
     }
     Schema s;
     s.fields = std::move(root.fields);
+    DropVoid(s.fields);
     return s;
 }
 

@@ -14,6 +14,7 @@
 // Every failure is an Error(ExitCode::Source) naming the table, the file and the stage; a table that
 // needs a feature this reader lacks is refused at LoadSnapshot with the feature named.
 
+#include "delta/column_mapping.h"
 #include "delta/types.h"
 #include "storage/storage.h"
 
@@ -42,6 +43,13 @@ public:
     const Schema& GetSchema() const { return metadata_.schema; }
     const std::vector<std::string>& PartitionColumns() const { return metadata_.partition_columns; }
     bool IsPartitionColumn(const std::string& column) const;
+    // How schema columns are found in data files (column mapping); the log's partition values and
+    // stats are already keyed by logical name.
+    MappingMode ColumnMapping() const { return mapping_; }
+    // Reader features the table uses, for `inspect delta`: the protocol's readerFeatures, plus what a
+    // reader-version-2 table implies (column mapping), deletion vectors present and a v2 checkpoint
+    // read.
+    std::vector<std::string> FeaturesInUse() const;
 
     // Every active file, sorted by path.
     const std::vector<AddFile>& Files() const { return files_; }
@@ -51,8 +59,9 @@ public:
     // prove they cannot match.
     std::vector<const AddFile*> SelectFiles(const Predicate* predicate) const;
 
-    // Sum of stats.numRecords over `files`, or nullopt when any file lacks it or the counts cannot be
-    // right (negative, or a sum beyond int64): then count by reading.
+    // Rows of `files` from the log alone: the sum of stats.numRecords minus each deletion vector's
+    // cardinality, or nullopt when any file lacks numRecords or the counts cannot be right (negative, a
+    // DV deleting more rows than the file has, or a sum beyond int64): then count by reading.
     static std::optional<int64_t> CountRecords(const std::vector<const AddFile*>& files);
 
     // How the snapshot was built (checkpoint used, commits read, fallbacks taken), for inspect/logs.
@@ -67,6 +76,7 @@ private:
     int64_t version_ = -1;
     Protocol protocol_;
     Metadata metadata_;
+    MappingMode mapping_ = MappingMode::None;
     std::vector<AddFile> files_;
     std::optional<int64_t> checkpoint_version_;
     std::vector<std::string> checkpoint_files_;

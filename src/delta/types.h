@@ -86,10 +86,20 @@ struct Metadata {
     std::optional<int64_t> created_time;
 };
 
+// The `deletionVector` object of an add action (PROTOCOL.md, "Deletion Vector Descriptor").
+struct DvDescriptor {
+    char storage_type = 0;       // 'u', 'p' or 'i'
+    std::string path_or_inline;  // as in the log
+    std::optional<int64_t> offset; // 'u'/'p': where the DV's size field starts in its file
+    int64_t size_in_bytes = 0;     // of the bitmap (magic included), without size field and checksum
+    int64_t cardinality = 0;       // rows it deletes
+};
+
 // An active data file of a snapshot (an `add` action that no later `remove` cancelled).
 struct AddFile {
     std::string path;  // URI-decoded, relative to the table root (or an absolute URI)
     std::string dv_id; // deletion vector identity, empty when none
+    std::optional<DvDescriptor> dv;
     // Partition values exactly as the log stores them; nullopt is NULL (the log's null or "").
     std::map<std::string, std::optional<std::string>> partition_values;
     int64_t size = 0;
@@ -100,6 +110,10 @@ struct AddFile {
     nlohmann::json max_values;
     nlohmann::json null_count;
     int64_t version = 0; // the commit (or checkpoint) version the add came from
+
+    // Rows the file holds for the table: numRecords minus the rows its deletion vector deletes
+    // (nullopt without numRecords, or when the two disagree).
+    std::optional<int64_t> LiveRecords() const;
 
     // The partition value of `column` (nullopt: NULL or not a partition column).
     std::optional<std::string> PartitionValue(const std::string& column) const;

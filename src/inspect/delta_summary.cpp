@@ -42,11 +42,12 @@ DeltaSummary Summarise(const delta::Snapshot& snap, const std::vector<const delt
         for (auto* s : {&p, &out.total}) {
             ++s->files;
             s->bytes += f->size;
-            if (f->num_records) {
-                s->records += *f->num_records;
+            if (auto live = f->LiveRecords()) {
+                s->records += *live;
             } else {
                 s->records_known = false;
             }
+            s->deleted += f->dv ? f->dv->cardinality : 0;
         }
     }
     return out;
@@ -65,6 +66,7 @@ nlohmann::ordered_json RenderDeltaJson(const DeltaView& v) {
                      {"min_writer_version", proto.min_writer_version},
                      {"reader_features", proto.reader_features.value_or(std::vector<std::string>{})},
                      {"writer_features", proto.writer_features.value_or(std::vector<std::string>{})}};
+    j["features_in_use"] = snap.FeaturesInUse();
     j["schema"] = nlohmann::ordered_json::array();
     for (const auto& f : snap.GetSchema().fields) {
         j["schema"].push_back({{"name", f.name},
@@ -85,12 +87,14 @@ nlohmann::ordered_json RenderDeltaJson(const DeltaView& v) {
                                    {"files", p.files},
                                    {"num_records", p.records_known ? nlohmann::ordered_json(p.records)
                                                                    : nlohmann::ordered_json(nullptr)},
+                                   {"deleted_rows", p.deleted},
                                    {"bytes", p.bytes}});
     }
     j["totals"] = {{"files", v.summary.total.files},
                    {"num_records", v.summary.total.records_known
                                        ? nlohmann::ordered_json(v.summary.total.records)
                                        : nlohmann::ordered_json(nullptr)},
+                   {"deleted_rows", v.summary.total.deleted},
                    {"bytes", v.summary.total.bytes}};
     if (v.show_files) {
         j["files"] = nlohmann::ordered_json::array();
@@ -103,6 +107,7 @@ nlohmann::ordered_json RenderDeltaJson(const DeltaView& v) {
                                   {"partition_values", pv},
                                   {"num_records", f->num_records ? nlohmann::ordered_json(*f->num_records)
                                                                  : nlohmann::ordered_json(nullptr)},
+                                  {"deleted_rows", f->dv ? f->dv->cardinality : 0},
                                   {"bytes", f->size},
                                   {"version", f->version}});
         }
@@ -139,6 +144,8 @@ std::string RenderDeltaText(const DeltaView& v) {
         out += fmt::format("; reader features: {}; writer features: {}", join(proto.reader_features),
                            join(proto.writer_features));
     }
+    auto features = snap.FeaturesInUse();
+    out += fmt::format("\nfeatures  {}", features.empty() ? std::string("none") : join(features));
     out += "\n\nschema\n";
     std::vector<std::vector<std::string>> schema_rows = {{"COLUMN", "TYPE", "NULLABLE", "PARTITION"}};
     for (const auto& f : snap.GetSchema().fields) {
@@ -150,7 +157,7 @@ std::string RenderDeltaText(const DeltaView& v) {
     for (const auto& c : snap.PartitionColumns()) {
         by += (by.empty() ? "" : ", ") + c;
     }
-    out += fmt::format("\npartitions{}{}: {}, {}, {} records, {} bytes\n",
+    out += fmt::format("\npartitions{}{}: {}, {}, {} records{}, {} bytes\n",
                        by.empty() ? " (table not partitioned)" : " by " + by,
                        v.month ? fmt::format(" (--month {}{})", *v.month,
                                              v.by_stats ? ", selected by file stats: an upper bound" : "")
@@ -158,6 +165,9 @@ std::string RenderDeltaText(const DeltaView& v) {
                        Plural(static_cast<int64_t>(v.summary.partitions.size()), "partition", "partitions"),
                        Plural(v.summary.total.files, "file", "files"),
                        v.summary.total.records_known ? std::to_string(v.summary.total.records) : "?",
+                       v.summary.total.deleted > 0
+                           ? fmt::format(" ({} more deleted by deletion vectors)", v.summary.total.deleted)
+                           : "",
                        v.summary.total.bytes);
     std::vector<std::vector<std::string>> part_rows = {{"PARTITION", "FILES", "RECORDS", "BYTES"}};
     for (const auto& [label, p] : v.summary.partitions) {

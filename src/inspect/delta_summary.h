@@ -19,8 +19,9 @@ struct PartitionSummary {
     nlohmann::json values = nlohmann::json::object(); // partition column -> value (or null)
     int64_t files = 0;
     int64_t bytes = 0;
-    int64_t records = 0;
+    int64_t records = 0;       // live rows: numRecords minus what deletion vectors delete
     bool records_known = true; // false when a file has no stats.numRecords
+    int64_t deleted = 0;       // rows deletion vectors delete (already left out of `records`)
 };
 
 struct DeltaSummary {

@@ -393,6 +393,9 @@ struct SchemaBuilder {
             Field f;
             f.name = e.name;
             f.repetition = ToRepetition(e);
+            if (e.__isset.field_id) {
+                f.field_id = e.field_id;
+            }
             int16_t d = def + (f.repetition != Repetition::Required ? 1 : 0);
             int16_t r = rep + (f.repetition == Repetition::Repeated ? 1 : 0);
             path.push_back(f.name);
@@ -433,6 +436,7 @@ struct SchemaBuilder {
                 col.repetition = f.repetition;
                 col.max_def = d;
                 col.max_rep = r;
+                col.field_id = f.field_id;
                 f.column = col.index;
                 columns.push_back(std::move(col));
             }

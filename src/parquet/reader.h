@@ -60,6 +60,7 @@ struct Column {
     Repetition repetition = Repetition::Required; // of the leaf itself
     int16_t max_def = 0;
     int16_t max_rep = 0;
+    std::optional<int32_t> field_id; // SchemaElement.field_id of the leaf, when the writer set one
 
     std::string DottedPath() const;
     bool IsFlat() const { return max_rep == 0 && path.size() == 1; }
@@ -71,6 +72,7 @@ struct Field {
     Repetition repetition = Repetition::Required;
     int column = -1;        // leaf index when this is a leaf, else -1
     std::string annotation; // group annotation: "LIST", "MAP", "MAP_KEY_VALUE" or empty
+    std::optional<int32_t> field_id; // SchemaElement.field_id, when the writer set one
     std::vector<Field> children;
     bool IsLeaf() const { return column >= 0; }
 };

@@ -134,12 +134,40 @@ TEST_SUITE("delta") {
         CHECK(missing.err.find("version 31 does not exist") != std::string::npos);
     }
 
-    TEST_CASE("inspect delta exit codes: refused feature 7, bad month 2, not a table 7, unknown scheme 2") {
+    TEST_CASE("inspect delta shows the features a table uses and counts what deletion vectors leave") {
         fs::path dv = CorpusDir() / "delta" / "rs-table-with-dv-small";
+        REQUIRE_MESSAGE(fs::is_directory(dv), "corpus missing: ", dv.string());
+        auto text = RunPgsplit({"inspect", "delta", dv.string()});
+        REQUIRE_MESSAGE(text.exit_code == 0, text.All());
+        CHECK(text.out.find("features  deletionVectors") != std::string::npos);
+        CHECK(text.out.find("8 records (2 more deleted by deletion vectors)") != std::string::npos);
+        auto json = RunPgsplit({"--json", "inspect", "delta", dv.string(), "--files"});
+        REQUIRE_MESSAGE(json.exit_code == 0, json.All());
+        auto j = nlohmann::json::parse(json.out);
+        CHECK(j["features_in_use"] == nlohmann::json::array({"deletionVectors"}));
+        CHECK(j["totals"]["num_records"] == 8);
+        CHECK(j["totals"]["deleted_rows"] == 2);
+        CHECK(j["files"][0]["num_records"] == 10);
+        CHECK(j["files"][0]["deleted_rows"] == 2);
+        // --rows reads the file and leaves the deleted rows (0 and 9) out.
+        auto rows = RunPgsplit({"inspect", "delta", dv.string(), "--rows"});
+        REQUIRE_MESSAGE(rows.exit_code == 0, rows.All());
+        CHECK(rows.out.find("\"value\":1}") != std::string::npos);
+        CHECK(rows.out.find("\"value\":0}") == std::string::npos);
+        CHECK(rows.out.find("\"value\":9}") == std::string::npos);
+
+        fs::path cm = CorpusDir() / "delta" / "rs-table_with_column_mapping";
+        auto mapped = RunPgsplit({"--json", "inspect", "delta", cm.string()});
+        REQUIRE_MESSAGE(mapped.exit_code == 0, mapped.All());
+        CHECK(nlohmann::json::parse(mapped.out)["features_in_use"] == nlohmann::json::array({"columnMapping"}));
+    }
+
+    TEST_CASE("inspect delta exit codes: refused feature 7, bad month 2, not a table 7, unknown scheme 2") {
+        fs::path dv = CorpusDir() / "delta" / "golden-deltalog-invalid-protocol-version" / "delta";
         REQUIRE_MESSAGE(fs::is_directory(dv), "corpus missing: ", dv.string());
         auto refused = RunPgsplit({"inspect", "delta", dv.string()});
         CHECK(refused.exit_code == 7);
-        CHECK(refused.err.find("deletion vectors") != std::string::npos);
+        CHECK(refused.err.find("reader version 99") != std::string::npos);
         CHECK(refused.err.find("hint:") != std::string::npos);
 
         auto month = RunPgsplit({"inspect", "delta", Table("ranking_signal"), "--month", "2024-13"});
