@@ -7,6 +7,7 @@
 #          delta_log_fuzz every commit of their Delta logs, and the first commits of each log joined with
 #                         NUL bytes (the target splits its input into commits at NUL)
 #          dsn_fuzz       tests/fuzz/dsn_seeds.txt, one seed per line
+#          dv_fuzz        every deletion vector file of the corpus and the fixtures, and the bitmap inside each
 #          all            the saved findings under tests/data/fuzz/<target>/
 # Every input runs under -rss_limit_mb=512 -timeout=10: one that needs more memory or time is a finding.
 # Save a finding as tests/data/fuzz/<target>/<name> once fixed: the suite replays it
@@ -77,6 +78,19 @@ for target in "${targets[@]}"; do
                 done
             } > "$seeds/log$n-joined"
         done < <(delta_logs)
+        ;;
+    dv_fuzz)
+        i=0
+        for base in "$corpus" "$fixtures"; do
+            [ -d "$base" ] || continue
+            while IFS= read -r f; do
+                i=$((i + 1))
+                cp -f "$f" "$seeds/file$i"
+                # The first DV's bitmap alone: skip the version byte and the size field, drop the checksum.
+                size=$(od -An -tu1 -j1 -N4 "$f" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}')
+                tail -c +6 "$f" | head -c "$size" > "$seeds/bitmap$i"
+            done < <(find "$base" -name 'deletion_vector_*.bin' -size -64k)
+        done
         ;;
     dsn_fuzz)
         i=0

@@ -26,6 +26,12 @@ void DeltaLogEntry(const uint8_t* data, size_t size);
 // the Azure default never changes any other setting).
 void DsnEntry(const uint8_t* data, size_t size);
 
+// Bytes as a deletion vector three ways: a RoaringBitmapArray (DeletionVector::Parse), Z85 text of an
+// inline DV, and a DV file at offset 1 read through LoadDeletionVector with the checksum the bytes
+// carry. Invariants of a parsed DV: ForEach yields Cardinality() ascending values, each Contains()ed,
+// the last equal to Max(); nothing but DvFormatError or pgsplit::Error escapes.
+void DeletionVectorEntry(const uint8_t* data, size_t size);
+
 // Aborts with `what` on stderr: a broken invariant is a finding, like a crash.
 [[noreturn]] void InvariantFailed(std::string_view what);
 

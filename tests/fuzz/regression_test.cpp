@@ -31,7 +31,8 @@ TEST_SUITE("fuzz") {
     TEST_CASE("every saved fuzz finding replays through its target without a crash") {
         const std::map<std::string, Entry> targets = {{"parquet_fuzz", pgsplit::fuzz::ParquetEntry},
                                                       {"delta_log_fuzz", pgsplit::fuzz::DeltaLogEntry},
-                                                      {"dsn_fuzz", pgsplit::fuzz::DsnEntry}};
+                                                      {"dsn_fuzz", pgsplit::fuzz::DsnEntry},
+                                                      {"dv_fuzz", pgsplit::fuzz::DeletionVectorEntry}};
         auto root = pgsplit::test::SourceDir() / "tests" / "data" / "fuzz";
         REQUIRE(std::filesystem::is_directory(root));
         size_t replayed = 0;

@@ -199,7 +199,7 @@ TEST_SUITE("sync") {
         Migrate(db);
         auto r = Sync(db, "unsupported", {"--month", "2024-01"});
         CHECK(r.exit_code == 7);
-        CHECK(r.err.find("deletionVectors") != std::string::npos);
+        CHECK(r.err.find("variantType") != std::string::npos);
         CHECK(OracleGot(db, Expected("unsupported"), "ranking_signal", "2024-01") == kEmpty);
         CHECK(OracleGot(db, Expected("unsupported"), "composite_signal_daily", "2024-01") == kEmpty);
     }
