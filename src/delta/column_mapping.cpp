@@ -24,7 +24,8 @@ const std::vector<StructField>* ChildFields(const DataType& t) {
     return nullptr;
 }
 
-void CheckFields(const std::vector<StructField>& fields, const std::string& prefix, const std::string& table) {
+void CheckFields(const std::vector<StructField>& fields, const std::string& prefix,
+                 const std::string& table) {
     std::set<std::string> seen;
     for (const auto& f : fields) {
         if (!f.metadata.is_object() || !f.metadata.contains(kPhysicalName) ||
@@ -56,7 +57,8 @@ void CheckFields(const std::vector<StructField>& fields, const std::string& pref
 // Renames the keys of a stats object (minValues, maxValues, nullCount) from physical to logical
 // names, struct by struct. Keys the schema does not know are dropped: their statistics describe a
 // column that no longer exists (dropped, or re-added with a new physical name).
-nlohmann::json RenameStats(const nlohmann::json& stats, const std::vector<StructField>& fields, MappingMode mode) {
+nlohmann::json RenameStats(const nlohmann::json& stats, const std::vector<StructField>& fields,
+                           MappingMode mode) {
     if (!stats.is_object()) {
         return stats;
     }
@@ -120,7 +122,8 @@ std::optional<int32_t> FieldId(const StructField& field) {
     return static_cast<int32_t>(v);
 }
 
-void ToLogicalNames(const Schema& schema, MappingMode mode, std::vector<AddFile>& files, const std::string& table) {
+void ToLogicalNames(const Schema& schema, MappingMode mode, std::vector<AddFile>& files,
+                    const std::string& table) {
     if (mode == MappingMode::None) {
         return;
     }

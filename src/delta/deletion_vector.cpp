@@ -28,8 +28,8 @@ public:
     size_t At() const { return at_; }
     void Need(size_t n, const char* what) const {
         if (Left() < n) {
-            throw DvFormatError(fmt::format("truncated: {} needs {} bytes at byte {}, {} left", what, n,
-                                            at_, Left()));
+            throw DvFormatError(
+                fmt::format("truncated: {} needs {} bytes at byte {}, {} left", what, n, at_, Left()));
         }
     }
     uint16_t U16(const char* what) {
@@ -109,8 +109,7 @@ DeletionVector DeletionVector::Parse(std::string_view bytes) {
     uint64_t buckets = r.U64("the bucket count");
     // Each bucket takes at least 12 bytes (key + cookie + count): a count beyond that is a lie.
     if (buckets > r.Left() / 12) {
-        throw DvFormatError(
-            fmt::format("declares {} buckets but only {} bytes follow", buckets, r.Left()));
+        throw DvFormatError(fmt::format("declares {} buckets but only {} bytes follow", buckets, r.Left()));
     }
     std::optional<uint32_t> last_bucket;
     for (uint64_t b = 0; b < buckets; ++b) {
@@ -139,8 +138,8 @@ DeletionVector DeletionVector::Parse(std::string_view bytes) {
         } else if (cookie == kCookieNoRuns) {
             containers = r.U32("the container count");
             if (containers > 65536) {
-                throw DvFormatError(fmt::format("bucket {} declares {} containers (at most 65536)", high,
-                                                containers));
+                throw DvFormatError(
+                    fmt::format("bucket {} declares {} containers (at most 65536)", high, containers));
             }
         } else {
             throw DvFormatError(fmt::format("bucket {} has roaring cookie {}, neither {} nor {}", high,
@@ -191,8 +190,8 @@ DeletionVector DeletionVector::Parse(std::string_view bytes) {
                                                         high, c, start));
                     }
                     if (uint32_t{start} + len > 0xffff) {
-                        throw DvFormatError(fmt::format("bucket {}: container {}: run {}+{} passes 65535", high,
-                                                        c, start, len));
+                        throw DvFormatError(fmt::format("bucket {}: container {}: run {}+{} passes 65535",
+                                                        high, c, start, len));
                     }
                     next_free = uint32_t{start} + len + 1;
                     card += uint32_t{len} + 1;
@@ -200,9 +199,10 @@ DeletionVector DeletionVector::Parse(std::string_view bytes) {
                     out.values.push_back(len);
                 }
                 if (card != declared) {
-                    throw DvFormatError(fmt::format("bucket {}: container {}: runs hold {} values, the header "
-                                                    "says {}",
-                                                    high, c, card, declared));
+                    throw DvFormatError(
+                        fmt::format("bucket {}: container {}: runs hold {} values, the header "
+                                    "says {}",
+                                    high, c, card, declared));
                 }
             } else if (declared <= kArrayMax) {
                 out.kind = Kind::Array;
@@ -426,21 +426,24 @@ DeletionVector LoadDeletionVector(storage::Storage& storage, const DvDescriptor&
         uint8_t version = 0;
         source->Read(0, 1, &version);
         if (version != 1) {
-            throw BadDv(dv_where, fmt::format("the file has format version {}; pgsplit reads version 1", version));
+            throw BadDv(dv_where,
+                        fmt::format("the file has format version {}; pgsplit reads version 1", version));
         }
         if (offset < 1 || offset > file_size || file_size - offset < 8 + uint64_t{size}) {
-            throw BadDv(dv_where, fmt::format("offset {} + 4 + sizeInBytes {} + 4 passes the end of the file ({} "
-                                              "bytes)",
-                                              offset, size, file_size));
+            throw BadDv(dv_where,
+                        fmt::format("offset {} + 4 + sizeInBytes {} + 4 passes the end of the file ({} "
+                                    "bytes)",
+                                    offset, size, file_size));
         }
         std::string slice(size + 8, '\0');
         source->Read(offset, slice.size(), reinterpret_cast<uint8_t*>(slice.data()));
         const auto* p = reinterpret_cast<const uint8_t*>(slice.data());
         uint32_t stored_size = BigEndian32(p);
         if (stored_size != size) {
-            throw BadDv(dv_where, fmt::format("the file says the bitmap at offset {} is {} bytes, sizeInBytes "
-                                              "says {}",
-                                              offset, stored_size, size));
+            throw BadDv(dv_where,
+                        fmt::format("the file says the bitmap at offset {} is {} bytes, sizeInBytes "
+                                    "says {}",
+                                    offset, stored_size, size));
         }
         uint32_t want = BigEndian32(p + 4 + size);
         uint32_t got = static_cast<uint32_t>(::crc32(0L, p + 4, static_cast<uInt>(size)));

@@ -17,9 +17,8 @@
 #include "delta/types.h"
 #include "storage/storage.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -27,7 +26,6 @@
 #include <vector>
 
 namespace pgsplit::delta {
-
 
 // A DV's bytes do not follow the format; what() says what is wrong (callers add file and stage).
 class DvFormatError : public std::runtime_error {
@@ -56,7 +54,8 @@ public:
     std::optional<uint64_t> Max() const;
     bool Empty() const { return cardinality_ == 0; }
     // Every deleted index in ascending order (tests, `inspect`); stops when `fn` returns false.
-    template <typename Fn> void ForEach(Fn fn) const;
+    template <typename Fn>
+    void ForEach(Fn fn) const;
 
 private:
     enum class Kind : uint8_t { Array, Bitmap, Run };
@@ -71,7 +70,8 @@ private:
     uint64_t cardinality_ = 0;
 };
 
-template <typename Fn> void DeletionVector::ForEach(Fn fn) const {
+template <typename Fn>
+void DeletionVector::ForEach(Fn fn) const {
     for (const auto& c : containers_) {
         uint64_t base = c.key << 16;
         switch (c.kind) {

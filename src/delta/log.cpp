@@ -302,13 +302,14 @@ struct Replay {
         }
         std::string name = UriDecode(sc["path"].get<std::string>(), where);
         const std::string dir = std::string(kLogDir) + "/_sidecars/";
-        if (auto at = name.rfind("/" + dir); at != std::string::npos &&
-                                              name.compare(0, storage.Root().size(), storage.Root()) == 0) {
+        if (auto at = name.rfind("/" + dir);
+            at != std::string::npos && name.compare(0, storage.Root().size(), storage.Root()) == 0) {
             name = name.substr(at + 1 + dir.size()); // an absolute URI into this table's own _sidecars/
         }
         if (name.empty() || name.find('/') != std::string::npos || name.find('\\') != std::string::npos ||
             name == "." || name == ".." || (!name.ends_with(".parquet") && !name.ends_with(".json"))) {
-            throw Bad(where, fmt::format("sidecar path '{}' is not a .parquet or .json file name in {}", name, dir));
+            throw Bad(where,
+                      fmt::format("sidecar path '{}' is not a .parquet or .json file name in {}", name, dir));
         }
         sidecars.push_back(name);
     }
@@ -443,14 +444,14 @@ struct Replay {
         if (listed_size <= kWholeCommit) {
             auto text = storage.ReadIfExists(path);
             if (!text) {
-                throw Error(ExitCode::Source,
-                            fmt::format("table '{}': {} {} ({}/{}) {}", table,
-                                        in_checkpoint ? "checkpoint file of version" : "commit", version, kLogDir,
-                                        name,
-                                        in_checkpoint ? "is missing" : "disappeared while reading the log"),
-                            in_checkpoint ? "the checkpoint is incomplete (a sidecar was deleted?); restore it "
-                                            "or remove the checkpoint so the commits are replayed"
-                                          : "the table is being vacuumed or rewritten; retry");
+                throw Error(
+                    ExitCode::Source,
+                    fmt::format("table '{}': {} {} ({}/{}) {}", table,
+                                in_checkpoint ? "checkpoint file of version" : "commit", version, kLogDir,
+                                name, in_checkpoint ? "is missing" : "disappeared while reading the log"),
+                    in_checkpoint ? "the checkpoint is incomplete (a sidecar was deleted?); restore it "
+                                    "or remove the checkpoint so the commits are replayed"
+                                  : "the table is being vacuumed or rewritten; retry");
             }
             lines.Feed(text->data(), text->size());
             lines.Finish();
@@ -565,7 +566,7 @@ LogState ReplayLog(storage::Storage& storage, std::optional<int64_t> wanted) {
     const std::string table = storage.Root();
     LogState state;
     std::map<int64_t, LogFile> commits;
-    std::map<int64_t, std::vector<LogFile>> checkpoints; // classic and multi-part
+    std::map<int64_t, std::vector<LogFile>> checkpoints;    // classic and multi-part
     std::map<int64_t, std::vector<LogFile>> v2_checkpoints; // UUID-named
     for (const auto& entry : storage.List(kLogDir)) {
         auto f = ParseLogFileName(entry.name, entry.size);

@@ -16,8 +16,8 @@ namespace {
 // - v2Checkpoint: UUID-named checkpoints in JSON or Parquet, with sidecars (delta/log.cpp).
 // - typeWidening (and its preview name): files written before a widening are read at the table's
 //   current type (delta/scan.cpp).
-const std::vector<std::string> kSupported = {"timestampNtz",    "vacuumProtocolCheck",   "deletionVectors",
-                                             "columnMapping",   "v2Checkpoint",          "typeWidening",
+const std::vector<std::string> kSupported = {"timestampNtz",        "vacuumProtocolCheck", "deletionVectors",
+                                             "columnMapping",       "v2Checkpoint",        "typeWidening",
                                              "typeWidening-preview"};
 
 std::string Describe(const std::string& feature) {

@@ -226,12 +226,13 @@ const parquet::Field* FileField(const parquet::Field& root, const StructField& f
 
 // The deletion vector of `file` (opened as `reader`), or nullopt when it has none.
 std::optional<DeletionVector> FileDeletionVector(storage::Storage& storage, const AddFile& file,
-                                                 const parquet::FileReader& reader, const std::string& where) {
+                                                 const parquet::FileReader& reader,
+                                                 const std::string& where) {
     if (!file.dv) {
         return std::nullopt;
     }
-    return LoadDeletionVector(storage, *file.dv, reader.Info().num_rows, parquet::DefaultReadLimits().memory_bytes,
-                              where);
+    return LoadDeletionVector(storage, *file.dv, reader.Info().num_rows,
+                              parquet::DefaultReadLimits().memory_bytes, where);
 }
 
 } // namespace
@@ -313,7 +314,8 @@ bool Scan::OpenNextFile() {
         if (columns_[i].partition) {
             continue; // the log's value wins over anything a writer also put in the file
         }
-        const parquet::Field* node = FileField(reader_->Root(), *columns_[i].field, snapshot_.ColumnMapping());
+        const parquet::Field* node =
+            FileField(reader_->Root(), *columns_[i].field, snapshot_.ColumnMapping());
         if (!node) {
             continue;
         }
@@ -324,7 +326,8 @@ bool Scan::OpenNextFile() {
                         "the file does not match the table schema");
         }
         leaf_of_[i] = node->column;
-        widen_[i] = NeedsWidening(reader_->Columns()[static_cast<size_t>(node->column)], columns_[i].field->type);
+        widen_[i] =
+            NeedsWidening(reader_->Columns()[static_cast<size_t>(node->column)], columns_[i].field->type);
         read_leaves_.push_back(node->column);
     }
     dv_ = FileDeletionVector(storage_, *file_, *reader_, where);
@@ -390,8 +393,8 @@ void Scan::FillBatch(ScanBatch& out, std::vector<parquet::ColumnBatch>& read, si
         } else {
             std::swap(out.columns[i], read[r++]);
             if (widen_[i]) {
-                WidenBatch(out.columns[i], reader_->Columns()[static_cast<size_t>(leaf_of_[i])], col.synthetic,
-                           col.field->type, FileWhere(snapshot_, *file_));
+                WidenBatch(out.columns[i], reader_->Columns()[static_cast<size_t>(leaf_of_[i])],
+                           col.synthetic, col.field->type, FileWhere(snapshot_, *file_));
             }
         }
     }

@@ -103,10 +103,10 @@ private:
     size_t next_file_ = 0;
     const AddFile* file_ = nullptr;
     std::unique_ptr<parquet::FileReader> reader_;
-    std::vector<int> leaf_of_;     // per column: leaf index in the current file, -1 absent/partition
-    std::vector<uint8_t> widen_;   // per column: 1 when the file's type must be widened to the table's
+    std::vector<int> leaf_of_;         // per column: leaf index in the current file, -1 absent/partition
+    std::vector<uint8_t> widen_;       // per column: 1 when the file's type must be widened to the table's
     std::optional<DeletionVector> dv_; // of the current file, when it has one
-    std::vector<int> read_leaves_; // leaves requested from the cursor
+    std::vector<int> read_leaves_;     // leaves requested from the cursor
     int next_row_group_ = 0;
     std::unique_ptr<parquet::RowGroupCursor> cursor_;
     std::vector<parquet::ColumnBatch> read_;

@@ -134,7 +134,9 @@ const StructField* Schema::FindColumn(const std::string& name) const {
 // and Spark does: they carry no data and no reader can give them a type.
 void DropVoid(std::vector<StructField>& fields) {
     fields.erase(std::remove_if(fields.begin(), fields.end(),
-                                [](const StructField& f) { return f.type.kind == TypeKind::Other && f.type.name == "void"; }),
+                                [](const StructField& f) {
+                                    return f.type.kind == TypeKind::Other && f.type.name == "void";
+                                }),
                  fields.end());
     for (auto& f : fields) {
         DropVoid(f.type.fields);

@@ -83,8 +83,8 @@ std::vector<std::string> Snapshot::FeaturesInUse() const {
         }
     }
     for (const auto& name : checkpoint_files_) {
-        if (name.rfind("_sidecars/", 0) == 0 || ParseLogFileName(name, 0).value_or(LogFile{}).kind ==
-                                                     LogFile::Kind::CheckpointV2) {
+        if (name.rfind("_sidecars/", 0) == 0 ||
+            ParseLogFileName(name, 0).value_or(LogFile{}).kind == LogFile::Kind::CheckpointV2) {
             add("v2Checkpoint");
             break;
         }

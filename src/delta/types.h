@@ -88,8 +88,8 @@ struct Metadata {
 
 // The `deletionVector` object of an add action (PROTOCOL.md, "Deletion Vector Descriptor").
 struct DvDescriptor {
-    char storage_type = 0;       // 'u', 'p' or 'i'
-    std::string path_or_inline;  // as in the log
+    char storage_type = 0;         // 'u', 'p' or 'i'
+    std::string path_or_inline;    // as in the log
     std::optional<int64_t> offset; // 'u'/'p': where the DV's size field starts in its file
     int64_t size_in_bytes = 0;     // of the bitmap (magic included), without size field and checksum
     int64_t cardinality = 0;       // rows it deletes

@@ -53,8 +53,8 @@ __int128 Pow10(int n) {
 
 Error DoesNotFit(const std::string& where, const parquet::Column& file, const DataType& type) {
     return Error(ExitCode::Source,
-                 fmt::format("{}: column '{}' holds DECIMAL({},{}) values that do not fit the table's {}", where,
-                             file.DottedPath(), file.logical.precision, file.logical.scale, type.name),
+                 fmt::format("{}: column '{}' holds DECIMAL({},{}) values that do not fit the table's {}",
+                             where, file.DottedPath(), file.logical.precision, file.logical.scale, type.name),
                  "a type change may only widen a decimal (precision and scale up by the same or more); the "
                  "file does not match the table schema");
 }
@@ -69,7 +69,8 @@ bool NeedsWidening(const parquet::Column& file, const DataType& type) {
     case TypeKind::TimestampNtz:
         return file.physical == Physical::Int32 && file.logical.kind == Logical::Date;
     case TypeKind::Decimal:
-        return IsDecimal(file) && (file.logical.precision != type.precision || file.logical.scale != type.scale);
+        return IsDecimal(file) &&
+               (file.logical.precision != type.precision || file.logical.scale != type.scale);
     default:
         return false;
     }
@@ -84,7 +85,7 @@ void WidenBatch(parquet::ColumnBatch& b, const parquet::Column& file, const parq
         for (size_t i = 0; i < n; ++i) {
             out[i] = file.physical == Physical::Float   ? static_cast<double>(b.f32[i])
                      : file.physical == Physical::Int32 ? static_cast<double>(b.i32[i])
-                                                         : static_cast<double>(b.i64[i]);
+                                                        : static_cast<double>(b.i64[i]);
         }
         b.f64 = std::move(out);
         break;
@@ -99,7 +100,8 @@ void WidenBatch(parquet::ColumnBatch& b, const parquet::Column& file, const parq
         break;
     }
     case TypeKind::Decimal: {
-        if (type.scale < file.logical.scale || type.precision - type.scale < file.logical.precision - file.logical.scale) {
+        if (type.scale < file.logical.scale ||
+            type.precision - type.scale < file.logical.precision - file.logical.scale) {
             throw DoesNotFit(where, file, type);
         }
         const __int128 factor = Pow10(type.scale - file.logical.scale);
@@ -138,7 +140,8 @@ void WidenBatch(parquet::ColumnBatch& b, const parquet::Column& file, const parq
     b.column = &synthetic;
 }
 
-void WidenJson(nlohmann::json& v, const parquet::Column& file, const DataType& type, const std::string& where) {
+void WidenJson(nlohmann::json& v, const parquet::Column& file, const DataType& type,
+               const std::string& where) {
     if (v.is_null()) {
         return;
     }

@@ -27,6 +27,7 @@ void WidenBatch(parquet::ColumnBatch& batch, const parquet::Column& file, const 
 
 // The same for one JSON value of a record (SPEC §6b form): a float or integer becomes a double, a date a
 // timestamp, a decimal is rescaled.
-void WidenJson(nlohmann::json& value, const parquet::Column& file, const DataType& type, const std::string& where);
+void WidenJson(nlohmann::json& value, const parquet::Column& file, const DataType& type,
+               const std::string& where);
 
 } // namespace pgsplit::delta

@@ -70,8 +70,8 @@ struct Column {
 struct Field {
     std::string name;
     Repetition repetition = Repetition::Required;
-    int column = -1;        // leaf index when this is a leaf, else -1
-    std::string annotation; // group annotation: "LIST", "MAP", "MAP_KEY_VALUE" or empty
+    int column = -1;                 // leaf index when this is a leaf, else -1
+    std::string annotation;          // group annotation: "LIST", "MAP", "MAP_KEY_VALUE" or empty
     std::optional<int32_t> field_id; // SchemaElement.field_id, when the writer set one
     std::vector<Field> children;
     bool IsLeaf() const { return column >= 0; }

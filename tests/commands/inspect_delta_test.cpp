@@ -159,7 +159,8 @@ TEST_SUITE("delta") {
         fs::path cm = CorpusDir() / "delta" / "rs-table_with_column_mapping";
         auto mapped = RunPgsplit({"--json", "inspect", "delta", cm.string()});
         REQUIRE_MESSAGE(mapped.exit_code == 0, mapped.All());
-        CHECK(nlohmann::json::parse(mapped.out)["features_in_use"] == nlohmann::json::array({"columnMapping"}));
+        CHECK(nlohmann::json::parse(mapped.out)["features_in_use"] ==
+              nlohmann::json::array({"columnMapping"}));
     }
 
     TEST_CASE("inspect delta exit codes: refused feature 7, bad month 2, not a table 7, unknown scheme 2") {

@@ -58,14 +58,6 @@ fs::path TableRoot(const fs::path& corpus, const std::string& name) {
     return dir;
 }
 
-std::vector<std::string> ColumnNames(const delta::Snapshot& snap) {
-    std::vector<std::string> out;
-    for (const auto& f : snap.GetSchema().fields) {
-        out.push_back(f.name);
-    }
-    return out;
-}
-
 bool AllFlat(const delta::Snapshot& snap) {
     for (const auto& f : snap.GetSchema().fields) {
         if (!f.type.IsPrimitive()) {
@@ -85,9 +77,9 @@ fs::path ExpectedFile(const fs::path& dir, const std::string& stem) {
 }
 
 // Compares a snapshot's rows, read both ways (JSON records and the columnar scan), with `want`.
-void CheckRows(const std::string& label, delta::Table& table, const delta::Snapshot& snap, const CanonRows& want,
-               const fs::path& expected) {
-    auto columns = ColumnNames(snap);
+void CheckRows(const std::string& label, delta::Table& table, const delta::Snapshot& snap,
+               const CanonRows& want, const fs::path& expected) {
+    auto columns = SchemaColumns(snap);
     for (const auto& row : want) {
         // Guards the comparison itself: every expected column must be found and parsed.
         REQUIRE_MESSAGE(row.find("<missing column>") == std::string::npos, label, ": ", row);
@@ -105,7 +97,7 @@ void CheckRows(const std::string& label, delta::Table& table, const delta::Snaps
 
 void CheckRows(const std::string& label, delta::Table& table, const delta::Snapshot& snap,
                const fs::path& expected) {
-    CheckRows(label, table, snap, ExpectedRows(expected, snap.GetSchema(), ColumnNames(snap)), expected);
+    CheckRows(label, table, snap, ExpectedRows(expected, snap.GetSchema(), SchemaColumns(snap)), expected);
 }
 
 // The oracle of a corpus table that ships no engine-written expected output (see
@@ -196,8 +188,9 @@ void CheckTable(const fs::path& corpus, const std::string& name) {
             }
         }
         REQUIRE_MESSAGE(!file.empty(), name, ": DuckDB's decode of the data file is missing");
-        auto columns = ColumnNames(snap);
-        const size_t id = static_cast<size_t>(std::find(columns.begin(), columns.end(), "id") - columns.begin());
+        auto columns = SchemaColumns(snap);
+        const size_t id =
+            static_cast<size_t>(std::find(columns.begin(), columns.end(), "id") - columns.begin());
         REQUIRE(id < columns.size());
         CanonRows all = ExpectedRows(file, snap.GetSchema(), columns);
         CanonRows want;
@@ -317,8 +310,9 @@ TEST_SUITE("delta-conformance") {
     // both ways.
     TEST_CASE("every delta-kernel table is read as the kernel's own tests assert") {
         fs::path root = CorpusDir() / "delta-kernel";
-        REQUIRE_MESSAGE(fs::is_directory(root / "tables"), "the delta-kernel corpus is missing: ",
-                        (root / "tables").string(), " (set PGSPLIT_CORPUS to the shared corpus folder)");
+        REQUIRE_MESSAGE(fs::is_directory(root / "tables"),
+                        "the delta-kernel corpus is missing: ", (root / "tables").string(),
+                        " (set PGSPLIT_CORPUS to the shared corpus folder)");
         std::vector<std::string> names;
         for (const auto& e : fs::directory_iterator(root / "tables")) {
             names.push_back(e.path().filename().string());
@@ -341,8 +335,8 @@ TEST_SUITE("delta-conformance") {
                 CHECK_MESSAGE(read == scanned, name, " (ReadRows vs Scan): ", DiffRows(read, scanned));
                 if (fs::exists(expected)) {
                     CanonRows want = ExpectedRows(expected, snap.GetSchema(), columns);
-                    CHECK_MESSAGE(want == read, name, " (ReadRows vs ", expected.filename().string(), "): ",
-                                  DiffRows(want, read));
+                    CHECK_MESSAGE(want == read, name, " (ReadRows vs ", expected.filename().string(),
+                                  "): ", DiffRows(want, read));
                     ++compared;
                 }
                 if (auto count = delta::Snapshot::CountRecords(snap.SelectFiles(nullptr))) {

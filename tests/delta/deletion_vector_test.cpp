@@ -105,10 +105,13 @@ TEST_SUITE("delta-deletion-vector") {
     TEST_CASE("a 'u' descriptor names deletion_vector_<uuid>.bin, under its prefix, never outside") {
         delta::DvDescriptor d = OnDisk(36, 2);
         d.path_or_inline = "vBn[lx{q8@P<9BNH/isA"; // delta-rs' rs-table-with-dv-small
-        CHECK(delta::DeletionVectorPath(d, "w") == "deletion_vector_61d16c75-6994-46b7-a15b-8b538852e50e.bin");
+        CHECK(delta::DeletionVectorPath(d, "w") ==
+              "deletion_vector_61d16c75-6994-46b7-a15b-8b538852e50e.bin");
         d.path_or_inline = std::string("ab") + "vBn[lx{q8@P<9BNH/isA";
-        CHECK(delta::DeletionVectorPath(d, "w") == "ab/deletion_vector_61d16c75-6994-46b7-a15b-8b538852e50e.bin");
-        for (const char* bad : {"../vBn[lx{q8@P<9BNH/isA", "/vBn[lx{q8@P<9BNH/isA", "short", "vBn[lx{q8@P<9BNH/is\""}) {
+        CHECK(delta::DeletionVectorPath(d, "w") ==
+              "ab/deletion_vector_61d16c75-6994-46b7-a15b-8b538852e50e.bin");
+        for (const char* bad :
+             {"../vBn[lx{q8@P<9BNH/isA", "/vBn[lx{q8@P<9BNH/isA", "short", "vBn[lx{q8@P<9BNH/is\""}) {
             CAPTURE(bad);
             d.path_or_inline = bad;
             CHECK_THROWS_AS(delta::DeletionVectorPath(d, "w"), Error);
@@ -132,10 +135,10 @@ TEST_SUITE("delta-deletion-vector") {
         Le b;
         b.U32(kMagic).U64(2);
         b.U32(0).U32(12347 | (1u << 16));
-        b.s.push_back('\x01');                         // container 0 is a run container
-        b.U16(0).U16(2).U16(1).U16(0);                 // keys 0 (3 values) and 1 (1 value); no offsets (< 4)
-        b.U16(1).U16(10).U16(2);                       // one run: 10, length 3
-        b.U16(70000 & 0xffff);                         // array
+        b.s.push_back('\x01');         // container 0 is a run container
+        b.U16(0).U16(2).U16(1).U16(0); // keys 0 (3 values) and 1 (1 value); no offsets (< 4)
+        b.U16(1).U16(10).U16(2);       // one run: 10, length 3
+        b.U16(70000 & 0xffff);         // array
         b = ArrayBucket(b, 1, 0, {5});
         auto dv = delta::DeletionVector::Parse(b.s);
         CHECK(Rows(dv) == std::vector<uint64_t>{10, 11, 12, 70000, (uint64_t{1} << 32) + 5});
@@ -173,7 +176,19 @@ TEST_SUITE("delta-deletion-vector") {
         bad_magic[0] = 'x';
         std::string overlap = ArrayBucket(ArrayBucket(Le().U32(kMagic).U64(2), 0, 0, {1}), 0, 1, {2}).s;
         Le twice;
-        twice.U32(kMagic).U64(1).U32(0).U32(12346).U32(2).U16(4).U16(0).U16(4).U16(0).U32(24).U32(26).U16(1).U16(2);
+        twice.U32(kMagic)
+            .U64(1)
+            .U32(0)
+            .U32(12346)
+            .U32(2)
+            .U16(4)
+            .U16(0)
+            .U16(4)
+            .U16(0)
+            .U32(24)
+            .U32(26)
+            .U16(1)
+            .U16(2);
         Le unsorted;
         unsorted.U32(kMagic).U64(1).U32(0).U32(12346).U32(1).U16(0).U16(1).U32(16).U16(7).U16(3);
         Le lying_bitmap;
@@ -192,13 +207,14 @@ TEST_SUITE("delta-deletion-vector") {
              "buckets overlap"},
             {"container overlap", DvFile(twice.s), OnDisk(static_cast<int64_t>(twice.s.size()), 2), 1000,
              "containers overlap"},
-            {"values out of order", DvFile(unsorted.s), OnDisk(static_cast<int64_t>(unsorted.s.size()), 2), 1000,
-             "out of order"},
-            {"bitmap cardinality", DvFile(lying_bitmap.s), OnDisk(static_cast<int64_t>(lying_bitmap.s.size()), 5000),
-             1000, "bitmap has 0 bits set"},
+            {"values out of order", DvFile(unsorted.s), OnDisk(static_cast<int64_t>(unsorted.s.size()), 2),
+             1000, "out of order"},
+            {"bitmap cardinality", DvFile(lying_bitmap.s),
+             OnDisk(static_cast<int64_t>(lying_bitmap.s.size()), 5000), 1000, "bitmap has 0 bits set"},
             {"key sign bit", DvFile(signed_key), OnDisk(static_cast<int64_t>(signed_key.size()), 1), 1000,
              "most significant bit"},
-            {"row past the file", DvFile(good), OnDisk(size, 2), 5, "deletes row 7, but the data file has 5 rows"},
+            {"row past the file", DvFile(good), OnDisk(size, 2), 5,
+             "deletes row 7, but the data file has 5 rows"},
             {"truncated", DvFile(good.substr(0, good.size() - 2)), OnDisk(size - 2, 2), 1000, "truncated"},
             {"version", "\x02" + DvFile(good).substr(1), OnDisk(size, 2), 1000, "format version 2"},
             {"over budget", DvFile(good), OnDisk(int64_t{1} << 30, 2), 1000, "memory budget"},
@@ -216,7 +232,8 @@ TEST_SUITE("delta-deletion-vector") {
         ScratchDir empty;
         auto storage = storage::OpenLocalStorage(empty.Str());
         try {
-            delta::LoadDeletionVector(*storage, OnDisk(size, 2), 1000, 1 << 20, "table 't': file 'p.parquet'");
+            delta::LoadDeletionVector(*storage, OnDisk(size, 2), 1000, 1 << 20,
+                                      "table 't': file 'p.parquet'");
             FAIL("a missing DV file loaded");
         } catch (const Error& e) {
             CHECK(std::string(e.what()).find(kZeroFile) != std::string::npos);
@@ -232,8 +249,10 @@ TEST_SUITE("delta-deletion-vector") {
             "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
         std::string text;
         for (size_t i = 0; i < padded.size(); i += 4) {
-            uint32_t v = (uint32_t{static_cast<uint8_t>(padded[i])} << 24) | (uint32_t{static_cast<uint8_t>(padded[i + 1])} << 16) |
-                         (uint32_t{static_cast<uint8_t>(padded[i + 2])} << 8) | static_cast<uint8_t>(padded[i + 3]);
+            uint32_t v = (uint32_t{static_cast<uint8_t>(padded[i])} << 24) |
+                         (uint32_t{static_cast<uint8_t>(padded[i + 1])} << 16) |
+                         (uint32_t{static_cast<uint8_t>(padded[i + 2])} << 8) |
+                         static_cast<uint8_t>(padded[i + 3]);
             std::string chunk(5, ' ');
             for (int k = 4; k >= 0; --k) {
                 chunk[static_cast<size_t>(k)] = alphabet[v % 85];

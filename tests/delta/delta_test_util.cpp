@@ -458,6 +458,14 @@ std::string CanonBatch(const parquet::ColumnBatch& b, size_t i, const delta::Dat
     return "<?>";
 }
 
+std::vector<std::string> SchemaColumns(const delta::Snapshot& snap) {
+    std::vector<std::string> out;
+    for (const auto& f : snap.GetSchema().fields) {
+        out.push_back(f.name);
+    }
+    return out;
+}
+
 CanonRows ExpectedRows(const fs::path& file, const delta::Schema& schema,
                        const std::vector<std::string>& columns, const std::string& where_column,
                        const std::optional<std::string>& where_value) {

@@ -36,6 +36,9 @@ std::string CanonBatch(const parquet::ColumnBatch& batch, size_t row, const delt
 // (Z, +HH, +HH:MM offsets; fractions truncated to microseconds). nullopt when malformed.
 std::optional<int64_t> OracleTimestampMicros(const std::string& text);
 
+// Every schema column of `snap`, in schema order.
+std::vector<std::string> SchemaColumns(const delta::Snapshot& snap);
+
 // Rows as sorted lists of canonical rows (cells joined by " | "), columns in `columns` order.
 using CanonRows = std::vector<std::string>;
 // `where_column`/`where_value`: keep only rows whose cell in that column has that text (JSONL only).

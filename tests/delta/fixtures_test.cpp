@@ -32,14 +32,6 @@ nlohmann::json Meta(const std::string& name) {
     return nlohmann::json::parse(ReadFile(FixtureDir() / (name + ".meta.json")));
 }
 
-std::vector<std::string> AllColumns(const delta::Snapshot& snap) {
-    std::vector<std::string> out;
-    for (const auto& f : snap.GetSchema().fields) {
-        out.push_back(f.name);
-    }
-    return out;
-}
-
 // Every month of a table partitioned (or not) by year_month reads exactly the expected rows, through
 // the columnar scan (pruned) and the JSON rows, and its stats count equals the expected count.
 void CheckMonths(const std::string& name, const std::vector<std::string>& columns = {}) {
@@ -49,7 +41,7 @@ void CheckMonths(const std::string& name, const std::vector<std::string>& column
     auto snap = table.LoadSnapshot();
     CHECK(snap.Version() == meta["version"].get<int64_t>());
     CHECK(static_cast<int64_t>(snap.Files().size()) == meta["active_files"].get<int64_t>());
-    auto cols = columns.empty() ? AllColumns(snap) : columns;
+    auto cols = columns.empty() ? SchemaColumns(snap) : columns;
     fs::path expected = FixtureDir() / (name + ".expected.jsonl");
     for (const auto& item : meta["months"].items()) {
         const std::string month = item.key(); // not a structured binding: doctest's macros capture it
@@ -67,7 +59,7 @@ void CheckMonths(const std::string& name, const std::vector<std::string>& column
         }
     }
     // And the whole table through the JSON rows path.
-    auto all = AllColumns(snap);
+    auto all = SchemaColumns(snap);
     CanonRows want = ExpectedRows(expected, snap.GetSchema(), all);
     CanonRows got = RowsViaReadRows(snap, table.GetStorage(), all);
     CHECK_MESSAGE(want == got, name, " (all rows): ", DiffRows(want, got));

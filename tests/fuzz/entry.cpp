@@ -1,9 +1,8 @@
 #include "fuzz/entry.h"
 
-#include "delta/deletion_vector.h"
-
 #include "config/dsn.h"
 #include "core/error.h"
+#include "delta/deletion_vector.h"
 #include "delta/table.h"
 #include "parquet/reader.h"
 #include "storage/azure/uri.h"
@@ -215,7 +214,8 @@ void DeletionVectorEntry(const uint8_t* data, size_t size) {
     // As a DV file: the descriptor's size is what the file's size field says, cardinality whatever the
     // bitmap holds, so the checks past the checksum run too.
     if (size >= 9) {
-        uint32_t declared = (uint32_t{data[1]} << 24) | (uint32_t{data[2]} << 16) | (uint32_t{data[3]} << 8) | data[4];
+        uint32_t declared =
+            (uint32_t{data[1]} << 24) | (uint32_t{data[2]} << 16) | (uint32_t{data[3]} << 8) | data[4];
         std::map<std::string, std::string> files = {
             {"deletion_vector_00000000-0000-0000-0000-000000000000.bin", std::string(bytes)}};
         MemoryStorage storage(std::move(files));

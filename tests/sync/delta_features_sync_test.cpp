@@ -31,7 +31,8 @@ TEST_SUITE("sync") {
             }
         }
         CHECK(db.Value("SELECT count(*) FROM ranking.ranking_signal WHERE year_month = '2024-01'") == "97");
-        CHECK(db.Value("SELECT signals_rows FROM ranking.signal_sync_state WHERE year_month = '2024-01'") == "97");
+        CHECK(db.Value("SELECT signals_rows FROM ranking.signal_sync_state WHERE year_month = '2024-01'") ==
+              "97");
 
         // verify on a copy of the tables whose data files are gone: the counts come from numRecords minus
         // each DV's cardinality, so it passes; had it opened a file it would fail.
@@ -57,18 +58,21 @@ TEST_SUITE("sync") {
     TEST_CASE("sync NAME of a column-mapped table (id mode) maps columns by logical name") {
         TestDatabase db;
         MigrateQuietly(db);
-        db.Connect().Exec("CREATE TABLE monitoring.mapped (\"Symbol Name\" TEXT NOT NULL, rank INTEGER, month TEXT NOT "
-                          "NULL, PRIMARY KEY (\"Symbol Name\", month)) PARTITION BY LIST (month)");
+        db.Connect().Exec(
+            "CREATE TABLE monitoring.mapped (\"Symbol Name\" TEXT NOT NULL, rank INTEGER, month TEXT NOT "
+            "NULL, PRIMARY KEY (\"Symbol Name\", month)) PARTITION BY LIST (month)");
         ScratchDir dir;
-        WriteText(dir / "pgsplit.yaml", "tables:\n  mapped:\n    source: " +
-                                            (FixturesDir() / "delta-features" / "cm_id").string() +
-                                            "\n    target: monitoring.mapped\n    partition_column: month\n");
-        auto r = RunPgsplit({"--config", dir / "pgsplit.yaml", "sync", "mapped", "--partition", "2024-02", "--json"},
-                            {{"POSTGRES_DSN", db.Dsn()}});
+        WriteText(dir / "pgsplit.yaml",
+                  "tables:\n  mapped:\n    source: " + (FixturesDir() / "delta-features" / "cm_id").string() +
+                      "\n    target: monitoring.mapped\n    partition_column: month\n");
+        auto r = RunPgsplit(
+            {"--config", dir / "pgsplit.yaml", "sync", "mapped", "--partition", "2024-02", "--json"},
+            {{"POSTGRES_DSN", db.Dsn()}});
         REQUIRE_MESSAGE(r.exit_code == 0, r.All());
-        CHECK(db.Value("SELECT string_agg(\"Symbol Name\" || '=' || coalesce(rank::text, 'NULL'), ',' ORDER BY "
-                       "\"Symbol Name\") FROM monitoring.mapped") ==
-              "T0=100,T1=101,T2=102,T3=103,U0=NULL,U1=NULL,U2=NULL");
+        CHECK(
+            db.Value("SELECT string_agg(\"Symbol Name\" || '=' || coalesce(rank::text, 'NULL'), ',' ORDER BY "
+                     "\"Symbol Name\") FROM monitoring.mapped") ==
+            "T0=100,T1=101,T2=102,T3=103,U0=NULL,U1=NULL,U2=NULL");
     }
 }
 
