@@ -240,6 +240,30 @@ TEST_SUITE("delta-deletion-vector") {
         }
     }
 
+    TEST_CASE("a 'p' (absolute path) deletion vector outside the table is refused like a data file") {
+        ScratchDir t;
+        ScratchDir outside;
+        WriteFile(outside.Root() / "dv.bin", DvFile(Bitmap({1})));
+        auto storage = storage::OpenLocalStorage(t.Str());
+        for (const std::string& path :
+             {(outside.Root() / "dv.bin").string(), "file://" + (outside.Root() / "dv.bin").string(),
+              std::string("../") + outside.Root().filename().string() + "/dv.bin",
+              std::string("%2E%2E/x.bin")}) {
+            CAPTURE(path);
+            delta::DvDescriptor d = OnDisk(static_cast<int64_t>(Bitmap({1}).size()), 1);
+            d.storage_type = 'p';
+            d.path_or_inline = path;
+            CHECK_THROWS_AS(
+                delta::LoadDeletionVector(*storage, d, 10, 1 << 20, "table 't': file 'p.parquet'"), Error);
+        }
+        // Inside the table it is read.
+        WriteFile(t.Root() / "dvs" / "dv.bin", DvFile(Bitmap({1})));
+        delta::DvDescriptor d = OnDisk(static_cast<int64_t>(Bitmap({1}).size()), 1);
+        d.storage_type = 'p';
+        d.path_or_inline = (t.Root() / "dvs" / "dv.bin").string();
+        CHECK(Rows(delta::LoadDeletionVector(*storage, d, 10, 1 << 20, "w")) == std::vector<uint64_t>{1});
+    }
+
     TEST_CASE("inline deletion vectors: padding within 3 bytes, size and text checked") {
         std::string bm = Bitmap({1, 2, 3}); // 4+8+4+4+4+4+4+6 = 38 bytes: pads to 40
         REQUIRE(bm.size() % 4 == 2);
