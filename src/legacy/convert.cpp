@@ -19,6 +19,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <map>
+#include <memory>
 #include <set>
 #include <thread>
 #include <unistd.h>
@@ -156,6 +157,21 @@ public:
         return TableState::Other;
     }
 
+    // What refuses a conversion (invalid rows, dependents that cannot be moved), for a plain table;
+    // nothing for the others. Run for every table before any is converted.
+    void Check() {
+        if (State() != TableState::Legacy) {
+            return;
+        }
+        ReadLegacy(display_);
+        std::string oid = *conn_.QueryValue("SELECT to_regclass($1)::oid", {quoted_});
+        RefuseInvalidRows(quoted_);
+        views_.clear();
+        for (const auto& v : Dependents(oid)) {
+            views_.push_back(v.second);
+        }
+        checked_ = true;
+    }
     TableReport Convert(bool dry_run);
     TableReport DropLegacy();
     TableReport Rollback();
@@ -202,6 +218,8 @@ private:
     std::string schema_, name_, legacy_name_, new_name_;
     std::string quoted_, legacy_quoted_, new_quoted_;
     sync::Target legacy_; // columns and indexes of the plain table
+    bool checked_ = false;
+    std::vector<std::string> views_;
 };
 
 void Table::ReadLegacy(const std::string& quoted_name) {
@@ -706,13 +724,10 @@ TableReport Table::Convert(bool dry_run) {
     case TableState::Legacy:
         break;
     }
-    ReadLegacy(display_);
-    std::string legacy_oid = *conn_.QueryValue("SELECT to_regclass($1)::oid", {quoted_});
-    // Everything that refuses, before anything changes.
-    RefuseInvalidRows(quoted_);
-    for (const auto& v : Dependents(legacy_oid)) {
-        report.views.push_back(v.second);
+    if (!checked_) {
+        Check();
     }
+    report.views = views_;
     report.months = Figures(quoted_);
     for (const auto& m : report.months) {
         report.rows += m.rows;
@@ -958,28 +973,50 @@ Report Run(const Logger& log, pg::Connection& conn, const Options& options) {
     report.action = options.action;
     const auto& tables = options.tables.empty() ? DefaultTables() : options.tables;
     std::set<std::string> seen;
+    std::vector<std::unique_ptr<Table>> todo;
     for (const auto& t : tables) {
         if (t.find('.') == std::string::npos || t.front() == '.' || t.back() == '.' ||
             t.find('.') != t.rfind('.')) {
             throw Error(ExitCode::Usage, fmt::format("--table {}: expected schema.name", t),
                         "e.g. --table ranking.ranking_signal");
         }
-        if (!seen.insert(t).second) {
-            continue;
+        if (seen.insert(t).second) {
+            todo.push_back(std::make_unique<Table>(log, conn, options, t));
         }
-        Table table(log, conn, options, t);
+    }
+    if (options.action == Action::Convert || options.action == Action::DryRun) {
+        // Every table's refusals first: a refused second table must not find the first converted.
+        for (auto& table : todo) {
+            table->Check();
+        }
+    }
+    if (options.action == Action::Convert) {
+        // The legacy ledger has no `error` column, which 0003 creates only on a new database and
+        // sync-signals writes: without it the first sync after the conversion could not record
+        // anything. Added here, where the legacy database is adopted.
+        if (conn.QueryValue(
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = "
+                "to_regclass('ranking.signal_sync_state') AND attname = 'error' AND NOT attisdropped") ==
+                "0" &&
+            conn.QueryValue("SELECT to_regclass('ranking.signal_sync_state') IS NOT NULL") == "t") {
+            conn.Exec("ALTER TABLE ranking.signal_sync_state ADD COLUMN IF NOT EXISTS error TEXT");
+            log.Info("added the column error to the legacy ledger ranking.signal_sync_state (sync-signals "
+                     "records failures there)");
+        }
+    }
+    for (auto& table : todo) {
         switch (options.action) {
         case Action::Convert:
-            report.tables.push_back(table.Convert(false));
+            report.tables.push_back(table->Convert(false));
             break;
         case Action::DryRun:
-            report.tables.push_back(table.Convert(true));
+            report.tables.push_back(table->Convert(true));
             break;
         case Action::DropLegacy:
-            report.tables.push_back(table.DropLegacy());
+            report.tables.push_back(table->DropLegacy());
             break;
         case Action::Rollback:
-            report.tables.push_back(table.Rollback());
+            report.tables.push_back(table->Rollback());
             break;
         }
     }
