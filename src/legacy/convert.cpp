@@ -36,6 +36,9 @@ double SecondsSince(Clock::time_point t0) {
 constexpr const char* kPartitionColumn = "year_month";
 constexpr const char* kDateColumn = "date";
 constexpr const char* kDeadlockDetected = "40P01";
+// The comment of a partition the conversion attached, followed by "MONTH ROWS HASH" of what it copied
+// (removed by the final step: after it, the partitions are the serving table's, written by others).
+constexpr const char* kCopyComment = "pgsplit convert-legacy copy: ";
 // The comment the legacy table carries after the final step, followed by the time of it.
 constexpr const char* kLegacyComment = "pgsplit convert-legacy: the legacy table, kept until convert-legacy "
                                        "--drop-legacy (or --rollback); converted at ";
@@ -168,7 +171,12 @@ public:
         }
         ReadLegacy(display_);
         std::string oid = *conn_.QueryValue("SELECT to_regclass($1)::oid", {quoted_});
-        RefuseInvalidRows(quoted_);
+        // One scan for the plan's figures and the invalid rows; the list of those only when there are.
+        int64_t invalid = 0;
+        months_ = Figures(quoted_, &invalid);
+        if (invalid > 0) {
+            RefuseInvalidRows(quoted_);
+        }
         views_.clear();
         for (const auto& v : Dependents(oid)) {
             views_.push_back(v.second);
@@ -194,8 +202,11 @@ private:
     // Dependent views that can be moved (schema-qualified, quoted) ; throws for anything else.
     std::vector<std::pair<std::string, std::string>> Dependents(const std::string& oid);
     void EnsureParent();
-    std::vector<MonthFigures> Figures(const std::string& quoted);
+    std::vector<MonthFigures> Figures(const std::string& quoted, int64_t* invalid);
     Digests DigestsOf(const std::string& quoted);
+    // The new parent's months as each copy recorded them (its partition's comment), scanned where a
+    // partition has none.
+    Digests CopyDigests();
     std::set<std::string> AttachedMonths();
     // Inside a transaction: the month copied from `source` into a stage, indexed, attached to `parent`
     // in place of the month's partition (if any).
@@ -223,6 +234,7 @@ private:
     sync::Target legacy_; // columns and indexes of the plain table
     bool checked_ = false;
     std::vector<std::string> views_;
+    std::vector<MonthFigures> months_;
 };
 
 void Table::ReadLegacy(const std::string& quoted_name) {
@@ -390,14 +402,48 @@ void Table::EnsureParent() {
                           new_name_, options_.owner));
 }
 
-std::vector<MonthFigures> Table::Figures(const std::string& quoted) {
-    pg::Result r =
-        conn_.Exec(fmt::format("SELECT {0}, count(*), sum(pg_column_size(t.*)) FROM {1} t GROUP BY 1 "
-                               "ORDER BY 1",
-                               Q(kPartitionColumn), quoted));
+std::vector<MonthFigures> Table::Figures(const std::string& quoted, int64_t* invalid) {
+    pg::Result r = conn_.Exec(fmt::format(
+        "SELECT {0}, count(*), sum(pg_column_size(t.*)), count(*) FILTER (WHERE {0} IS NULL OR {0} "
+        "IS DISTINCT FROM to_char({1}, 'YYYY-MM')) FROM {2} t GROUP BY 1 ORDER BY 1",
+        Q(kPartitionColumn), Q(kDateColumn), quoted));
     std::vector<MonthFigures> out;
     for (int i = 0; i < r.Rows(); ++i) {
-        out.push_back({r.Get(i, 0), r.GetInt(i, 1), r.GetInt(i, 2)});
+        if (invalid) {
+            *invalid += r.GetInt(i, 3);
+        }
+        if (!r.IsNull(i, 0)) {
+            out.push_back({r.Get(i, 0), r.GetInt(i, 1), r.GetInt(i, 2)});
+        }
+    }
+    return out;
+}
+
+Digests Table::CopyDigests() {
+    pg::Result r =
+        conn_.Exec("SELECT n.nspname, c.relname, obj_description(c.oid, 'pg_class') FROM pg_inherits i "
+                   "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                   "WHERE i.inhparent = to_regclass($1)",
+                   {new_quoted_});
+    Digests out;
+    for (int i = 0; i < r.Rows(); ++i) {
+        std::string comment = r.Get(i, 2);
+        std::string prefix = kCopyComment;
+        if (comment.rfind(prefix, 0) == 0) {
+            // "<prefix>MONTH ROWS HASH"
+            std::string rest = comment.substr(prefix.size());
+            auto a = rest.find(' '), b = rest.rfind(' ');
+            if (a != std::string::npos && b != std::string::npos && b > a) {
+                try {
+                    out[rest.substr(0, a)] = {std::stoll(rest.substr(a + 1, b - a - 1)), rest.substr(b + 1)};
+                    continue;
+                } catch (const std::exception&) {
+                }
+            }
+        }
+        for (const auto& [month, d] : DigestsOf(Q(r.Get(i, 0)) + "." + Q(r.Get(i, 1)))) {
+            out[month] = d;
+        }
     }
     return out;
 }
@@ -460,6 +506,12 @@ int64_t Table::LoadMonth(const std::string& source, const std::string& parent, c
                                     source + " WHERE " + Q(kPartitionColumn) + " = $1",
                                 {month});
     int64_t rows = std::stoll(ins.CommandTuples().empty() ? "0" : ins.CommandTuples());
+    // What was copied, hashed once here (the month is in cache), so each comparison reads only the
+    // legacy side.
+    Digests copied = DigestsOf(stage_quoted);
+    Digest d = copied.count(month) ? copied[month] : Digest{0, "0"};
+    conn_.Exec("COMMENT ON TABLE " + stage_quoted + " IS " +
+               pg::QuoteLiteral(conn_, fmt::format("{}{} {} {}", kCopyComment, month, d.rows, d.hash)));
     for (const auto& ix : target.indexes) {
         conn_.Exec(sync::StageIndexSql(conn_, target, ix, stage_quoted));
     }
@@ -613,7 +665,7 @@ void Table::FinalStep(TableReport& report) {
                 LockMonth(m);
             }
             conn_.Exec("LOCK TABLE " + quoted_ + " IN SHARE MODE");
-            auto diffs = Differences(DigestsOf(quoted_), DigestsOf(new_quoted_));
+            auto diffs = Differences(DigestsOf(quoted_), CopyDigests());
             for (const auto& [month, present] : diffs) {
                 if (present) {
                     int64_t rows = LoadMonth(quoted_, new_quoted_, target, month);
@@ -654,6 +706,14 @@ void Table::FinalStep(TableReport& report) {
             conn_.Exec("COMMENT ON TABLE " + legacy_quoted_ + " IS " +
                        pg::QuoteLiteral(conn_, std::string(kLegacyComment) + at));
             conn_.Exec("COMMENT ON TABLE " + quoted_ + " IS NULL");
+            pg::Result parts = conn_.Exec(
+                "SELECT n.nspname, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN "
+                "pg_namespace n ON n.oid = c.relnamespace WHERE i.inhparent = to_regclass($1) AND "
+                "starts_with(obj_description(c.oid, 'pg_class'), $2)",
+                {quoted_, kCopyComment});
+            for (int i = 0; i < parts.Rows(); ++i) {
+                conn_.Exec("COMMENT ON TABLE " + Q(parts.Get(i, 0)) + "." + Q(parts.Get(i, 1)) + " IS NULL");
+            }
             tx.Commit();
             report.final_lock_ms = SecondsSince(locked) * 1000;
             for (const auto& v : views) {
@@ -694,8 +754,9 @@ void Table::MeasureRate(TableReport& report) {
     double hash_s = SecondsSince(t1);
     if (rows > 0 && copy_s > 0) {
         report.copy_rows_per_s = rows / copy_s;
-        // Copy once, then compare both sides twice (before and in the final step).
-        double per_row = copy_s / rows + 4 * hash_s / rows;
+        // Copy and hash what was copied once, then hash the legacy side twice (before and in the
+        // final step).
+        double per_row = copy_s / rows + 3 * hash_s / rows;
         report.estimated_s =
             per_row * static_cast<double>(report.rows) + ddl_s * static_cast<double>(report.months.size());
     }
@@ -732,7 +793,7 @@ TableReport Table::Convert(bool dry_run) {
         Check();
     }
     report.views = views_;
-    report.months = Figures(quoted_);
+    report.months = months_;
     for (const auto& m : report.months) {
         report.rows += m.rows;
         report.bytes += m.bytes;
@@ -771,7 +832,7 @@ TableReport Table::Convert(bool dry_run) {
     // Writers that bypass the lock: compare, copy again what changed, until the sides agree.
     for (int round = 0; round < options_.verify_rounds; ++round) {
         CheckInterrupt();
-        auto diffs = Differences(DigestsOf(quoted_), DigestsOf(new_quoted_));
+        auto diffs = Differences(DigestsOf(quoted_), CopyDigests());
         if (diffs.empty()) {
             log_.Info(fmt::format("{}: every month equal by count and content hash", display_),
                       {{"table", display_}, {"months", report.months.size()}});

@@ -140,6 +140,9 @@ TEST_SUITE("convert-legacy") {
                       "pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = '{}'::regclass",
                       t)) == fmt::format("{0}_pkey,{0}_symbol_date_idx,{0}_year_month_idx", name));
             CHECK(db.Value("SELECT count(*) FROM pg_class WHERE relname LIKE '%_cstage_%'") == "0");
+            // The copies' digests (partition comments) do not outlive the conversion.
+            CHECK(db.Value("SELECT count(*) FROM pg_class WHERE obj_description(oid, 'pg_class') LIKE "
+                           "'pgsplit convert-legacy copy:%'") == "0");
         }
         CHECK(db.Value("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
                        "'ranking.ranking_signal'::regclass AND contype = 'p'") ==
