@@ -84,8 +84,10 @@ RelInfo ReadRel(pg::Connection& conn, const std::string& schema, const std::stri
     return info;
 }
 
-// Per month: row count and the sum of 64 bits of each row's md5 (order-independent, sensitive to a
-// row twice), computed by the server.
+// Per month: row count and the sum (as numeric: no overflow) of each row's 64-bit hashtextextended
+// of its text form: order-independent, sensitive to a row twice, computed by the server. Not a
+// cryptographic digest: it catches a writer's changes, not an adversary's; md5 cost 3x the time
+// (1.2 s against 0.43 s for 960,000 rows here).
 struct Digest {
     int64_t rows = 0;
     std::string hash;
@@ -169,7 +171,7 @@ public:
         if (State() != TableState::Legacy) {
             return;
         }
-        ReadLegacy(display_);
+        ReadLegacy(quoted_);
         std::string oid = *conn_.QueryValue("SELECT to_regclass($1)::oid", {quoted_});
         // One scan for the plan's figures and the invalid rows; the list of those only when there are.
         int64_t invalid = 0;
@@ -453,10 +455,10 @@ Digests Table::DigestsOf(const std::string& quoted) {
     for (size_t i = 0; i < legacy_.columns.size(); ++i) {
         row += (i ? ", " : "") + Q(legacy_.columns[i].name);
     }
-    pg::Result r = conn_.Exec(
-        fmt::format("SELECT {0}, count(*), coalesce(sum(('x' || substr(md5(ROW({1})::text), 1, 16))::bit(64)"
-                    "::bigint::numeric), 0)::text FROM {2} GROUP BY 1",
-                    Q(kPartitionColumn), row, quoted));
+    pg::Result r = conn_.Exec(fmt::format(
+        "SELECT {0}, count(*), coalesce(sum(hashtextextended(ROW({1})::text, 0)), 0)::text FROM {2} "
+        "GROUP BY 1",
+        Q(kPartitionColumn), row, quoted));
     Digests out;
     for (int i = 0; i < r.Rows(); ++i) {
         out[r.Get(i, 0)] = {r.GetInt(i, 1), r.Get(i, 2)};

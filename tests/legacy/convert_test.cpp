@@ -242,6 +242,38 @@ TEST_SUITE("convert-legacy") {
     }
 
     TEST_CASE(
+        "progress is one JSON log line per month under Container Apps and one group per table in GitHub "
+        "Actions") {
+        {
+            TestDatabase db;
+            MakeLegacyDatabase(db, 2, 5);
+            auto r = RunPgsplit({"convert-legacy"},
+                                {{"POSTGRES_DSN", db.Dsn()}, {"CONTAINER_APP_JOB_NAME", "convert"}});
+            REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+            int months = 0;
+            for (const auto& line : Lines(r.out)) {
+                auto j = nlohmann::json::parse(line, nullptr, false);
+                REQUIRE_MESSAGE(j.is_object(), "not a JSON line: ", line);
+                months += j.contains("month") && j.value("command", "") == "convert-legacy" ? 1 : 0;
+            }
+            CHECK(months == 48);
+        }
+        {
+            TestDatabase db;
+            MakeLegacyDatabase(db, 2, 5);
+            ScratchDir dir;
+            auto r = RunPgsplit({"convert-legacy"}, {{"POSTGRES_DSN", db.Dsn()},
+                                                     {"GITHUB_ACTIONS", "true"},
+                                                     {"GITHUB_STEP_SUMMARY", dir / "summary.md"}});
+            REQUIRE_MESSAGE(r.exit_code == 0, r.All());
+            CHECK(r.out.find("::group::convert-legacy ranking.ranking_signal") != std::string::npos);
+            CHECK(r.out.find("::group::convert-legacy ranking.composite_signal_daily") != std::string::npos);
+            CHECK(ReadText(dir / "summary.md").find("| ranking.ranking_signal | converted | 24 |") !=
+                  std::string::npos);
+        }
+    }
+
+    TEST_CASE(
         "a dependent view moves to the partitioned table with its grants; a materialized view is listed "
         "and refused") {
         EnsureAppRoles();
