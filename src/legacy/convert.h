@@ -12,9 +12,10 @@
 //    (sync::SyncLockKey): a stage table with the month's CHECK, INSERT ... SELECT from the legacy table,
 //    the parent's keys and indexes built after the load, ANALYZE, ATTACH as `<name>_pYYYY_MM`. Months a
 //    previous run attached are not copied again here (step 4 checks them).
-// 4. Every month compared by row count and an order-independent content hash (sum of 64 bits of each
-//    row's md5) on both sides; a month that differs (a writer that bypasses the lock changed it) is
-//    copied again, a partition for a month the legacy table no longer has is dropped. A few rounds.
+// 4. Every month compared by row count and an order-independent content hash (the sum of each row's
+//    64-bit hashtextextended) on both sides, the copy's side recorded by the copy itself; a month that
+//    differs (a writer that bypasses the lock changed it) is copied again, a partition for a month the
+//    legacy table no longer has is dropped. A few rounds.
 // 5. The final step, one transaction, retried on lock timeout or deadlock: every month's advisory lock,
 //    SHARE on the legacy table (writers wait, readers do not), the comparison once more with any
 //    differing month copied again, then ACCESS EXCLUSIVE on both tables behind lock_timeout (readers
