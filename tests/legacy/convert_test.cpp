@@ -6,6 +6,7 @@
 #include "support/pg_cluster.h"
 #include "support/process.h"
 #include "support/sync_fixtures.h"
+#include "sync/partition_sync.h"
 
 #include <atomic>
 #include <chrono>
@@ -417,6 +418,79 @@ TEST_SUITE("convert-legacy") {
         CHECK(Differences(db, kSignals, "ranking.ranking_signal_legacy", written) == "0");
         CHECK(Differences(db, kComposite, "ranking.composite_signal_daily_legacy", written) == "0");
         CHECK(Partitions(db, kSignals) == "24");
+    }
+
+    TEST_CASE("each month's copy takes the sync's advisory lock for the month: a sync holding it makes the "
+              "conversion wait, and it goes on when the lock is released") {
+        TestDatabase db;
+        MakeLegacyDatabase(db, 2, 5);
+        auto holder = db.Connect();
+        holder.Exec("SELECT pg_advisory_lock($1::int, hashtext($2))",
+                    {std::to_string(sync::kSyncLockNamespace), sync::SyncLockKey("2023-03")});
+        Process p({BinaryPath().string(), "convert-legacy"}, {{"POSTGRES_DSN", db.Dsn()}});
+        auto watch = db.Connect();
+        bool waited = false;
+        for (int i = 0; i < 200 && !waited; ++i) {
+            waited = watch.QueryValue("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                      "'pgsplit convert-legacy' AND wait_event = 'advisory'") == "1";
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        }
+        CHECK_MESSAGE(waited, "the conversion never waited on the month's lock");
+        // Months before it are attached to the new parent, the legacy table still serves.
+        CHECK(Partitions(db, "ranking.ranking_signal_partitioned") == "2");
+        CHECK(Relkind(db, kSignals) == "r");
+        holder.Exec("SELECT pg_advisory_unlock($1::int, hashtext($2))",
+                    {std::to_string(sync::kSyncLockNamespace), sync::SyncLockKey("2023-03")});
+        auto r = p.Wait(60);
+        CHECK_MESSAGE(r.exit_code == 0, r.All());
+        CHECK(Partitions(db, kSignals) == "24");
+    }
+
+    TEST_CASE("a reader's long transaction holds off the final renames: each attempt gives up after "
+              "--swap-lock-timeout, exit 6 when the retries are spent, SIGTERM while waiting rolls back; the "
+              "legacy table serves unchanged and a later run completes") {
+        TestDatabase db;
+        MakeLegacyDatabase(db, 2, 5);
+        std::string before = Digest(db, kSignals);
+        auto reader = db.Connect();
+        reader.Exec("BEGIN");
+        reader.Exec("SELECT count(*) FROM ranking.ranking_signal"); // ACCESS SHARE until COMMIT
+        auto t0 = Clock::now();
+        auto r = Convert(db, {"--table", kSignals, "--swap-lock-timeout", "200ms", "--swap-retries", "1"});
+        double s = std::chrono::duration<double>(Clock::now() - t0).count();
+        CHECK_MESSAGE(r.exit_code == 6, r.All());
+        CHECK(r.err.find("the final step could not lock its tables within 200 ms in 2 attempts") !=
+              std::string::npos);
+        CHECK(s < 5);
+        // The legacy table serves, unchanged.
+        CHECK(db.Value("SELECT count(*) FROM ranking.ranking_signal") == "480");
+        CHECK(Relkind(db, kSignals) == "r");
+        CHECK(Digest(db, kSignals) == before);
+
+        // Waiting in the final step (long retries) and stopped there: rolled back, exit 143.
+        Process p({BinaryPath().string(), "convert-legacy", "--table", kSignals, "--swap-retries", "20"},
+                  {{"POSTGRES_DSN", db.Dsn()}});
+        auto watch = db.Connect();
+        bool in_final = false;
+        for (int i = 0; i < 400 && !in_final; ++i) {
+            in_final =
+                watch.QueryValue("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                                 "WHERE a.application_name = 'pgsplit convert-legacy' AND l.mode = "
+                                 "'ShareLock' AND l.relation = 'ranking.ranking_signal'::regclass AND "
+                                 "l.granted") == "1";
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        CHECK_MESSAGE(in_final, "the conversion never reached its final step");
+        p.Signal(SIGTERM);
+        auto stopped = p.Wait(30);
+        CHECK_MESSAGE(stopped.exit_code == 143, stopped.All());
+        CHECK(Relkind(db, kSignals) == "r");
+        CHECK(Digest(db, kSignals) == before);
+        reader.Exec("COMMIT");
+        auto done = Convert(db);
+        REQUIRE_MESSAGE(done.exit_code == 0, done.All());
+        CHECK(Relkind(db, kSignals) == "p");
+        CHECK(Differences(db, kSignals, "ranking.ranking_signal_legacy") == "0");
     }
 
     TEST_CASE("SIGTERM, a killed backend and a server restart at random moments (10 runs, seeded) leave the "
