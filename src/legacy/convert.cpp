@@ -691,10 +691,13 @@ void Table::FinalStep(TableReport& report) {
             conn_.Exec("ALTER TABLE " + quoted_ + " RENAME TO " + Q(legacy_name_));
             conn_.Exec("ALTER TABLE " + new_quoted_ + " RENAME TO " + Q(name_));
             MoveGrants(legacy_oid, quoted_);
-            // The legacy runner's grants, as 0003 gives them on a new database, when the roles exist.
+            // 0003's grants on the signal tables (only on those), when the roles exist.
+            bool signal_table =
+                std::find(DefaultTables().begin(), DefaultTables().end(), display_) != DefaultTables().end();
             for (const auto& [role, privileges] : std::vector<std::pair<std::string, std::string>>{
                      {"ranking_writer", "SELECT, INSERT, UPDATE, DELETE"}, {"api_service", "SELECT"}}) {
-                if (conn_.QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = $1", {role}) == "1") {
+                if (signal_table &&
+                    conn_.QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = $1", {role}) == "1") {
                     conn_.Exec("GRANT " + privileges + " ON " + quoted_ + " TO " + Q(role));
                 }
             }
