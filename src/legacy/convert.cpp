@@ -658,10 +658,10 @@ void Table::FinalStep(TableReport& report) {
         [&] {
             pg::Transaction tx(conn_);
             conn_.Exec(fmt::format("SET LOCAL lock_timeout = '{}ms'", options_.swap_lock_timeout.count()));
-            // No sync of a month (it takes the month's lock) runs during the final check; writers that
-            // bypass the lock wait at the SHARE lock; readers go on.
-            // The months copied (a month a sync adds meanwhile holds the table, and this attempt
-            // times out or is chosen as a deadlock victim, then retried).
+            // No sync of a copied month (it takes the month's lock) runs during the final check; writers
+            // that bypass the lock wait at the SHARE lock; readers go on. (A sync of a month not copied
+            // holds the table: this attempt times out, or loses a deadlock, and is retried.)
+            int recopied = 0; // counted once the attempt commits
             std::set<std::string> months = AttachedMonths();
             for (const auto& m : months) {
                 LockMonth(m);
@@ -678,13 +678,12 @@ void Table::FinalStep(TableReport& report) {
                 } else {
                     DropMonth(new_quoted_, month);
                 }
-                ++report.months_recopied;
+                ++recopied;
             }
             std::string legacy_oid = *conn_.QueryValue("SELECT to_regclass($1)::oid", {quoted_});
             auto views = ViewDefinitions(legacy_oid);
-            auto locked = Clock::now();
             conn_.Exec("LOCK TABLE " + quoted_ + ", " + new_quoted_ + " IN ACCESS EXCLUSIVE MODE");
-            locked = Clock::now();
+            auto locked = Clock::now();
             // The index names follow the tables' (the legacy's first, to free its names).
             RenameIndexes(quoted_, name_, legacy_name_);
             RenameIndexes(new_quoted_, new_name_, name_);
@@ -721,6 +720,7 @@ void Table::FinalStep(TableReport& report) {
             }
             tx.Commit();
             report.final_lock_ms = SecondsSince(locked) * 1000;
+            report.months_recopied += recopied;
             for (const auto& v : views) {
                 report.views.push_back(v.first);
             }
