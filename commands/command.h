@@ -31,6 +31,7 @@ Runner SetupSyncSignals(CLI::App& app);
 Runner SetupSync(CLI::App& app);
 Runner SetupRuns(CLI::App& app);
 Runner SetupVerify(CLI::App& app);
+Runner SetupConvertLegacy(CLI::App& app);
 
 // Used by SetupInspect; defined in commands/inspect_parquet.cpp and commands/inspect_delta.cpp.
 Runner SetupInspectParquet(CLI::App& app);

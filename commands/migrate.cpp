@@ -3,6 +3,7 @@
 #include "config/dsn.h"
 #include "core/duration.h"
 #include "core/error.h"
+#include "legacy/convert.h"
 #include "migrate/migrator.h"
 #include "migrate/render.h"
 #include "output/github.h"
@@ -52,8 +53,22 @@ migrate::Options ToOptions(const Context& ctx, const MigrateOpts& o) {
     return m;
 }
 
-int RunStatus(Context& ctx, migrate::Migrator& m) {
+// Legacy unpartitioned signal tables, pointed at convert-legacy (a warning; never fails the command).
+void WarnLegacyTables(const Context& ctx, const std::string& dsn) {
+    try {
+        auto conn = pg::Connection::Open(dsn, "pgsplit migrate status");
+        auto tables = legacy::LegacyTables(conn);
+        if (!tables.empty()) {
+            ctx.log.Warn(legacy::LegacyHint(tables), {{"legacy_tables", tables}});
+        }
+    } catch (const Error& e) {
+        ctx.log.Debug(std::string("could not look for legacy signal tables: ") + e.what());
+    }
+}
+
+int RunStatus(Context& ctx, migrate::Migrator& m, const std::string& dsn) {
     auto entries = m.Status();
+    WarnLegacyTables(ctx, dsn);
     if (ctx.config.json) {
         ctx.Print(migrate::RenderStatusJson(entries).dump(2) + "\n");
         return 0;
@@ -209,7 +224,7 @@ Runner SetupMigrate(CLI::App& app) {
         }
         migrate::Migrator m(ctx.log, ToOptions(ctx, *o));
         if (o->status->parsed()) {
-            return RunStatus(ctx, m);
+            return RunStatus(ctx, m, ToOptions(ctx, *o).dsn);
         }
         if (o->validate->parsed()) {
             return RunValidate(ctx, m, o->ignore_pending);

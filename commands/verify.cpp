@@ -6,6 +6,7 @@
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "legacy/convert.h"
 #include "output/github.h"
 #include "pg/connection.h"
 #include "signals/months.h"
@@ -119,6 +120,9 @@ Runner SetupVerify(CLI::App& app) {
         }
         ctx.interrupt.kind = InterruptPolicy::Kind::ReadOnly;
         auto conn = pg::Connection::Open(ctx.config.RequireDsn("verify"), "pgsplit verify");
+        if (auto tables = legacy::LegacyTables(conn); !tables.empty()) {
+            ctx.log.Warn(legacy::LegacyHint(tables), {{"legacy_tables", tables}});
+        }
 
         std::optional<verify::Report> checked;
         {

@@ -2,6 +2,7 @@
 # Throwaway PostgreSQL cluster for tests and the demo.
 #   scripts/pg-cluster.sh start DIR   -> initdb into DIR (if new), start on a free port, print "HOST PORT"
 #   scripts/pg-cluster.sh stop DIR    -> stop it (fast shutdown) and keep DIR
+#   scripts/pg-cluster.sh restart DIR -> crash-like restart (immediate stop) on the same port
 #   scripts/pg-cluster.sh destroy DIR -> stop it and remove DIR
 #   scripts/pg-cluster.sh standby PRIMARY_DIR DIR -> a streaming read replica of the running cluster in
 #                                     PRIMARY_DIR (pg_basebackup -R over its socket), started like start
@@ -107,10 +108,15 @@ stop)
     as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
   fi
   ;;
+restart)
+  # A crash-like restart on the same port (immediate stop: backends are killed, no checkpoint), for
+  # fault tests. pg_ctl restart reuses the options the server was started with.
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -l "$dir/server.log" -w -t 60 restart >/dev/null 2>&1
+  ;;
 destroy)
   "$0" stop "$dir"
   rm -rf "$dir"
   ;;
 *)
-  echo "usage: $0 start|stop|destroy DIR" >&2; exit 2 ;;
+  echo "usage: $0 start|stop|restart|destroy DIR" >&2; exit 2 ;;
 esac

@@ -329,9 +329,9 @@ size_t RunRunbook(const Scenario& s) {
 // The files the scenarios below cover; the coverage test compares it with runbooks/.
 const std::set<std::string>& CoveredFiles() {
     static const std::set<std::string> files = {
-        "runbooks/phase1-foundations.md", "runbooks/phase2-signals.md",     "runbooks/phase3-run-store.md",
-        "runbooks/backfill.md",           "runbooks/rollback.md",           "runbooks/adls.md",
-        "runbooks/examples/deploy.yml",   "runbooks/examples/aca-jobs.yaml"};
+        "runbooks/phase1-foundations.md", "runbooks/phase2-signals.md",   "runbooks/phase3-run-store.md",
+        "runbooks/backfill.md",           "runbooks/rollback.md",         "runbooks/adls.md",
+        "runbooks/convert-legacy.md",     "runbooks/examples/deploy.yml", "runbooks/examples/aca-jobs.yaml"};
     return files;
 }
 
@@ -505,6 +505,34 @@ TEST_SUITE("runbooks") {
                        "year_month = '2024-03'") == "90/30");
         CHECK(db.Value("SELECT count(*) FROM public.schema_migrations WHERE checksum LIKE 'sha256:0000%'") ==
               "0");
+    }
+
+    TEST_CASE(
+        "runbook convert-legacy.md: a legacy database's dry run, conversion, verify, sync, rollback and "
+        "conversion again, then the legacy tables dropped") {
+        TestDatabase db;
+        // What the legacy runner built: plain signal tables with 24 months (scripts/lib/legacy-schema.sql).
+        {
+            auto c = db.Connect();
+            c.ExecScript(ReadText((SourceDir() / "scripts" / "lib" / "legacy-schema.sql").string()));
+            c.Exec("SELECT public.legacy_fill('2023-01-01', 24, 3, 10)");
+        }
+        Migrate(db);
+        Scenario s;
+        s.file = "runbooks/convert-legacy.md";
+        AddDsnSubstitutions(s, db);
+        s.env = {{"PGSPLIT_SIGNALS_TABLE", (SampleTables() / "ranking_signal").string()},
+                 {"PGSPLIT_COMPOSITE_TABLE", (SampleTables() / "composite_signal_daily").string()}};
+        RunRunbook(s);
+
+        for (const char* t : {"ranking.ranking_signal", "ranking.composite_signal_daily"}) {
+            INFO(t);
+            CHECK(db.Value(fmt::format("SELECT relkind FROM pg_class WHERE oid = '{}'::regclass", t)) == "p");
+            CHECK(db.Value(fmt::format("SELECT to_regclass('{}_legacy') IS NULL", t)) == "t");
+            CHECK(db.Value(fmt::format("SELECT count(*) FROM pg_inherits WHERE inhparent = '{}'::regclass",
+                                       t)) == "24");
+        }
+        CHECK(db.Value("SELECT count(*) FROM ranking.ranking_signal WHERE year_month = '2024-03'") == "90");
     }
 
     TEST_CASE("runbook adls.md: inspect delta over abfss:// against Azurite with the development key") {
