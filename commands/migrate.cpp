@@ -132,7 +132,7 @@ int RunRepair(Context& ctx, migrate::Migrator& m, bool yes) {
 Runner SetupMigrate(CLI::App& app) {
     auto o = std::make_shared<MigrateOpts>();
     app.description(
-        "Apply the versioned schema (0001-0005 are built in) to the database named by --dsn/POSTGRES_DSN.\n"
+        "Apply the versioned schema (0001-0006 are built in) to the database named by --dsn/POSTGRES_DSN.\n"
         "Each file runs in its own transaction with its history row; a session advisory lock makes\n"
         "concurrent runs queue. Checksums (sha256 of the file with LF line endings) catch edited files.");
     app.footer(

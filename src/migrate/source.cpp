@@ -72,7 +72,7 @@ MigrationFile MakeMigration(const std::string& name, std::string_view raw, const
     if (!std::regex_match(name, m, kNamePattern)) {
         throw Error(ExitCode::Usage,
                     fmt::format("migration file name '{}' is not NNNN_description.sql", name),
-                    "rename it, e.g. 0005_add_signal_view.sql");
+                    "rename it, e.g. 0007_add_signal_view.sql");
     }
     MigrationFile f;
     f.version = m[1];

@@ -32,14 +32,14 @@ TEST_SUITE("cli") {
         TestDatabase db;
         auto first = RunPgsplit({"migrate"}, DsnEnv(db));
         CHECK(first.exit_code == 0);
-        CHECK(first.out.find("applied 5 migration(s)") != std::string::npos);
+        CHECK(first.out.find("applied 6 migration(s)") != std::string::npos);
         auto again = RunPgsplit({"migrate"}, DsnEnv(db));
         CHECK(again.exit_code == 0);
         CHECK(again.out.find("nothing to apply") != std::string::npos);
         auto status = RunPgsplit({"--json", "migrate", "status"}, DsnEnv(db));
         REQUIRE(status.exit_code == 0);
         auto j = nlohmann::json::parse(status.out);
-        REQUIRE(j["migrations"].size() == 5);
+        REQUIRE(j["migrations"].size() == 6);
         for (const auto& m : j["migrations"]) {
             CHECK(m["state"] == "applied");
             CHECK(m["checksum"].get<std::string>().rfind("sha256:", 0) == 0);
@@ -55,7 +55,7 @@ TEST_SUITE("cli") {
         auto r = RunPgsplit({"--dsn", db.Dsn(), "migrate", "plan"},
                             {{"POSTGRES_DSN", "host=/nonexistent port=1"}});
         CHECK(r.exit_code == 0);
-        CHECK(r.out.find("would apply 5") != std::string::npos);
+        CHECK(r.out.find("would apply 6") != std::string::npos);
     }
 
     TEST_CASE("8 migrate processes at once: each file recorded once, all exit 0") {
@@ -69,13 +69,13 @@ TEST_SUITE("cli") {
         for (auto& p : procs) {
             auto r = p->Wait();
             CHECK(r.exit_code == 0);
-            if (r.out.find("applied 5") != std::string::npos) {
+            if (r.out.find("applied 6") != std::string::npos) {
                 ++applied_by_someone;
             }
         }
         CHECK(applied_by_someone == 1);
-        CHECK(db.Value("SELECT count(*) FROM public.schema_migrations") == "5");
-        CHECK(db.Value("SELECT count(DISTINCT version) FROM public.schema_migrations") == "5");
+        CHECK(db.Value("SELECT count(*) FROM public.schema_migrations") == "6");
+        CHECK(db.Value("SELECT count(DISTINCT version) FROM public.schema_migrations") == "6");
     }
 
     TEST_CASE("a second migrate waits for the lock, names the holder, and proceeds when it is released") {
@@ -99,7 +99,7 @@ TEST_SUITE("cli") {
         holder.Exec("SELECT pg_advisory_unlock(" + key + ")");
         auto r = p.Wait(60);
         CHECK(r.exit_code == 0);
-        CHECK(r.out.find("applied 5") != std::string::npos);
+        CHECK(r.out.find("applied 6") != std::string::npos);
     }
 
     TEST_CASE("a holder that never lets go: --lock-wait 2 exits 6 after about 2 s naming pid and "
@@ -155,18 +155,18 @@ TEST_SUITE("cli") {
             WriteText(dir / f.name, f.contents);
         }
         SUBCASE("own BEGIN/COMMIT") {
-            WriteText(dir / "0006_tx.sql", "BEGIN;\nCREATE TABLE core.t (a int);\nCOMMIT;\n");
+            WriteText(dir / "0007_tx.sql", "BEGIN;\nCREATE TABLE core.t (a int);\nCOMMIT;\n");
             auto r = RunPgsplit({"migrate", "--dir", dir.Path()}, DsnEnv(db));
             CHECK(r.exit_code == 5);
-            CHECK(r.err.find("0006_tx.sql line 1") != std::string::npos);
+            CHECK(r.err.find("0007_tx.sql line 1") != std::string::npos);
             CHECK(r.err.find("hint:") != std::string::npos);
         }
         SUBCASE("undeclared CREATE INDEX CONCURRENTLY") {
-            WriteText(dir / "0006_idx.sql", "CREATE INDEX CONCURRENTLY i ON backtest.runs (run_name);\n");
+            WriteText(dir / "0007_idx.sql", "CREATE INDEX CONCURRENTLY i ON backtest.runs (run_name);\n");
             auto r = RunPgsplit({"migrate", "--dir", dir.Path()}, DsnEnv(db));
             CHECK(r.exit_code == 5);
             CHECK(r.err.find("CREATE INDEX CONCURRENTLY") != std::string::npos);
-            CHECK(r.err.find("0006_idx.sql") != std::string::npos);
+            CHECK(r.err.find("0007_idx.sql") != std::string::npos);
         }
         SUBCASE("bad --target") {
             auto r = RunPgsplit({"migrate", "--target", "0042"}, DsnEnv(db));
@@ -280,8 +280,8 @@ TEST_SUITE("cli") {
         CHECK(md.find("### pgsplit migrate") != std::string::npos);
         CHECK(md.find("| 0003 | `0003_ranking_signals.sql` |") != std::string::npos);
         auto out = pgsplit::test::ReadText(output);
-        CHECK(out.find("applied=5\n") != std::string::npos);
-        CHECK(out.find("schema_version=0005\n") != std::string::npos);
+        CHECK(out.find("applied=6\n") != std::string::npos);
+        CHECK(out.find("schema_version=0006\n") != std::string::npos);
 
         env["POSTGRES_DSN"] = std::string("postgresql://u:") + kSecret + "@127.0.0.1:1/db?connect_timeout=2";
         auto bad = RunPgsplit({"migrate"}, env);

@@ -229,7 +229,7 @@ TEST_SUITE("operator-surface") {
         std::map<std::string, std::string> env = {{"POSTGRES_DSN", db.Dsn()}};
         auto empty = RunPgsplit({"migrate", "validate", "--ignore-pending"}, env);
         CHECK(empty.exit_code == 0);
-        CHECK(empty.out == "valid: 5 migration file(s); 0 applied, checksums match; 5 pending, not counted "
+        CHECK(empty.out == "valid: 6 migration file(s); 0 applied, checksums match; 6 pending, not counted "
                            "as a problem (--ignore-pending)\n");
         auto status = RunPgsplit({"--json", "migrate", "status"}, env);
         REQUIRE(status.exit_code == 0);
@@ -238,7 +238,7 @@ TEST_SUITE("operator-surface") {
         auto pending = RunPgsplit({"--json", "migrate", "validate"}, env);
         CHECK(pending.exit_code == 5);
         auto doc = nlohmann::ordered_json::parse(pending.out);
-        REQUIRE(doc["problems"].size() == 5);
+        REQUIRE(doc["problems"].size() == 6);
         CHECK(doc["problems"][0]["code"] == "pending");
         CHECK(doc["problems"][0]["version"] == "0001");
         CHECK(doc["pending_checked"] == true);
@@ -254,19 +254,19 @@ TEST_SUITE("operator-surface") {
         REQUIRE_MESSAGE(first.exit_code == 0, first.All());
         auto doc = nlohmann::json::parse(first.out);
         CHECK(doc["version_before"].is_null());
-        CHECK(doc["version_after"] == "0005");
-        CHECK(doc["applied"].size() == 5);
+        CHECK(doc["version_after"] == "0006");
+        CHECK(doc["applied"].size() == 6);
         env["GITHUB_ACTIONS"] = "true";
         env["GITHUB_OUTPUT"] = gh / "output.txt";
         auto again = RunPgsplit({"--json", "migrate"}, env);
         REQUIRE_MESSAGE(again.exit_code == 0, again.All());
         auto noop = nlohmann::json::parse(again.out);
-        CHECK(noop["version_before"] == "0005");
-        CHECK(noop["version_after"] == "0005");
+        CHECK(noop["version_before"] == "0006");
+        CHECK(noop["version_after"] == "0006");
         CHECK(noop["applied"].empty());
         auto out = pgsplit::test::ReadText(gh / "output.txt");
         CHECK(Has(out, "applied=0\n"));
-        CHECK(Has(out, "schema_version=0005\n"));
+        CHECK(Has(out, "schema_version=0006\n"));
 
         // One rendering of times: "YYYY-MM-DD HH:MM:SS UTC" in tables, RFC 3339 UTC in JSON.
         std::map<std::string, std::string> plain = {{"POSTGRES_DSN", db.Dsn()}};
@@ -311,8 +311,8 @@ TEST_SUITE("operator-surface") {
         CHECK(line["level"] == "info");
         CHECK(line["msg"] == "result");
         CHECK(line["command"] == "migrate");
-        CHECK(line["result"]["current_version"] == "0005");
-        CHECK(line["result"]["migrations"].size() == 5);
+        CHECK(line["result"]["current_version"] == "0006");
+        CHECK(line["result"]["migrations"].size() == 6);
         CHECK_FALSE(Has(r.out, "VERSION"));
     }
 

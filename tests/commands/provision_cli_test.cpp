@@ -524,7 +524,7 @@ TEST_SUITE("provision-cli") {
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
         auto j = nlohmann::json::parse(r.out);
-        CHECK(j["migrations"]["version"] == "0005");
+        CHECK(j["migrations"]["version"] == "0006");
         REQUIRE(j["roles"].size() == 2);
         CHECK(j["roles"][0]["name"] == "ranking_writer");
         CHECK(j["roles"][0]["action"] == "created");
@@ -573,7 +573,7 @@ TEST_SUITE("provision-cli") {
         CHECK(Has(again.out, "ranking_writer password rotated"));
         CHECK(Has(again.out, "api_service password rotated"));
         CHECK(Has(again.out, "backtest_service created"));
-        CHECK(Has(again.out, "up to date (version 0005)"));
+        CHECK(Has(again.out, "up to date (version 0006)"));
         CHECK_FALSE(CanLogIn("ranking_writer", kWriterPw, db.Name()));
         CHECK_FALSE(CanLogIn("api_service", kApiPw, db.Name()));
         CHECK(CanLogIn("ranking_writer", new_writer, db.Name()));

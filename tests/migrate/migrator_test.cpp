@@ -57,24 +57,24 @@ ExitCode CodeOf(const std::function<void()>& fn, std::string* message = nullptr)
 } // namespace
 
 TEST_SUITE("migrate-pg") {
-    TEST_CASE("a fresh database gets 0001-0005, and a second run applies nothing") {
+    TEST_CASE("a fresh database gets 0001-0006, and a second run applies nothing") {
         TestDatabase db;
         mig::Migrator m(QuietLog(), Opts(db));
         auto first = m.Apply(false);
-        CHECK(first.applied.size() == 5);
+        CHECK(first.applied.size() == 6);
         auto second = m.Apply(false);
         CHECK(second.applied.empty());
         auto status = m.Status();
-        REQUIRE(status.size() == 5);
+        REQUIRE(status.size() == 6);
         for (const auto& e : status) {
             CHECK(e.state == mig::State::Applied);
             REQUIRE(e.stored_checksum.has_value());
             CHECK(e.stored_checksum->rfind("sha256:", 0) == 0);
             CHECK(e.execution_ms.has_value());
         }
-        CHECK(db.Value("SELECT count(*) FROM public.schema_migrations") == "5");
+        CHECK(db.Value("SELECT count(*) FROM public.schema_migrations") == "6");
         CHECK(db.Value("SELECT string_agg(applied_by, ',') FROM public.schema_migrations") ==
-              "postgres,postgres,postgres,postgres,postgres");
+              "postgres,postgres,postgres,postgres,postgres,postgres");
     }
 
     TEST_CASE("the signal tables are list-partitioned by year_month and owned by ranking_owner") {
@@ -144,16 +144,16 @@ TEST_SUITE("migrate-pg") {
                          "pg_namespace WHERE nspname IN ('ranking','backtest'))");
             mig::Migrator m(QuietLog(), Opts(db));
             auto r = m.Apply(false);
-            CHECK(r.applied.size() == (with_rows ? 0u : 5u));
+            CHECK(r.applied.size() == (with_rows ? 0u : 6u));
             CHECK(
                 db.Value(
                     "SELECT count(*) FROM pg_class WHERE relnamespace IN (SELECT oid FROM pg_namespace WHERE "
                     "nspname IN ('ranking','backtest'))") == tables_before);
             CHECK(db.Value("SELECT count(*) FROM public.schema_migrations WHERE checksum LIKE 'sha256:%'") ==
-                  "5");
+                  "6");
             CHECK(
                 db.Value("SELECT string_agg(version, ',' ORDER BY version) FROM public.schema_migrations") ==
-                "0001,0002,0003,0004,0005");
+                "0001,0002,0003,0004,0005,0006");
             for (const auto& e : m.Status()) {
                 CHECK(e.state == mig::State::Applied);
             }
@@ -187,18 +187,18 @@ TEST_SUITE("migrate-pg") {
         TestDatabase db;
         ScratchDir tmp;
         WriteEmbedded(tmp.Path());
-        WriteText(tmp / "0006_broken.sql",
+        WriteText(tmp / "0007_broken.sql",
                   "CREATE TABLE core.half (a int);\nINSERT INTO core.half VALUES (1);\n"
                   "INSERT INTO core.missing VALUES (2);\n");
         mig::Migrator m(QuietLog(), Opts(db, tmp.Path()));
         std::string msg;
         CHECK(CodeOf([&] { m.Apply(false); }, &msg) == ExitCode::Failure);
-        CHECK(msg.find("0006_broken.sql") != std::string::npos);
+        CHECK(msg.find("0007_broken.sql") != std::string::npos);
         CHECK(msg.find("line 3") != std::string::npos);
         CHECK(msg.find("42P01") != std::string::npos);
-        CHECK(db.Value("SELECT count(*) FROM public.schema_migrations") == "5");
+        CHECK(db.Value("SELECT count(*) FROM public.schema_migrations") == "6");
         CHECK(db.Value("SELECT to_regclass('core.half')") == "");
-        WriteText(tmp / "0006_broken.sql",
+        WriteText(tmp / "0007_broken.sql",
                   "CREATE TABLE core.half (a int);\nINSERT INTO core.half VALUES (1);\n");
         mig::Migrator fixed(QuietLog(), Opts(db, tmp.Path()));
         CHECK(fixed.Apply(false).applied.size() == 1);
@@ -211,7 +211,7 @@ TEST_SUITE("migrate-pg") {
         WriteEmbedded(tmp.Path());
         mig::Migrator(QuietLog(), Opts(db, tmp.Path())).Apply(false);
         WriteText(tmp / "0002_init_schemas.sql", "CREATE SCHEMA IF NOT EXISTS core; -- edited\n");
-        WriteText(tmp / "0006_next.sql", "CREATE TABLE core.next (a int);\n");
+        WriteText(tmp / "0007_next.sql", "CREATE TABLE core.next (a int);\n");
         mig::Migrator m(QuietLog(), Opts(db, tmp.Path()));
         std::string msg;
         CHECK(CodeOf([&] { m.Apply(false); }, &msg) == ExitCode::Verify);
@@ -219,7 +219,7 @@ TEST_SUITE("migrate-pg") {
         CHECK(msg.find("stored sha256:") != std::string::npos);
         CHECK(msg.find("file now sha256:") != std::string::npos);
         CHECK(db.Value("SELECT to_regclass('core.next')") == ""); // nothing ran
-        CHECK(m.Validate().size() == 2);                          // mismatch + pending 0006
+        CHECK(m.Validate().size() == 2);                          // mismatch + pending 0007
         auto preview = m.Repair(false);
         CHECK(preview.size() == 1);
         auto fixed = m.Repair(true);
@@ -251,7 +251,7 @@ TEST_SUITE("migrate-pg") {
         WriteEmbedded(tmp.Path());
         WriteText(tmp / "0010_late.sql", "CREATE TABLE core.late (a int);\n");
         mig::Migrator(QuietLog(), Opts(db, tmp.Path())).Apply(false);
-        WriteText(tmp / "0007_early.sql", "CREATE TABLE core.early (a int);\n");
+        WriteText(tmp / "0008_early.sql", "CREATE TABLE core.early (a int);\n");
         mig::Migrator m(QuietLog(), Opts(db, tmp.Path()));
         CHECK(CodeOf([&] { m.Apply(false); }) == ExitCode::Verify);
         auto opts = Opts(db, tmp.Path());
@@ -265,7 +265,7 @@ TEST_SUITE("migrate-pg") {
         opts.target = "0002";
         auto r = mig::Migrator(QuietLog(), opts).Apply(false);
         CHECK(r.applied.size() == 2);
-        CHECK(r.pending.size() == 3);
+        CHECK(r.pending.size() == 4);
         CHECK(db.Value("SELECT to_regclass('ranking.ranking_signal')") == "");
         opts.target = "0009";
         CHECK(CodeOf([&] { mig::Migrator(QuietLog(), opts); }) == ExitCode::Usage);
@@ -275,7 +275,7 @@ TEST_SUITE("migrate-pg") {
         TestDatabase db;
         mig::Migrator m(QuietLog(), Opts(db));
         auto r = m.Apply(true);
-        CHECK(r.pending.size() == 5);
+        CHECK(r.pending.size() == 6);
         CHECK(r.applied.empty());
         CHECK(db.Value("SELECT to_regclass('public.schema_migrations')") == "");
     }
@@ -290,7 +290,7 @@ TEST_SUITE("migrate-pg") {
         CHECK(status[1].state == mig::State::Baseline);
         // Baseline is for a database whose early schema was made another way: make it, then apply the rest.
         db.Connect().ExecScript("CREATE SCHEMA ranking; CREATE SCHEMA backtest");
-        CHECK(m.Apply(false).applied.size() == 3);
+        CHECK(m.Apply(false).applied.size() == 4);
     }
 
     TEST_CASE("an applied version without a file is reported as missing") {
@@ -309,12 +309,12 @@ TEST_SUITE("migrate-pg") {
         TestDatabase db;
         ScratchDir tmp;
         WriteEmbedded(tmp.Path());
-        WriteText(tmp / "0006_tx.sql",
+        WriteText(tmp / "0007_tx.sql",
                   "CREATE TABLE core.t (a int);\nBEGIN;\nINSERT INTO core.t VALUES (1);\nCOMMIT;\n");
         std::string msg;
         CHECK(CodeOf([&] { mig::Migrator(QuietLog(), Opts(db, tmp.Path())).Apply(false); }, &msg) ==
               ExitCode::Verify);
-        CHECK(msg.find("0006_tx.sql line 2") != std::string::npos);
+        CHECK(msg.find("0007_tx.sql line 2") != std::string::npos);
         CHECK(msg.find("BEGIN") != std::string::npos);
         CHECK(db.Value("SELECT count(*) FROM public.schema_migrations") == "0");
     }
@@ -323,19 +323,19 @@ TEST_SUITE("migrate-pg") {
         TestDatabase db;
         ScratchDir tmp;
         WriteEmbedded(tmp.Path());
-        WriteText(tmp / "0006_idx.sql",
+        WriteText(tmp / "0007_idx.sql",
                   "CREATE INDEX CONCURRENTLY runs_name_idx ON backtest.runs (run_name);\n");
         std::string msg;
         CHECK(CodeOf([&] { mig::Migrator(QuietLog(), Opts(db, tmp.Path())).Apply(false); }, &msg) ==
               ExitCode::Verify);
         CHECK(msg.find("CREATE INDEX CONCURRENTLY") != std::string::npos);
         CHECK(msg.find("pgsplit:no-transaction") != std::string::npos);
-        WriteText(tmp / "0006_idx.sql", "-- pgsplit:no-transaction\nCREATE INDEX CONCURRENTLY runs_name_idx "
+        WriteText(tmp / "0007_idx.sql", "-- pgsplit:no-transaction\nCREATE INDEX CONCURRENTLY runs_name_idx "
                                         "ON backtest.runs (run_name);\n");
         auto r = mig::Migrator(QuietLog(), Opts(db, tmp.Path())).Apply(false);
-        CHECK(r.applied.size() == 6);
+        CHECK(r.applied.size() == 7);
         CHECK(db.Value("SELECT count(*) FROM pg_indexes WHERE indexname = 'runs_name_idx'") == "1");
-        WriteText(tmp / "0007_two.sql", "-- pgsplit:no-transaction\nVACUUM backtest.runs;\nSELECT 1;\n");
+        WriteText(tmp / "0008_two.sql", "-- pgsplit:no-transaction\nVACUUM backtest.runs;\nSELECT 1;\n");
         CHECK(CodeOf([&] { mig::Migrator(QuietLog(), Opts(db, tmp.Path())).Apply(false); }) ==
               ExitCode::Verify);
     }
@@ -345,7 +345,7 @@ TEST_SUITE("migrate-pg") {
         ScratchDir tmp;
         WriteEmbedded(tmp.Path());
         mig::Migrator(QuietLog(), Opts(db, tmp.Path())).Apply(false);
-        WriteText(tmp / "0006_alter.sql", "ALTER TABLE backtest.runs ADD COLUMN note TEXT;\n");
+        WriteText(tmp / "0007_alter.sql", "ALTER TABLE backtest.runs ADD COLUMN note TEXT;\n");
         auto opts = Opts(db, tmp.Path());
         opts.lock_timeout = "200ms";
         opts.lock_timeout_retries = 2;
@@ -381,8 +381,8 @@ TEST_SUITE("migrate-pg") {
             reader.ExecScript("BEGIN; SELECT count(*) FROM backtest.runs");
             std::string msg;
             CHECK(CodeOf([&] { mig::Migrator(QuietLog(), opts).Apply(false); }, &msg) == ExitCode::Lock);
-            CHECK(msg.find("0006_alter.sql") != std::string::npos);
-            CHECK(db.Value("SELECT count(*) FROM public.schema_migrations WHERE version = '0006'") == "0");
+            CHECK(msg.find("0007_alter.sql") != std::string::npos);
+            CHECK(db.Value("SELECT count(*) FROM public.schema_migrations WHERE version = '0007'") == "0");
             reader.Exec("ROLLBACK");
         }
     }

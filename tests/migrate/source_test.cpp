@@ -47,14 +47,15 @@ TEST_SUITE("migrate") {
         CHECK_FALSE(MakeMigration("0006_i.sql", "SELECT '-- pgsplit:no-transaction';\n", "t").no_transaction);
     }
 
-    TEST_CASE("the binary carries migrations 0001 to 0005 in order") {
+    TEST_CASE("the binary carries migrations 0001 to 0006 in order") {
         auto files = LoadEmbedded();
-        REQUIRE(files.size() == 5);
+        REQUIRE(files.size() == 6);
         CHECK(files[0].name == "0001_schema_migrations.sql");
         CHECK(files[1].name == "0002_init_schemas.sql");
         CHECK(files[2].name == "0003_ranking_signals.sql");
         CHECK(files[3].name == "0004_backtest_runs.sql");
         CHECK(files[4].name == "0005_sync_digests.sql");
+        CHECK(files[5].name == "0006_legacy_ledger_error.sql");
         for (const auto& f : files) {
             CHECK_FALSE(f.no_transaction);
         }

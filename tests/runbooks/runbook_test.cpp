@@ -384,7 +384,7 @@ TEST_SUITE("runbooks") {
         s.path_prefix = (SourceDir() / "tests" / "provision" / "fake_az").string(); // shadows a real az
         RunRunbook(s);
 
-        CHECK(db.Value("SELECT max(version) FROM public.schema_migrations") == "0005");
+        CHECK(db.Value("SELECT max(version) FROM public.schema_migrations") == "0006");
         CHECK(db.Value("SELECT count(*) FROM pg_roles WHERE rolname IN ('ranking_writer', 'api_service')") ==
               "2");
         CHECK(db.Value("SELECT pg_has_role('ranking_writer', 'ranking_owner', 'MEMBER')") == "t");
@@ -562,7 +562,7 @@ TEST_SUITE("runbooks") {
             REQUIRE_MESSAGE(r.exit_code == 0, r.All());
         });
         RunRunbook(s);
-        CHECK(db.Value("SELECT max(version) FROM public.schema_migrations") == "0005");
+        CHECK(db.Value("SELECT max(version) FROM public.schema_migrations") == "0006");
     }
 
     TEST_CASE(

@@ -194,6 +194,22 @@ TEST_SUITE("sync") {
         CHECK(skip.err.find("out of range for integer") != std::string::npos);
     }
 
+    TEST_CASE("a legacy ledger without an error column records failures after migrate (0006)") {
+        TestDatabase db;
+        MakeLegacy(db);
+        db.Connect().Exec("CREATE TABLE ranking.signal_sync_state (year_month TEXT PRIMARY KEY, synced_at TIMESTAMPTZ, "
+                          "signals_rows INTEGER, composite_rows INTEGER, status TEXT NOT NULL)");
+        Migrate(db);
+        CHECK(db.Value("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'ranking' AND "
+                       "table_name = 'signal_sync_state' AND column_name = 'error'") == "1");
+        auto ok = Sync(db, "basic", {"--month", "2024-01"});
+        REQUIRE_MESSAGE(ok.exit_code == 0, ok.All());
+        auto failed = Sync(db, "unsupported", {"--month", "2024-01"});
+        CHECK(failed.exit_code == 7);
+        CHECK(db.Value("SELECT status || ':' || (error LIKE '%variantType%') FROM ranking.signal_sync_state "
+                       "WHERE year_month = '2024-01'") == "failed:true");
+    }
+
     TEST_CASE("a table needing an unsupported Delta feature is refused with exit 7 and Postgres untouched") {
         TestDatabase db;
         Migrate(db);
