@@ -197,8 +197,9 @@ TEST_SUITE("sync") {
     TEST_CASE("a legacy ledger without an error column records failures after migrate (0006)") {
         TestDatabase db;
         MakeLegacy(db);
-        db.Connect().Exec("CREATE TABLE ranking.signal_sync_state (year_month TEXT PRIMARY KEY, synced_at TIMESTAMPTZ, "
-                          "signals_rows INTEGER, composite_rows INTEGER, status TEXT NOT NULL)");
+        db.Connect().Exec(
+            "CREATE TABLE ranking.signal_sync_state (year_month TEXT PRIMARY KEY, synced_at TIMESTAMPTZ, "
+            "signals_rows INTEGER, composite_rows INTEGER, status TEXT NOT NULL)");
         Migrate(db);
         CHECK(db.Value("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'ranking' AND "
                        "table_name = 'signal_sync_state' AND column_name = 'error'") == "1");
