@@ -9,8 +9,10 @@
 #include "core/error.h"
 #include "core/github_annotations.h"
 #include "core/interrupt.h"
+#include "identity/credential.h"
 #include "output/github.h"
 #include "parquet/reader.h"
+#include "pg/connection.h"
 #include "pgsplit_version.h"
 
 #include <algorithm>
@@ -289,12 +291,37 @@ int ReportUsage(const Usage& u, const CLI::App& app, const std::vector<std::stri
     return ToInt(ExitCode::Usage);
 }
 
+// --pg-auth entra: every PostgreSQL connection gets a current token from the process's credential chain.
+// Whatever the mode, every token the chain fetches (storage's too) is masked first in GitHub Actions.
+void ConfigureEntraAuth(const Context& ctx) {
+    if (ctx.config.github_actions) {
+        Logger log = ctx.log; // copies share the masks
+        identity::SetTokenObserver([log](const std::string& token) { log.AddMask(token); });
+    }
+    PgAuthSettings pg = ctx.config.PgAuth();
+    if (!pg.entra) {
+        pg::SetConnectionAuth(nullptr);
+        return;
+    }
+    auto chain = identity::ProcessChain(ctx.config.Identity());
+    auto auth = std::make_shared<pg::ConnectionAuth>();
+    std::string scope = pg.token_scope;
+    auth->scope = scope;
+    auth->describe = "Entra ID token, scope " + scope;
+    auth->token = [chain, scope] {
+        identity::AccessToken t = chain->Get(scope);
+        return pg::AuthToken{t.token, t.refresh_at};
+    };
+    pg::SetConnectionAuth(std::move(auth));
+}
+
 // Where the command words start: after the global flags (and their values) in front of them.
 size_t FirstWord(const std::vector<std::string>& args) {
     size_t i = 0;
     while (i < args.size() && args[i].size() > 1 && args[i][0] == '-') {
         const std::string& a = args[i];
-        bool valued = a == "--dsn" || a == "--config" || a == "--log-format" || a == "--color";
+        bool valued = a == "--dsn" || a == "--config" || a == "--log-format" || a == "--color" ||
+                      a == "--pg-auth" || a == "--azure-credential";
         i += valued ? 2 : 1;
     }
     return i;
@@ -423,6 +450,13 @@ int RunCli(int argc, char** argv, char** environ) {
     app.add_option("--color", color, "colour: auto (TTY and no NO_COLOR), always, never")
         ->check(CLI::IsMember({"auto", "always", "never"}));
     app.add_flag("--wide", flags.wide, "never cut table cells to the terminal width ($COLUMNS)");
+    std::string pg_auth, azure_credential;
+    app.add_option("--pg-auth", pg_auth,
+                   "PostgreSQL login: password (the DSN's) or entra (an Entra ID token per connection)")
+        ->check(CLI::IsMember({"password", "entra"}));
+    app.add_option("--azure-credential", azure_credential,
+                   "Azure credential for tokens: env, workload, managed, cli (default: the first that works)")
+        ->check(CLI::IsMember({"auto", "env", "workload", "managed", "cli"}));
 
     std::vector<std::pair<CLI::App*, Runner>> runners;
     for (const auto& cmd : AllCommands()) {
@@ -506,6 +540,12 @@ int RunCli(int argc, char** argv, char** environ) {
     if (!color.empty()) {
         flags.color = color;
     }
+    if (!pg_auth.empty()) {
+        flags.pg_auth = pg_auth;
+    }
+    if (!azure_credential.empty()) {
+        flags.azure_credential = azure_credential;
+    }
 
     std::unique_ptr<Context> ctx;
     try {
@@ -530,6 +570,7 @@ int RunCli(int argc, char** argv, char** environ) {
                 ctx->log.AddMask(secret);
             }
         }
+        ConfigureEntraAuth(*ctx);
         InstallInterruptHandlers();
         for (auto& [sub, run] : runners) {
             if (sub->parsed()) {

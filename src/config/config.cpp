@@ -123,7 +123,8 @@ struct KeyTree {
 const KeyTree& KnownKeys() {
     static const KeyTree root{
         "",
-        {{"postgres", {{"dsn", {}}}},
+        {{"postgres", {{"dsn", {}}, {"auth", {}}, {"token_scope", {}}}},
+         {"azure", {{"credential", {}}}},
          {"log", {{"format", {}}}},
          {"signals", {{"signals_table", {}}, {"composite_table", {}}}},
          {"storage", {{"endpoint", {}}, {"sas_token", {}}, {"account_key", {}}, {"client_id", {}}}},
@@ -225,6 +226,8 @@ void Config::Resolve(const GlobalFlags& flags, bool allow_default_file) {
     }
 
     json = flags.json;
+    pg_auth_flag_ = flags.pg_auth;
+    azure_credential_flag_ = flags.azure_credential;
     github_actions = Env("GITHUB_ACTIONS").value_or("") == "true";
     github_step_summary = Env("GITHUB_STEP_SUMMARY").value_or("");
     github_output = Env("GITHUB_OUTPUT").value_or("");

@@ -23,6 +23,8 @@ struct GlobalFlags {
     bool verbose = false;
     std::optional<std::string> color; // "auto" | "always" | "never"
     bool wide = false;                // --wide: never cut table cells to the terminal width
+    std::optional<std::string> pg_auth;          // --pg-auth password|entra
+    std::optional<std::string> azure_credential; // --azure-credential env|workload|managed|cli
 };
 
 // Resolved configuration. This is the only place that reads the process environment and the YAML
@@ -68,6 +70,12 @@ public:
 
     // --- typed sections (config/settings.h; names in EnvVars()) ---
     StorageSettings Storage() const;
+    // The credential chain's settings; a --azure-credential / PGSPLIT_AZURE_CREDENTIAL that names no
+    // credential, or a bad PGSPLIT_AZURE_CLI_TIMEOUT, is Error(Config) (exit 3).
+    IdentitySettings Identity() const;
+    // --pg-auth > PGSPLIT_PG_AUTH > postgres.auth (password | entra, default password); any other
+    // value is Error(Config).
+    PgAuthSettings PgAuth() const;
     SignalsSettings Signals() const;
     TableSettings Table(const std::string& name) const; // tables.NAME in pgsplit.yaml
     ProvisionSettings Provision() const;
@@ -99,6 +107,8 @@ public:
 private:
     std::map<std::string, std::string> env_;
     YAML::Node file_;
+    std::optional<std::string> pg_auth_flag_;
+    std::optional<std::string> azure_credential_flag_;
     void Resolve(const GlobalFlags& flags, bool allow_default_file);
     // Loads and checks pgsplit.yaml: a regular, readable file, valid YAML, only known keys.
     void LoadFile(const std::string& path);

@@ -90,8 +90,11 @@ std::vector<std::string> Config::SecretValues() const {
     if (storage.account_key) {
         AddUnique(out, *storage.account_key);
     }
-    if (storage.identity_header) {
-        AddUnique(out, *storage.identity_header);
+    if (storage.identity.identity_header) {
+        AddUnique(out, *storage.identity.identity_header);
+    }
+    if (storage.identity.client_secret) {
+        AddUnique(out, *storage.identity.client_secret);
     }
     SignalsSettings signals = Signals();
     for (const auto& uri : {signals.signals_table, signals.composite_table}) {

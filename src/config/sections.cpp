@@ -1,7 +1,10 @@
 // The typed sections of Config (config/settings.h) and the one table of environment variables.
 
 #include "config/config.h"
+#include "core/duration.h"
 #include "core/error.h"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
@@ -33,7 +36,17 @@ const std::vector<EnvVar>& EnvVars() {
         {"AZURE_STORAGE_ENDPOINT", "storage.endpoint", false},
         {"AZURE_STORAGE_SAS_TOKEN", "storage.sas_token", true, true},
         {"AZURE_STORAGE_KEY", "storage.account_key", true, true},
+        // Microsoft Entra ID: PostgreSQL auth and the credential chain (storage and PostgreSQL)
+        {"PGSPLIT_PG_AUTH", "postgres.auth", false},
+        {"PGSPLIT_PG_TOKEN_SCOPE", "postgres.token_scope", false},
+        {"PGSPLIT_AZURE_CREDENTIAL", "azure.credential", false},
+        {"PGSPLIT_AZURE_CLI_TIMEOUT", "", false},
+        {"AZURE_TENANT_ID", "", false},
         {"AZURE_CLIENT_ID", "storage.client_id", false},
+        {"AZURE_CLIENT_SECRET", "", true},
+        {"AZURE_FEDERATED_TOKEN_FILE", "", false},
+        {"AZURE_AUTHORITY_HOST", "", false},
+        {"AZURE_POD_IDENTITY_AUTHORITY_HOST", "", false},
         {"IDENTITY_ENDPOINT", "", false},
         {"IDENTITY_HEADER", "", true, true}, // az login --identity needs it in Container Apps
         // runs
@@ -77,9 +90,71 @@ StorageSettings Config::Storage() const {
     s.endpoint = Setting("AZURE_STORAGE_ENDPOINT", FileKeyOf("AZURE_STORAGE_ENDPOINT"));
     s.sas_token = Setting("AZURE_STORAGE_SAS_TOKEN", FileKeyOf("AZURE_STORAGE_SAS_TOKEN"));
     s.account_key = Setting("AZURE_STORAGE_KEY", FileKeyOf("AZURE_STORAGE_KEY"));
+    s.identity = Identity();
+    return s;
+}
+
+IdentitySettings Config::Identity() const {
+    auto non_empty = [&](const char* name) -> std::optional<std::string> {
+        auto v = Env(name);
+        return v && !v->empty() ? v : std::nullopt;
+    };
+    IdentitySettings s;
+    s.credential = azure_credential_flag_;
+    if (!s.credential) {
+        s.credential = Setting("PGSPLIT_AZURE_CREDENTIAL", FileKeyOf("PGSPLIT_AZURE_CREDENTIAL"));
+    }
+    if (s.credential) {
+        const std::string& v = *s.credential;
+        if (v != "env" && v != "workload" && v != "managed" && v != "cli" && v != "auto") {
+            throw Error(azure_credential_flag_ ? ExitCode::Usage : ExitCode::Config,
+                        fmt::format("{} '{}' names no credential",
+                                    azure_credential_flag_ ? "--azure-credential" : "PGSPLIT_AZURE_CREDENTIAL",
+                                    v.substr(0, 40)),
+                        "use env, workload, managed or cli (or auto, the default: try them in that order)");
+        }
+        if (v == "auto") {
+            s.credential.reset();
+        }
+    }
+    s.tenant_id = non_empty("AZURE_TENANT_ID");
     s.client_id = Setting("AZURE_CLIENT_ID", FileKeyOf("AZURE_CLIENT_ID"));
-    s.identity_endpoint = Env("IDENTITY_ENDPOINT");
-    s.identity_header = Env("IDENTITY_HEADER");
+    s.client_secret = non_empty("AZURE_CLIENT_SECRET");
+    s.federated_token_file = non_empty("AZURE_FEDERATED_TOKEN_FILE");
+    s.authority_host = non_empty("AZURE_AUTHORITY_HOST");
+    s.identity_endpoint = non_empty("IDENTITY_ENDPOINT");
+    s.identity_header = non_empty("IDENTITY_HEADER");
+    s.imds_host = non_empty("AZURE_POD_IDENTITY_AUTHORITY_HOST");
+    s.search_path = SearchPath();
+    s.child_environment = ChildEnvironment();
+    if (auto t = non_empty("PGSPLIT_AZURE_CLI_TIMEOUT")) {
+        auto d = ParseDuration(*t);
+        if (!d || d->count() <= 0) {
+            throw Error(ExitCode::Config, fmt::format("PGSPLIT_AZURE_CLI_TIMEOUT='{}' is not a duration", t->substr(0, 40)),
+                        "use e.g. 30s or 2m (how long `az account get-access-token` may take)");
+        }
+        s.cli_timeout = *d;
+    }
+    return s;
+}
+
+PgAuthSettings Config::PgAuth() const {
+    PgAuthSettings s;
+    std::optional<std::string> mode = pg_auth_flag_;
+    const char* source = "--pg-auth";
+    if (!mode) {
+        source = Env("PGSPLIT_PG_AUTH").value_or("").empty() ? "postgres.auth" : "PGSPLIT_PG_AUTH";
+        mode = Setting("PGSPLIT_PG_AUTH", FileKeyOf("PGSPLIT_PG_AUTH"));
+    }
+    if (mode && *mode != "password" && *mode != "entra") {
+        throw Error(pg_auth_flag_ ? ExitCode::Usage : ExitCode::Config,
+                    fmt::format("{} '{}' is not an authentication method", source, mode->substr(0, 40)),
+                    "use password (the DSN's, the default) or entra (a Microsoft Entra ID token per connection)");
+    }
+    s.entra = mode && *mode == "entra";
+    if (auto scope = Setting("PGSPLIT_PG_TOKEN_SCOPE", FileKeyOf("PGSPLIT_PG_TOKEN_SCOPE"))) {
+        s.token_scope = *scope;
+    }
     return s;
 }
 

@@ -66,7 +66,19 @@ bool Contains(const std::string& text, const char* what) {
 // What to do about a failed connection, from libpq's reason. TLS failures name their cause, because
 // "TLS failed" alone sends operators to the wrong knob: a name mismatch is fixed in the host, an
 // unknown issuer in sslrootcert, a server without TLS on the server.
-std::string ConnectHint(const std::string& reason, const std::string& effective_dsn) {
+std::shared_ptr<const ConnectionAuth>& AuthSlot() {
+    static std::shared_ptr<const ConnectionAuth> auth;
+    return auth;
+}
+
+std::string ConnectHint(const std::string& reason, const std::string& effective_dsn, const ConnectionAuth* auth) {
+    if (auth != nullptr && (Contains(reason, "authentication failed") || Contains(reason, "token"))) {
+        return "the server refused the Entra ID token (" + auth->describe +
+               "): the DSN's user must be an Entra principal of this identity (pgsplit provision "
+               "--app-identity, or pgaadauth_create_principal_with_oid), the server must accept Entra ID "
+               "authentication, and the token's scope " +
+               auth->scope + " must be the server's (PGSPLIT_PG_TOKEN_SCOPE in sovereign clouds)";
+    }
     if (Contains(reason, "password authentication failed")) {
         return "the password was rejected: check the secret that holds the DSN";
     }
@@ -147,11 +159,26 @@ Connection Connection::Open(const std::string& dsn, const std::string& applicati
         }
     }
     std::string effective = ApplyDsnDefaults(dsn);
-    std::vector<const char*> keys = {"dbname", "fallback_application_name", "connect_timeout", nullptr};
+    std::vector<const char*> keys = {"dbname", "fallback_application_name", "connect_timeout"};
     std::string timeout = std::to_string(connect_timeout_s);
-    std::vector<const char*> vals = {effective.c_str(), application_name.c_str(), timeout.c_str(), nullptr};
+    std::vector<const char*> vals = {effective.c_str(), application_name.c_str(), timeout.c_str()};
     Connection c;
     c.redacted_ = RedactDsn(dsn);
+    std::shared_ptr<const ConnectionAuth> auth = AuthSlot();
+    AuthToken token;
+    if (auth) {
+        if (!DsnOption(dsn, "password").empty()) {
+            throw Error(ExitCode::Config,
+                        fmt::format("{} carries a password, but --pg-auth entra authenticates with a token", c.redacted_),
+                        "remove the password from the DSN (user and host are enough), or use --pg-auth password");
+        }
+        token = auth->token(); // Error(Connect) naming every credential tried when there is none
+        keys.push_back("password");
+        vals.push_back(token.value.c_str());
+        c.auth_refresh_at_ = token.refresh_at;
+    }
+    keys.push_back(nullptr);
+    vals.push_back(nullptr);
     c.conn_.reset(PQconnectdbParams(keys.data(), vals.data(), /*expand_dbname=*/1));
     if (!c.conn_) {
         throw Error(ExitCode::Connect, fmt::format("cannot connect to {}: out of memory", c.redacted_));
@@ -162,7 +189,7 @@ Connection Connection::Open(const std::string& dsn, const std::string& applicati
             reason.pop_back();
         }
         reason = JoinLines(reason);
-        std::string hint = ConnectHint(reason, effective);
+        std::string hint = ConnectHint(reason, effective, auth.get());
         throw Error(ExitCode::Connect,
                     fmt::format("cannot connect to {}: {}", c.redacted_, RedactDsn(reason)), hint);
     }
@@ -174,9 +201,13 @@ Connection Connection::Open(const std::string& dsn, const std::string& applicati
     return c;
 }
 
+void SetConnectionAuth(std::shared_ptr<const ConnectionAuth> auth) {
+    AuthSlot() = std::move(auth);
+}
+
 Connection::Connection(Connection&& o) noexcept
     : conn_(std::move(o.conn_)), redacted_(std::move(o.redacted_)), cancel_(o.cancel_),
-      cancel_slot_(o.cancel_slot_) {
+      cancel_slot_(o.cancel_slot_), auth_refresh_at_(o.auth_refresh_at_) {
     o.cancel_ = nullptr;
     o.cancel_slot_ = -1;
 }
@@ -188,6 +219,7 @@ Connection& Connection::operator=(Connection&& o) noexcept {
         redacted_ = std::move(o.redacted_);
         cancel_ = o.cancel_;
         cancel_slot_ = o.cancel_slot_;
+        auth_refresh_at_ = o.auth_refresh_at_;
         o.cancel_ = nullptr;
         o.cancel_slot_ = -1;
     }

@@ -6,6 +6,8 @@
 
 #include "core/error.h"
 
+#include <chrono>
+#include <functional>
 #include <libpq-fe.h>
 #include <memory>
 #include <optional>
@@ -78,6 +80,25 @@ private:
 
 using Params = std::vector<std::optional<std::string>>;
 
+// The password of a new connection when it is a token (--pg-auth entra): the token, and when it should
+// no longer be used for a new session.
+struct AuthToken {
+    std::string value;
+    std::chrono::system_clock::time_point refresh_at{};
+};
+
+// How every connection of the process authenticates when the DSN's password is not the way: a source
+// of current tokens and what to call it in messages. Set once by the dispatcher before the command runs
+// (like the interrupt handlers, process-wide: the lock connection of migrate, each worker of sync and
+// each replica of verify open their own connections, and each must get a current token). Null: libpq's
+// own password handling (DSN, PGPASSWORD, .pgpass).
+struct ConnectionAuth {
+    std::function<AuthToken()> token;
+    std::string describe; // "Entra ID token (managed identity (IDENTITY_ENDPOINT, ...))"
+    std::string scope;    // for the hint when the server refuses the token
+};
+void SetConnectionAuth(std::shared_ptr<const ConnectionAuth> auth);
+
 class Connection {
 public:
     // Connects (DSN defaults applied, application_name set unless the DSN has one). Failure throws
@@ -114,6 +135,13 @@ public:
     void CopyAbort(const std::string& reason);
 
     bool Ok() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+    // Opened with a token that is now past its refresh point: the session still works (the server checks
+    // a token at login only), but long work opens a new connection at its next boundary, so a revoked
+    // identity stops a backfill at the next month instead of hours later.
+    bool AuthStale() const {
+        return auth_refresh_at_ != std::chrono::system_clock::time_point{} &&
+               std::chrono::system_clock::now() >= auth_refresh_at_;
+    }
     int BackendPid() const { return conn_ ? PQbackendPID(conn_.get()) : 0; }
     PGconn* Raw() const { return conn_.get(); }
     const std::string& RedactedDsn() const { return redacted_; }
@@ -126,6 +154,7 @@ private:
     std::string redacted_;
     PGcancel* cancel_ = nullptr;
     int cancel_slot_ = -1;
+    std::chrono::system_clock::time_point auth_refresh_at_{};
     void Release();
     Result Check(ResultPtr r, const std::string& sql, bool allow_copy_in = false);
 };

@@ -1,51 +1,17 @@
 #include "provision/az_cli.h"
 
 #include "core/error.h"
-#include "core/interrupt.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstring>
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <optional>
-#include <poll.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace pgsplit::provision {
 namespace {
-
-// Closes a pipe end once, whatever path the function takes out.
-struct Fd {
-    int fd = -1;
-    ~Fd() { Close(); }
-    void Close() {
-        if (fd >= 0) {
-            ::close(fd);
-            fd = -1;
-        }
-    }
-};
-
-std::vector<char*> CStrings(const std::vector<std::string>& v) {
-    std::vector<char*> out;
-    out.reserve(v.size() + 1);
-    for (const auto& s : v) {
-        out.push_back(const_cast<char*>(s.c_str()));
-    }
-    out.push_back(nullptr);
-    return out;
-}
-
-bool IsExecutableFile(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
 
 bool Contains(const std::string& haystack, std::string_view needle) {
     auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(), [](char a, char b) {
@@ -94,106 +60,6 @@ std::string CommandName(const std::vector<std::string>& args) {
 
 } // namespace
 
-ProcessOutput RunProcess(const std::string& path, const std::vector<std::string>& argv,
-                         const std::vector<std::string>& env) {
-    int out_pipe[2], err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
-        throw Error(ExitCode::Failure,
-                    fmt::format("cannot create a pipe for {}: {}", path, std::strerror(errno)));
-    }
-    Fd out_r{out_pipe[0]}, out_w{out_pipe[1]};
-    if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-        throw Error(ExitCode::Failure,
-                    fmt::format("cannot create a pipe for {}: {}", path, std::strerror(errno)));
-    }
-    Fd err_r{err_pipe[0]}, err_w{err_pipe[1]};
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    // A prompt must fail rather than wait for a keyboard that CI does not have.
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out_w.fd, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err_w.fd, STDERR_FILENO);
-    // pgsplit's handlers are reset by exec; restore default dispositions and an empty mask explicitly.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t defaults, empty;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGPIPE);
-    sigemptyset(&empty);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setsigmask(&attr, &empty);
-    // Its own process group, so an interrupt can stop az together with anything it started (a child
-    // holding the pipes open would otherwise keep pgsplit waiting after az itself is gone).
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
-
-    auto args = CStrings(argv);
-    auto envp = CStrings(env);
-    pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, path.c_str(), &actions, &attr, args.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) {
-        throw Error(ExitCode::Config, fmt::format("cannot run {}: {}", path, std::strerror(rc)),
-                    "check the path given with --az, or install the Azure CLI");
-    }
-    out_w.Close();
-    err_w.Close();
-
-    ProcessOutput result;
-    std::optional<std::chrono::steady_clock::time_point> terminated_at;
-    pollfd fds[2] = {{out_r.fd, POLLIN, 0}, {err_r.fd, POLLIN, 0}};
-    std::string* sinks[2] = {&result.out, &result.err};
-    int open_streams = 2;
-    while (open_streams > 0) {
-        int n = ::poll(fds, 2, 200);
-        if (InterruptSignal() != 0) {
-            auto now = std::chrono::steady_clock::now();
-            if (!terminated_at) {
-                // Stop az too: pgsplit must not exit while a create keeps running unattended.
-                ::kill(-pid, SIGTERM);
-                terminated_at = now;
-            } else if (now - *terminated_at > std::chrono::seconds(5)) {
-                // SIGTERM ignored: the exit promised within seconds of a signal matters more.
-                ::kill(-pid, SIGKILL);
-                break;
-            }
-        }
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            break;
-        }
-        for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
-                continue;
-            }
-            char buf[8192];
-            ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
-            if (got > 0) {
-                sinks[i]->append(buf, static_cast<size_t>(got));
-            } else if (got == 0 || errno != EINTR) {
-                fds[i].fd = -1;
-                --open_streams;
-            }
-        }
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(status)) {
-        result.exit_code = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-        result.exit_code = 128 + WTERMSIG(status);
-    }
-    CheckInterrupt();
-    return result;
-}
-
 bool IsNotFound(const AzResult& r) {
     if (r.Ok()) {
         return false;
@@ -241,27 +107,14 @@ std::string ShellQuote(const std::string& arg) {
 
 std::string AzCli::Locate(const std::optional<std::string>& explicit_path, const Config& config) {
     if (explicit_path && !explicit_path->empty()) {
-        if (!IsExecutableFile(*explicit_path)) {
+        if (!IsExecutable(*explicit_path)) {
             throw Error(ExitCode::Config, fmt::format("--az {}: not an executable file", *explicit_path),
                         "give the path of the Azure CLI's az program, or leave --az out to search PATH");
         }
         return *explicit_path;
     }
-    std::string path = config.SearchPath();
-    size_t start = 0;
-    while (start <= path.size()) {
-        size_t end = path.find(':', start);
-        if (end == std::string::npos) {
-            end = path.size();
-        }
-        std::string dir = path.substr(start, end - start);
-        if (!dir.empty()) {
-            std::string candidate = dir + "/az";
-            if (IsExecutableFile(candidate)) {
-                return candidate;
-            }
-        }
-        start = end + 1;
+    if (auto found = FindOnPath("az", config.SearchPath())) {
+        return *found;
     }
     throw Error(ExitCode::Config, "the Azure CLI (az) was not found on PATH",
                 "install it (https://aka.ms/installazurecli) or pass --az /path/to/az");

@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/process.h"
 #include "provision/secrets.h"
 
 #include <nlohmann/json.hpp>
@@ -17,19 +18,9 @@
 
 namespace pgsplit::provision {
 
-// What a child process did.
-struct ProcessOutput {
-    int exit_code = -1; // 128 + signal when it was killed
-    std::string out;
-    std::string err;
-};
-
-// Runs `path` with `argv` (argv[0] included) and exactly `env`, stdin from /dev/null, capturing both
-// streams. The child runs in its own process group: on SIGINT/SIGTERM to pgsplit the group gets
-// SIGTERM (SIGKILL 5 s later if it is still holding the pipes), the child is reaped, and
-// Error(Interrupt or Terminate) is thrown. A program that cannot be started throws Error(Config).
-ProcessOutput RunProcess(const std::string& path, const std::vector<std::string>& argv,
-                         const std::vector<std::string>& env);
+// Child processes run through core/process.h (argv, no shell).
+using pgsplit::ProcessOutput;
+using pgsplit::RunProcess;
 
 // One az call's outcome. `json` is null when stdout was empty.
 struct AzResult {

@@ -148,6 +148,11 @@ public:
                 storage.io_concurrency = plan_.options.io_concurrency;
                 sources_ = versions_.Open(plan_.jobs, storage);
             }
+            if (conn_ && conn_->AuthStale()) {
+                // A month boundary, no claim held: a connection opened with a token past its refresh
+                // point is replaced, so the next month authenticates with a current token.
+                conn_.reset();
+            }
             if (claim != Claim::None) {
                 if (!TakeClaim(value, claim == Claim::Wait)) {
                     return false;

@@ -87,7 +87,7 @@ TEST_SUITE("config-secrets") {
                                         {"PGSPLIT_BACKTEST_SERVICE_PASSWORD", "bt"}});
         auto storage = c.Storage();
         CHECK(storage.endpoint.value_or("") == "http://127.0.0.1:1/devstoreaccount1");
-        CHECK(storage.identity_endpoint.value_or("") == "http://127.0.0.1:2/token");
+        CHECK(storage.identity.identity_endpoint.value_or("") == "http://127.0.0.1:2/token");
         CHECK_FALSE(storage.sas_token);
         CHECK_FALSE(c.Provision().admin_dsn);
         CHECK(c.RolePassword("backtest_service").value_or("") == "bt");

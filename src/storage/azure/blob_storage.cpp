@@ -398,7 +398,7 @@ BlobStorage::BlobStorage(const std::string& uri, const StorageSettings& settings
     loc_ = ParseBlobUri(uri, settings.endpoint);
     shown_root_ = RedactUrl(uri);
     http_ = std::make_shared<HttpClient>(options_.retry);
-    credential_ = ResolveCredential(settings, loc_.sas, http_, shown_root_);
+    credential_ = ResolveCredential(settings, loc_.sas);
 }
 
 std::string BlobStorage::ContainerUrl() const {

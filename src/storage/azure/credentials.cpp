@@ -2,6 +2,7 @@
 
 #include "config/settings.h"
 #include "core/error.h"
+#include "identity/credential.h"
 #include "storage/azure/uri.h"
 
 #include <algorithm>
@@ -218,96 +219,23 @@ std::string MakeAccountSas(const std::string& account, const std::string& key_ba
                        permissions, EncodeQueryValue(se), EncodeQueryValue(protocol), EncodeQueryValue(sig));
 }
 
-ManagedIdentityCredential::ManagedIdentityCredential(std::string endpoint, std::string header_secret,
-                                                     std::string client_id, std::shared_ptr<HttpClient> http)
-    : endpoint_(std::move(endpoint)), header_secret_(std::move(header_secret)),
-      client_id_(std::move(client_id)), http_(std::move(http)) {
-    // Process-wide on purpose (see TokenCache): the identity endpoint throttles, and a token is valid
-    // for every table of the accounts the identity can read.
-    static std::mutex registry_mutex;
-    static std::map<std::string, std::shared_ptr<TokenCache>> registry;
-    std::lock_guard lock(registry_mutex);
-    auto& slot = registry[endpoint_ + "\n" + client_id_];
-    if (!slot) {
-        slot = std::make_shared<TokenCache>();
-    }
-    cache_ = slot;
+BearerCredential::BearerCredential(std::shared_ptr<identity::Chain> chain, std::string scope)
+    : chain_(std::move(chain)), scope_(std::move(scope)) {}
+
+void BearerCredential::Authorize(HttpRequest& req, const std::string&) {
+    req.headers.emplace_back("Authorization", "Bearer " + chain_->Token(scope_));
 }
 
-int ManagedIdentityCredential::TokenRequests() const {
-    std::lock_guard lock(cache_->mutex);
-    return cache_->requests;
+std::string BearerCredential::Describe() const {
+    std::string in_use = chain_->InUse();
+    return "Entra ID token (" + (in_use.empty() ? "the Azure credential chain" : in_use) + ")";
 }
 
-std::string ManagedIdentityCredential::Describe() const {
-    return client_id_.empty()
-               ? "managed identity (IDENTITY_ENDPOINT, system-assigned)"
-               : "managed identity (IDENTITY_ENDPOINT, user-assigned client id " + client_id_ + ")";
+int BearerCredential::TokenRequests() const {
+    return chain_->Fetches();
 }
 
-void ManagedIdentityCredential::Authorize(HttpRequest& req, const std::string&) {
-    req.headers.emplace_back("Authorization", "Bearer " + Token());
-}
-
-std::string ManagedIdentityCredential::Token() {
-    std::lock_guard lock(cache_->mutex);
-    auto now = std::chrono::system_clock::now();
-    if (!cache_->token.empty() && now < cache_->refresh_at) {
-        return cache_->token;
-    }
-    std::string url = endpoint_ + (endpoint_.find('?') == std::string::npos ? "?" : "&") +
-                      "api-version=2019-08-01&resource=" + EncodeQueryValue("https://storage.azure.com/");
-    if (!client_id_.empty()) {
-        url += "&client_id=" + EncodeQueryValue(client_id_);
-    }
-    ++cache_->requests;
-    HttpResponse resp = http_->Send(
-        [&] {
-            HttpRequest r;
-            r.url = url;
-            r.headers.emplace_back("X-IDENTITY-HEADER", header_secret_);
-            return r;
-        },
-        "a managed identity token");
-    const std::string hint = "check that the container app has a managed identity assigned"
-                             " (and AZURE_CLIENT_ID names it when it is user-assigned)";
-    if (resp.status != 200) {
-        throw Error(ExitCode::Connect,
-                    fmt::format("managed identity endpoint {} answered HTTP {} for a storage token",
-                                RedactUrl(url), resp.status),
-                    hint);
-    }
-    auto j = nlohmann::json::parse(resp.body, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("access_token") || !j["access_token"].is_string()) {
-        throw Error(ExitCode::Connect, "managed identity endpoint returned no access_token", hint);
-    }
-    cache_->token = j["access_token"].get<std::string>();
-    // expires_on is epoch seconds, as a string in this api-version; be lenient about the type.
-    int64_t expires_on = 0;
-    if (j.contains("expires_on")) {
-        const auto& e = j["expires_on"];
-        if (e.is_number_integer()) {
-            expires_on = e.get<int64_t>();
-        } else if (e.is_string()) {
-            try {
-                expires_on = std::stoll(e.get<std::string>());
-            } catch (...) {
-                expires_on = 0;
-            }
-        }
-    }
-    auto expiry = expires_on > 0 ? std::chrono::system_clock::time_point(std::chrono::seconds(expires_on))
-                                 : now + std::chrono::minutes(10);
-    // Refresh five minutes early so a request never carries a token that expires in flight; a token
-    // shorter-lived than that is used for half its life.
-    auto margin = std::min<std::chrono::system_clock::duration>(std::chrono::minutes(5), (expiry - now) / 2);
-    cache_->refresh_at = expiry - margin;
-    return cache_->token;
-}
-
-std::unique_ptr<Credential> ResolveCredential(const StorageSettings& settings, const std::string& uri_sas,
-                                              std::shared_ptr<HttpClient> http,
-                                              const std::string& shown_uri) {
+std::unique_ptr<Credential> ResolveCredential(const StorageSettings& settings, const std::string& uri_sas) {
     if (!uri_sas.empty()) {
         return std::make_unique<SasCredential>(uri_sas, "in the table URI");
     }
@@ -317,16 +245,7 @@ std::unique_ptr<Credential> ResolveCredential(const StorageSettings& settings, c
     if (const auto& key = settings.account_key; key && !key->empty()) {
         return std::make_unique<SharedKeyCredential>(*key);
     }
-    const auto& endpoint = settings.identity_endpoint;
-    const auto& header = settings.identity_header;
-    if (endpoint && !endpoint->empty() && header && !header->empty()) {
-        return std::make_unique<ManagedIdentityCredential>(*endpoint, *header,
-                                                           settings.client_id.value_or(""), std::move(http));
-    }
-    throw Error(
-        ExitCode::Config, fmt::format("no credentials for azure storage (table location '{}')", shown_uri),
-        "set AZURE_STORAGE_SAS_TOKEN (a SAS with r and l), AZURE_STORAGE_KEY (the account key), or run "
-        "with a managed identity (IDENTITY_ENDPOINT and IDENTITY_HEADER); see runbooks/adls.md");
+    return std::make_unique<BearerCredential>(identity::ProcessChain(settings.identity), identity::kStorageScope);
 }
 
 } // namespace pgsplit::storage::azure

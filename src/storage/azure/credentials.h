@@ -3,10 +3,10 @@
 // How requests to Azure Storage are authorised. The first of these that is configured wins:
 //   1. a SAS token: in the table URI's query string, else AZURE_STORAGE_SAS_TOKEN (storage.sas_token);
 //   2. an account key: AZURE_STORAGE_KEY (storage.account_key), SharedKey signing with HMAC-SHA256;
-//   3. managed identity: IDENTITY_ENDPOINT + IDENTITY_HEADER (what Azure Container Apps and App
-//      Service inject), optional AZURE_CLIENT_ID for a user-assigned identity; Bearer tokens for
-//      resource https://storage.azure.com/, cached until shortly before they expire.
-// None of them: Error(Config) listing the variables. A key, SAS or token is never put in a message.
+//   3. Microsoft Entra ID: a Bearer token from the credential chain (identity/credential.h: client
+//      secret, workload identity, managed identity, az CLI), cached until shortly before it expires.
+// None of them: the chain's Error(Connect) listing each credential and why it gave no token. A key, SAS
+// or token is never put in a message.
 
 #include "storage/azure/http.h"
 
@@ -20,6 +20,9 @@
 namespace pgsplit {
 struct StorageSettings;
 } // namespace pgsplit
+namespace pgsplit::identity {
+class Chain;
+} // namespace pgsplit::identity
 
 namespace pgsplit::storage::azure {
 
@@ -38,10 +41,9 @@ public:
     virtual std::string Advice() const = 0;
 };
 
-// Picks the credential per the order above. `uri_sas` is a SAS found in the table URI (may be empty);
-// `shown_uri` (redacted) names the table in the error when nothing is configured.
-std::unique_ptr<Credential> ResolveCredential(const StorageSettings& settings, const std::string& uri_sas,
-                                              std::shared_ptr<HttpClient> http, const std::string& shown_uri);
+// Picks the credential per the order above. `uri_sas` is a SAS found in the table URI (may be empty).
+// A Bearer credential asks the chain at the first request, so an unusable chain fails there (exit 4).
+std::unique_ptr<Credential> ResolveCredential(const StorageSettings& settings, const std::string& uri_sas);
 
 // --- building blocks, exposed for tests ---
 
@@ -78,36 +80,22 @@ private:
 std::string MakeAccountSas(const std::string& account, const std::string& key_base64,
                            const std::string& permissions, std::chrono::system_clock::time_point expiry);
 
-// Managed identity through the App Service / Container Apps identity endpoint (api-version 2019-08-01).
-class ManagedIdentityCredential final : public Credential {
+// Microsoft Entra ID: a Bearer token for https://storage.azure.com/.default from the process's credential
+// chain (identity/credential.h), shared with PostgreSQL and refreshed ahead of expiry.
+class BearerCredential final : public Credential {
 public:
-    ManagedIdentityCredential(std::string endpoint, std::string header_secret, std::string client_id,
-                              std::shared_ptr<HttpClient> http);
+    BearerCredential(std::shared_ptr<identity::Chain> chain, std::string scope);
     void Authorize(HttpRequest& req, const std::string& account) override;
     std::string Describe() const override;
     std::string Advice() const override {
         return "grant the identity the 'Storage Blob Data Reader' role on the account or container";
     }
-    // Token requests made by this process for this identity (the cache keeps it at one per run).
+    // Tokens the chain fetched (the cache keeps it at one per scope and lifetime).
     int TokenRequests() const;
 
-    // The token cache is per process and identity, not per table: sync-signals opens two tables and
-    // should still ask the identity endpoint once.
-    struct TokenCache {
-        std::mutex mutex;
-        std::string token;
-        std::chrono::system_clock::time_point refresh_at{};
-        int requests = 0;
-    };
-
 private:
-    std::string Token();
-
-    std::string endpoint_;
-    std::string header_secret_;
-    std::string client_id_;
-    std::shared_ptr<HttpClient> http_;
-    std::shared_ptr<TokenCache> cache_;
+    std::shared_ptr<identity::Chain> chain_;
+    std::string scope_;
 };
 
 } // namespace pgsplit::storage::azure

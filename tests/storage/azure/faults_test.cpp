@@ -309,11 +309,12 @@ TEST_SUITE("azure") {
             {"IDENTITY_HEADER", "identity-secret"},
             {"AZURE_CLIENT_ID", "11111111-2222-3333-4444-555555555555"}};
         az::BlobStorage s(kUri, FakeConfig(server, env), Fast());
-        CHECK(s.GetCredential().Describe().find("managed identity") != std::string::npos);
         for (int i = 0; i < 20; ++i) {
             auto src = s.Open(fmt::format("f{}.bin", i));
             CHECK(ReadAll(*src) == data);
         }
+        // The chain names the credential that answered.
+        CHECK(s.GetCredential().Describe().find("managed identity (IDENTITY_ENDPOINT") != std::string::npos);
         auto reqs = server.Requests();
         std::vector<FakeRequest> tokens;
         for (const auto& r : reqs) {
