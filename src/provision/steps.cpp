@@ -908,7 +908,8 @@ std::string AdminDsn(const Options& o, const Secrets& secrets, const Outcome& ou
                      bool admin_password_known) {
     if (o.admin_dsn) {
         std::string dsn = *o.admin_dsn;
-        if (!DsnHasOption(dsn, "password") && admin_password_known) {
+        // Not when the admin logs in through Entra: a token and a password in one DSN is a contradiction.
+        if (!DsnHasOption(dsn, "password") && admin_password_known && !EntraAdminConnects(o, true)) {
             dsn = DsnWithOption(dsn, "password", secrets.admin_password);
         }
         if (!DsnHasOption(dsn, "dbname")) {

@@ -982,6 +982,24 @@ TEST_SUITE("provision-cli") {
         CheckNoPasswords(again, {kAdminPw, kWriterPw, kApiPw});
     }
 
+    TEST_CASE("with password login turned off, the admin DSN gets no PGSPLIT_ADMIN_PASSWORD added") {
+        FakeAz az("exists");
+        auto r =
+            RunPgsplit(Args({"--entra-admin", "ops@contoso.com", "--password-auth", "disabled",
+                             "--apply-migrations", "--admin-dsn", "host=/nonexistent user=ops@contoso.com"}),
+                       az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        CHECK(r.exit_code == 4); // nothing listens there; the DSN it tried is in the message
+        CHECK(Has(r.err, "cannot connect to host=/nonexistent user=ops@contoso.com dbname="));
+        CHECK_FALSE(Has(r.err, "password="));
+        CheckNoPasswords(r, {kAdminPw});
+        // Password login left on: the admin password is added as before.
+        FakeAz on("exists");
+        auto p = RunPgsplit(Args({"--apply-migrations", "--admin-dsn", "host=/nonexistent user=x"}),
+                            on.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        CHECK(p.exit_code == 4);
+        CHECK(Has(p.err, "password=***"));
+    }
+
     TEST_CASE("provision --help documents the Entra flags") {
         auto r = RunPgsplit({"provision", "--help"});
         CHECK(r.exit_code == 0);
