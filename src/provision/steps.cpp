@@ -1,6 +1,7 @@
 // provision's steps: its options, the az argument lists shared by the plan (--dry-run) and the run,
 // one Ensure* function per Azure resource (server, database, firewall rules, configuration, roles) on
-// one show-then-create helper, and the region fallback. Long (about 700 lines) because each resource's
+// one show-then-create helper, the region fallback, and the Microsoft Entra steps (administrator, auth
+// settings, the Graph look-ups). Long (about 1000 lines) because each resource's
 // create arguments, idempotency check and failure text belong together and are read side by side with
 // the plan that prints them; splitting by resource would split each pair across files.
 #include "provision/steps.h"
