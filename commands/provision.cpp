@@ -21,6 +21,7 @@ struct ProvisionFlags {
     std::string allow_ip_range;
     std::string admin_dsn;
     std::string az;
+    std::vector<std::string> app_identities;
 };
 
 // Step summary (what each step found or did) and step outputs for later steps. DSNs are always redacted
@@ -53,10 +54,31 @@ Runner SetupProvision(CLI::App& app) {
     auto& o = f->options;
     app.description(
         "Create what phase 1 needs on Azure, idempotently: resource group, PostgreSQL Flexible Server\n"
-        "(trying fallback regions when a region is restricted), database, firewall rules; then optionally\n"
-        "apply the migrations and create/rotate the app roles (ranking_writer, api_service). Each step\n"
-        "shows the resource first and creates only what is missing. Uses the az CLI, logged in beforehand.");
+        "(trying fallback regions when a region is restricted), database, firewall rules, optionally the\n"
+        "Microsoft Entra administrator (--entra-admin) with password login off (--password-auth disabled);\n"
+        "then optionally apply the migrations and create/rotate the app roles (ranking_writer, "
+        "api_service),\n"
+        "as password roles or as Entra principals of managed identities (--app-identity). Each step shows\n"
+        "the resource first and changes only what differs. Uses the az CLI, logged in beforehand.");
     app.footer(
+        "Passwordless (Microsoft Entra ID):\n"
+        "  --entra-admin OBJECT_ID|UPN        the server's Entra administrator; a UPN is a User and its "
+        "object\n"
+        "                                     id is looked up (az ad user show); an object id is a\n"
+        "                                     ServicePrincipal unless --entra-admin-type says otherwise, "
+        "its\n"
+        "                                     name looked up (az ad sp/group/user show) unless "
+        "--entra-admin-name\n"
+        "  --password-auth disabled           then turn password login off (after the administrator exists)\n"
+        "  --app-identity ROLE=OBJECT_ID      with --create-app-users: ROLE becomes an Entra principal of "
+        "that\n"
+        "                                     managed identity (pgaadauth_create_principal_with_oid), with "
+        "the\n"
+        "                                     same grants and no password; its DSN has user and host only "
+        "and\n"
+        "                                     needs --pg-auth entra. Name the identity after the role.\n"
+        "  The database steps then connect as the Entra administrator (no password; --pg-auth entra).\n"
+        "\n"
         "Passwords (environment; generated with OpenSSL's RNG when unset):\n"
         "  PGSPLIT_ADMIN_PASSWORD            server admin (needed to connect to an existing server)\n"
         "  PGSPLIT_RANKING_WRITER_PASSWORD   PGSPLIT_API_SERVICE_PASSWORD   "
@@ -73,6 +95,10 @@ Runner SetupProvision(CLI::App& app) {
         "needed), 4 az not logged in or PostgreSQL connection refused, 6 migration lock not obtained.\n"
         "\n"
         "Examples:\n"
+        "  PGSPLIT_PG_AUTH=entra pgsplit provision --resource-group rg-assets --server-name assets-pg \\\n"
+        "      --location eastus --entra-admin ops@contoso.com --password-auth disabled \\\n"
+        "      --apply-migrations --create-app-users \\\n"
+        "      --app-identity ranking_writer=$WRITER_MI_ID --app-identity api_service=$API_MI_ID\n"
         "  pgsplit provision --subscription $SUB --resource-group rg-assets --server-name assets-pg \\\n"
         "      --location eastus --location-fallback eastus2,centralus,westus2 --allow-azure-services \\\n"
         "      --apply-migrations --create-app-users\n"
@@ -121,6 +147,22 @@ Runner SetupProvision(CLI::App& app) {
            "connect the database steps here instead of the server's FQDN (default $PGSPLIT_ADMIN_DSN; "
            "e.g. through a tunnel); PGSPLIT_ADMIN_PASSWORD is added when it has no password")
         ->type_name("DSN");
+    app.add_option("--entra-admin", o.entra_admin_flag,
+                   "set the server's Microsoft Entra administrator (and turn Entra authentication on)")
+        ->type_name("OBJECT_ID|UPN");
+    app.add_option("--entra-admin-name", o.entra_admin_name_flag,
+                   "the administrator's display name (default: the UPN, or looked up with az ad ... show)")
+        ->type_name("NAME");
+    app.add_option("--entra-admin-type", o.entra_admin_type_flag,
+                   "User, Group or ServicePrincipal (default: User for a UPN, else ServicePrincipal)")
+        ->type_name("TYPE");
+    app.add_option("--password-auth", o.password_auth,
+                   "with --entra-admin: enabled or disabled (default: leave the server's setting)")
+        ->type_name("enabled|disabled");
+    app.add_option("--app-identity", f->app_identities,
+                   "with --create-app-users: create ROLE as an Entra principal of this managed identity "
+                   "(repeatable)")
+        ->type_name("ROLE=OBJECT_ID");
     app.add_flag("--emit-secrets", o.emit_secrets, "print DSNs with their passwords");
     app.add_flag("--dry-run", o.dry_run, "print the az commands (passwords masked); run nothing");
     app.add_option("--az", f->az, "the az program to run (default: az on PATH)")->type_name("PATH");
@@ -150,6 +192,10 @@ Runner SetupProvision(CLI::App& app) {
         }
         if (!f->az.empty()) {
             opts.az_path = f->az;
+        }
+        opts.app_identities.clear();
+        for (const auto& text : f->app_identities) {
+            opts.app_identities.push_back(provision::ParseAppIdentity(text));
         }
         // Usage errors (SKU/tier, names) surface here, before az is even looked for.
         provision::Normalize(opts, ctx.config);

@@ -128,7 +128,9 @@ AzCli::AzCli(std::string az_path, const Config& config, const SecretMask& mask, 
 std::vector<std::string> AzCli::Argv(const std::vector<std::string>& args) const {
     std::vector<std::string> argv = {path_};
     argv.insert(argv.end(), args.begin(), args.end());
-    if (!subscription_.empty()) {
+    // `az ad ...` reads Microsoft Graph, which is tenant-wide: az refuses --subscription there.
+    bool graph = !args.empty() && args[0] == "ad";
+    if (!subscription_.empty() && !graph) {
         argv.push_back("--subscription");
         argv.push_back(subscription_);
     }

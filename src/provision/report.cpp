@@ -56,6 +56,14 @@ std::string RenderText(const Outcome& out, bool emit_secrets, bool color) {
     if (!out.schema_version.empty()) {
         facts.AddRow({"schema version", out.schema_version});
     }
+    if (!out.entra_admin_name.empty()) {
+        facts.AddRow(
+            {"entra admin", fmt::format("{} ({}, {}), {}", out.entra_admin_name, out.entra_admin_type,
+                                        out.entra_admin_object_id, out.entra_admin_action)});
+        facts.AddRow(
+            {"authentication", fmt::format("Microsoft Entra {}, password {}", out.entra_auth,
+                                           out.password_auth.empty() ? "unchanged" : out.password_auth)});
+    }
     // The header row of a two-column fact list carries nothing; drop it.
     std::string rendered = facts.Render(false);
     text += rendered.substr(rendered.find('\n') + 1);
@@ -73,6 +81,17 @@ std::string RenderText(const Outcome& out, bool emit_secrets, bool color) {
     }
     std::string dsn_text = dsns.Render(false);
     text += Indent(dsn_text.substr(dsn_text.find('\n') + 1), "  ");
+    std::vector<std::string> entra;
+    for (const auto& d : out.dsns) {
+        if (d.entra) {
+            entra.push_back(d.role);
+        }
+    }
+    if (!entra.empty()) {
+        text += fmt::format("  passwordless (Microsoft Entra) for {}: connect with --pg-auth entra (or "
+                            "PGSPLIT_PG_AUTH=entra), the token is the password\n",
+                            Join(entra, ", "));
+    }
     return text;
 }
 
@@ -110,11 +129,29 @@ std::string RenderJson(const Outcome& out, bool emit_secrets, const std::vector<
         j["migrations"] = {{"applied", out.migrations_applied}, {"version", out.schema_version}};
     }
     for (const auto& r : out.roles) {
-        j["roles"].push_back(
-            {{"name", r.name}, {"action", r.action}, {"granted", r.granted}, {"skipped", r.skipped}});
+        j["roles"].push_back({{"name", r.name},
+                              {"action", r.action},
+                              {"auth", r.auth},
+                              {"granted", r.granted},
+                              {"skipped", r.skipped}});
     }
+    nlohmann::ordered_json passwordless = nlohmann::ordered_json::array();
     for (const auto& d : out.dsns) {
         j["dsns"][d.role] = Shown(d.dsn, emit_secrets);
+        if (d.entra) {
+            passwordless.push_back(d.role);
+        }
+    }
+    // These DSNs carry no password: pgsplit connects with them under --pg-auth entra.
+    j["entra_dsns"] = passwordless;
+    if (!out.entra_admin_name.empty()) {
+        j["entra"] = {{"auth", out.entra_auth},
+                      {"admin",
+                       {{"name", out.entra_admin_name},
+                        {"object_id", out.entra_admin_object_id},
+                        {"type", out.entra_admin_type},
+                        {"action", out.entra_admin_action}}},
+                      {"password_auth", out.password_auth}};
     }
     for (const auto& s : out.steps) {
         j["steps"].push_back({{"name", s.name}, {"result", s.result}, {"ms", s.ms}});

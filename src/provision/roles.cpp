@@ -10,6 +10,7 @@ namespace pgsplit::provision {
 namespace {
 
 constexpr const char* kDuplicateObject = "42710";
+constexpr const char* kUndefinedFunction = "42883";
 
 struct PqFree {
     void operator()(char* p) const { PQfreemem(p); }
@@ -59,6 +60,38 @@ std::vector<Grant> GrantsFor(const std::string& role) {
     return grants;
 }
 
+std::string Verifier(const pg::Connection& conn, const AppRole& role) {
+    return pg::QuoteLiteral(conn, ScramVerifier(conn, role.name, role.password));
+}
+
+// Azure's pgaadauth extension maps the new role to the identity's object id (a security label); the
+// token's oid claim is what it checks at login. Name and object id are bound parameters, never spliced.
+// In a savepoint, so a concurrent provision that created it first leaves "exists" rather than an error.
+std::string CreateEntraPrincipal(pg::Connection& conn, const AppRole& role) {
+    pg::Savepoint create(conn, "create_entra_principal");
+    try {
+        conn.QueryValue("SELECT pgaadauth_create_principal_with_oid($1, $2, 'service', false, false)",
+                        {role.name, role.entra_object_id});
+        create.Release();
+        return "created";
+    } catch (const pg::SqlError& e) {
+        if (e.sqlstate() == kDuplicateObject) {
+            create.Rollback();
+            return "exists";
+        }
+        if (e.sqlstate() == kUndefinedFunction) {
+            throw Error(
+                ExitCode::Failure,
+                fmt::format("role {}: pgaadauth_create_principal_with_oid does not exist on this server, "
+                            "so it cannot be created as an Entra principal",
+                            role.name),
+                "enable Microsoft Entra authentication on the server (provision --entra-admin ...) and "
+                "connect as an Entra administrator with a token (--pg-auth entra)");
+        }
+        throw;
+    }
+}
+
 std::string GrantSql(const std::string& role_ident, const Grant& g) {
     if (g.what == "ranking_owner (membership)") {
         return "GRANT ranking_owner TO " + role_ident;
@@ -96,16 +129,17 @@ std::vector<RoleOutcome> EnsureAppRoles(pg::Connection& conn, const std::vector<
     std::string database = conn.QueryValue("SELECT current_database()").value_or("");
     pg::Transaction tx(conn);
     for (const auto& role : roles) {
-        RoleOutcome outcome{role.name, "", {}, {}};
+        RoleOutcome outcome{role.name, "", role.entra_object_id.empty() ? "password" : "entra", {}, {}};
         std::string ident = pg::QuoteIdent(conn, role.name);
-        std::string verifier = pg::QuoteLiteral(conn, ScramVerifier(conn, role.name, role.password));
         bool exists = conn.QueryValue("SELECT 1 FROM pg_roles WHERE rolname = $1", {role.name}).has_value();
-        if (!exists) {
+        if (!role.entra_object_id.empty()) {
+            outcome.action = exists ? "exists" : CreateEntraPrincipal(conn, role);
+        } else if (!exists) {
             // A concurrent provision may create it between the check and here; then rotate instead.
             pg::Savepoint create(conn, "create_role");
             try {
                 conn.Exec(fmt::format("CREATE ROLE {} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT PASSWORD {}",
-                                      ident, verifier));
+                                      ident, Verifier(conn, role)));
                 create.Release();
                 outcome.action = "created";
             } catch (const pg::SqlError& e) {
@@ -116,7 +150,7 @@ std::vector<RoleOutcome> EnsureAppRoles(pg::Connection& conn, const std::vector<
             }
         }
         if (outcome.action.empty()) {
-            conn.Exec(fmt::format("ALTER ROLE {} WITH LOGIN PASSWORD {}", ident, verifier));
+            conn.Exec(fmt::format("ALTER ROLE {} WITH LOGIN PASSWORD {}", ident, Verifier(conn, role)));
             outcome.action = "password rotated";
         }
         conn.Exec(fmt::format("GRANT CONNECT ON DATABASE {} TO {}", pg::QuoteIdent(conn, database), ident));
@@ -129,8 +163,14 @@ std::vector<RoleOutcome> EnsureAppRoles(pg::Connection& conn, const std::vector<
             conn.Exec(GrantSql(ident, g));
             outcome.granted.push_back(g.what);
         }
-        log.Info(fmt::format("role {}: {}", role.name, outcome.action),
-                 {{"step", "app roles"}, {"role", role.name}, {"granted", outcome.granted.size()}});
+        log.Info(fmt::format("role {}: {}{}", role.name, outcome.action,
+                             role.entra_object_id.empty()
+                                 ? ""
+                                 : fmt::format(" (Entra principal, object id {})", role.entra_object_id)),
+                 {{"step", "app roles"},
+                  {"role", role.name},
+                  {"auth", outcome.auth},
+                  {"granted", outcome.granted.size()}});
         if (!outcome.skipped.empty()) {
             log.Warn(fmt::format("role {}: {} grant(s) skipped because the objects do not exist yet; "
                                  "apply the migrations (--apply-migrations or pgsplit migrate), which "

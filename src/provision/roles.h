@@ -15,12 +15,16 @@ namespace pgsplit::provision {
 
 struct AppRole {
     std::string name;     // ranking_writer, api_service, backtest_service
-    std::string password; // plaintext, only ever used client-side
+    std::string password; // plaintext, only ever used client-side; empty for an Entra principal
+    // Set (a GUID): the role is a Microsoft Entra principal for this managed identity / service principal,
+    // created with pgaadauth_create_principal_with_oid and logging in with a token, never a password.
+    std::string entra_object_id;
 };
 
 struct RoleOutcome {
     std::string name;
-    std::string action;               // "created" or "password rotated"
+    std::string action;               // "created", "password rotated", "exists" (Entra principal)
+    std::string auth = "password";    // "password" or "entra"
     std::vector<std::string> granted; // what was granted, for the report
     std::vector<std::string> skipped; // grants whose objects do not exist yet
 };
@@ -35,6 +39,9 @@ std::string ScramVerifier(const pg::Connection& conn, const std::string& role, c
 // grants CONNECT on the current database plus the schema privileges of SPEC §8. Grants on schemas or
 // tables that do not exist yet are skipped and reported (migration 0003/0004 grant them later, since
 // the roles then exist). Everything runs in one transaction.
+// A role with entra_object_id is instead created, when missing, by Azure's
+// `pgaadauth_create_principal_with_oid(name, object_id, 'service', false, false)` (bound parameters);
+// an existing one is left as it is (no password is set, none rotated). It gets the same grants.
 std::vector<RoleOutcome> EnsureAppRoles(pg::Connection& conn, const std::vector<AppRole>& roles,
                                         const Logger& log);
 

@@ -1,6 +1,7 @@
 // provision's steps: its options, the az argument lists shared by the plan (--dry-run) and the run,
 // one Ensure* function per Azure resource (server, database, firewall rules, configuration, roles) on
-// one show-then-create helper, and the region fallback. Long (about 700 lines) because each resource's
+// one show-then-create helper, the region fallback, and the Microsoft Entra steps (administrator, auth
+// settings, the Graph look-ups). Long (about 1000 lines) because each resource's
 // create arguments, idempotency check and failure text belong together and are read side by side with
 // the plan that prints them; splitting by resource would split each pair across files.
 #include "provision/steps.h"
@@ -130,6 +131,49 @@ std::vector<std::string> RuleWrite(const Options& o, const char* verb, const std
     return args;
 }
 
+// ---- Microsoft Entra ID ----
+
+// `flexible-server update` with one of its auth settings. Enabling Entra and disabling passwords are two
+// calls on purpose: passwords go off only after an Entra administrator exists, so a failure in between
+// never leaves a server nobody can log in to.
+std::vector<std::string> ServerUpdateAuth(const Options& o, const char* flag, const std::string& value) {
+    return {"postgres",
+            "flexible-server",
+            "update",
+            "--resource-group",
+            o.resource_group,
+            "--name",
+            o.server_name,
+            flag,
+            value};
+}
+std::vector<std::string> EntraAdminShow(const Options& o, const std::string& object_id) {
+    return {"postgres",       "flexible-server", "microsoft-entra-admin", "show",        "--resource-group",
+            o.resource_group, "--server-name",   o.server_name,           "--object-id", object_id};
+}
+std::vector<std::string> EntraAdminCreate(const Options& o, const EntraAdmin& a) {
+    return {"postgres",      "flexible-server",  "microsoft-entra-admin",
+            "create",        "--resource-group", o.resource_group,
+            "--server-name", o.server_name,      "--display-name=" + a.display_name,
+            "--object-id",   a.object_id,        "--type",
+            a.type};
+}
+// Microsoft Graph look-ups (tenant-wide: AzCli sends them without --subscription). A UPN gives the object
+// id; an object id without --entra-admin-name gives the name Azure shows for the administrator.
+std::vector<std::string> EntraLookup(const EntraAdmin& a) {
+    const std::string& id = a.upn.empty() ? a.object_id : a.upn;
+    if (a.type == "Group") {
+        return {"ad", "group", "show", "--group", id};
+    }
+    if (a.type == "ServicePrincipal") {
+        return {"ad", "sp", "show", "--id", id};
+    }
+    return {"ad", "user", "show", "--id", id};
+}
+bool EntraNeedsLookup(const EntraAdmin& a) {
+    return a.object_id.empty() || a.display_name.empty();
+}
+
 std::vector<std::string> Locations(const Options& o) {
     std::vector<std::string> out;
     auto add = [&](const std::string& l) {
@@ -167,13 +211,163 @@ bool DsnHasOption(const std::string& dsn, const char* key) {
     return it != opts->end() && !it->second.empty();
 }
 
+// Whether the database steps connect as the Entra administrator (a token from --pg-auth entra) rather
+// than the password admin: password login is being turned off, or no admin password is known.
+bool EntraAdminConnects(const Options& o, bool admin_password_known) {
+    return o.entra_admin && (o.password_auth == "Disabled" || !admin_password_known);
+}
+
 const std::regex kServerName("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$");
 const std::regex kDatabaseName("^[A-Za-z_][A-Za-z0-9_]{0,62}$");
 const std::regex kAdminUser("^[A-Za-z_][A-Za-z0-9_]{0,62}$");
 const std::regex kLocation("^[a-z0-9]+$");
 const std::regex kVersion("^[0-9]{2}$");
+const std::regex kGuid("^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$");
+// user@contoso.com, and a guest's user_fabrikam.com#EXT#@contoso.onmicrosoft.com.
+const std::regex kUpn("^[A-Za-z0-9._%+#'-]{1,113}@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$");
+
+// A display name goes to az as one argv element; still, nothing that could read as a flag, no control
+// characters, and Azure's 1-256 characters.
+bool PlainDisplayName(const std::string& name) {
+    if (name.empty() || name.size() > 256 || name[0] == '-') {
+        return false;
+    }
+    return std::none_of(name.begin(), name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+}
+
+void NormalizeEntra(Options& o) {
+    if (o.entra_admin_flag.empty()) {
+        const std::vector<std::pair<const char*, const std::string*>> companions = {
+            {"--entra-admin-name", &o.entra_admin_name_flag},
+            {"--entra-admin-type", &o.entra_admin_type_flag},
+            {"--password-auth", &o.password_auth}};
+        for (const auto& [flag, value] : companions) {
+            if (!value->empty()) {
+                throw Error(ExitCode::Usage, fmt::format("{} needs --entra-admin", flag),
+                            "add --entra-admin OBJECT_ID|UPN (the server's Microsoft Entra administrator)");
+            }
+        }
+    } else {
+        EntraAdmin a;
+        a.given = o.entra_admin_flag;
+        bool upn = a.given.find('@') != std::string::npos;
+        if (upn) {
+            if (!std::regex_match(a.given, kUpn)) {
+                throw Error(ExitCode::Usage,
+                            fmt::format("--entra-admin {}: not a user principal name", ShellQuote(a.given)),
+                            "give the administrator's object id (a GUID) or a UPN like ops@contoso.com");
+            }
+            a.upn = a.given;
+        } else if (std::regex_match(a.given, kGuid)) {
+            a.object_id = Lower(a.given);
+        } else {
+            throw Error(
+                ExitCode::Usage,
+                fmt::format("--entra-admin {}: neither an object id nor a UPN", ShellQuote(a.given)),
+                "give the object id (8-4-4-4-12 hex digits, 'az ad sp show --id NAME --query id') or a "
+                "UPN like ops@contoso.com");
+        }
+        std::string type = Lower(o.entra_admin_type_flag);
+        if (type.empty()) {
+            a.type = upn ? "User" : "ServicePrincipal";
+        } else if (type == "user") {
+            a.type = "User";
+        } else if (type == "group") {
+            a.type = "Group";
+        } else if (type == "serviceprincipal") {
+            a.type = "ServicePrincipal";
+        } else {
+            throw Error(
+                ExitCode::Usage,
+                fmt::format("--entra-admin-type {}: unknown type", ShellQuote(o.entra_admin_type_flag)),
+                "use User, Group or ServicePrincipal (managed identities are ServicePrincipal)");
+        }
+        if (upn && a.type != "User") {
+            throw Error(
+                ExitCode::Usage,
+                fmt::format("--entra-admin {} is a UPN, which names a user, but --entra-admin-type is {}",
+                            a.given, a.type),
+                "give the group's or service principal's object id instead, or leave --entra-admin-type "
+                "out");
+        }
+        if (!o.entra_admin_name_flag.empty()) {
+            if (!PlainDisplayName(o.entra_admin_name_flag)) {
+                throw Error(ExitCode::Usage,
+                            fmt::format("--entra-admin-name {}: not a display name Azure accepts",
+                                        ShellQuote(o.entra_admin_name_flag)),
+                            "1-256 characters, no control characters, not starting with '-'");
+            }
+            a.display_name = o.entra_admin_name_flag;
+        } else if (upn) {
+            // A user administrator is shown, and logs in, under its UPN.
+            a.display_name = a.upn;
+        }
+        o.entra_admin = a;
+        if (!o.password_auth.empty()) {
+            std::string pa = Lower(o.password_auth);
+            if (pa != "enabled" && pa != "disabled") {
+                throw Error(
+                    ExitCode::Usage,
+                    fmt::format("--password-auth {}: expected enabled or disabled",
+                                ShellQuote(o.password_auth)),
+                    "--password-auth disabled turns password login off (Entra tokens only); leave it out "
+                    "to keep the server's setting");
+            }
+            o.password_auth = pa == "enabled" ? "Enabled" : "Disabled";
+        }
+    }
+    auto known = AppRoleNames(o.legacy_roles);
+    for (size_t i = 0; i < o.app_identities.size(); ++i) {
+        const auto& id = o.app_identities[i];
+        if (!o.create_app_users) {
+            throw Error(ExitCode::Usage, "--app-identity needs --create-app-users",
+                        "add --create-app-users to create the app roles as Entra principals");
+        }
+        if (std::find(known.begin(), known.end(), id.role) == known.end()) {
+            std::string names;
+            for (const auto& n : known) {
+                names += (names.empty() ? "" : ", ") + n;
+            }
+            throw Error(ExitCode::Usage,
+                        fmt::format("--app-identity {}={}: {} is not an app role provision creates",
+                                    ShellQuote(id.role), id.object_id, ShellQuote(id.role)),
+                        fmt::format("use one of {}{}", names,
+                                    o.legacy_roles ? "" : " (backtest_service needs --legacy-roles)"));
+        }
+        for (size_t j = 0; j < i; ++j) {
+            if (o.app_identities[j].role == id.role) {
+                throw Error(ExitCode::Usage, fmt::format("--app-identity names {} twice", id.role),
+                            "give each role one identity");
+            }
+        }
+    }
+}
 
 } // namespace
+
+bool IsGuid(const std::string& text) {
+    return std::regex_match(text, kGuid);
+}
+
+AppIdentity ParseAppIdentity(const std::string& text) {
+    auto eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) {
+        throw Error(ExitCode::Usage,
+                    fmt::format("--app-identity {}: expected ROLE=OBJECT_ID", ShellQuote(text)),
+                    "e.g. --app-identity ranking_writer=00000000-0000-0000-0000-000000000000 (the managed "
+                    "identity's principal id: az identity show -g RG -n NAME --query principalId)");
+    }
+    AppIdentity id{text.substr(0, eq), text.substr(eq + 1)};
+    if (!IsGuid(id.object_id)) {
+        throw Error(ExitCode::Usage,
+                    fmt::format("--app-identity {}: '{}' is not an object id", ShellQuote(text),
+                                ShellQuote(id.object_id)),
+                    "the object id is a GUID (8-4-4-4-12 hex digits): az identity show -g RG -n NAME --query "
+                    "principalId");
+    }
+    id.object_id = Lower(id.object_id);
+    return id;
+}
 
 std::string NormalizeSku(const std::string& sku) {
     std::string s = Lower(sku);
@@ -284,6 +478,7 @@ void Normalize(Options& o, const Config& config) {
         throw Error(ExitCode::Usage, "--legacy-roles needs --create-app-users",
                     "add --create-app-users to create backtest_service with the other roles");
     }
+    NormalizeEntra(o);
     if (!o.admin_dsn) {
         o.admin_dsn = config.Provision().admin_dsn;
     }
@@ -309,6 +504,13 @@ Secrets ResolveSecrets(const Options& o, const Config& config) {
     s.mask.Add(s.admin_password);
     if (o.create_app_users) {
         for (const auto& role : AppRoleNames(o.legacy_roles)) {
+            auto identity = std::find_if(o.app_identities.begin(), o.app_identities.end(),
+                                         [&](const AppIdentity& a) { return a.role == role; });
+            if (identity != o.app_identities.end()) {
+                // An Entra principal logs in with a token: no password to read, generate or show.
+                s.app_roles.push_back({role, "", identity->object_id});
+                continue;
+            }
             std::string pw;
             if (auto v = config.RolePassword(role)) {
                 pw = *v;
@@ -317,7 +519,7 @@ Secrets ResolveSecrets(const Options& o, const Config& config) {
                 s.generated_roles.push_back(role);
             }
             s.mask.Add(pw);
-            s.app_roles.push_back({role, pw});
+            s.app_roles.push_back({role, pw, ""});
         }
     }
     if (!s.generated_roles.empty() && !o.emit_secrets) {
@@ -373,22 +575,70 @@ std::vector<PlannedCommand> Plan(const Options& o, const Secrets& secrets, const
         plan.push_back({step, "if missing", az.Render(RuleWrite(o, "create", rule, range))});
         plan.push_back({step, "if the range differs", az.Render(RuleWrite(o, "update", rule, range))});
     }
-    std::string target = o.admin_dsn
-                             ? RedactDsn(*o.admin_dsn)
-                             : fmt::format("{} on the server's FQDN, database {}", admin_user, o.database);
+    if (o.entra_admin) {
+        const EntraAdmin& a = *o.entra_admin;
+        EntraAdmin shown = a;
+        if (EntraNeedsLookup(a)) {
+            plan.push_back({"entra admin",
+                            a.upn.empty() ? "always (no --entra-admin-name)" : "always (a UPN)",
+                            az.Render(EntraLookup(a))});
+            if (shown.object_id.empty()) {
+                shown.object_id = "<id from az ad user show>";
+            }
+            if (shown.display_name.empty()) {
+                shown.display_name = "<name from az ad " + EntraLookup(a)[1] + " show>";
+            }
+        }
+        plan.push_back({"entra auth", "if the server's authConfig.activeDirectoryAuth is not Enabled",
+                        az.Render(ServerUpdateAuth(o, "--microsoft-entra-auth", "Enabled"))});
+        plan.push_back({"entra admin", "always", az.Render(EntraAdminShow(o, shown.object_id))});
+        plan.push_back({"entra admin", "if missing, or its name or type differs",
+                        az.Render(EntraAdminCreate(o, shown))});
+        if (!o.password_auth.empty()) {
+            plan.push_back({"password auth", "if authConfig.passwordAuth is not " + o.password_auth,
+                            az.Render(ServerUpdateAuth(o, "--password-auth", o.password_auth))});
+        }
+    }
+    std::string target =
+        o.admin_dsn ? RedactDsn(*o.admin_dsn)
+        : EntraAdminConnects(o, !secrets.admin_generated)
+            ? fmt::format("the Entra administrator {} on the server's FQDN (a token, --pg-auth "
+                          "entra), database {}",
+                          o.entra_admin->display_name.empty() ? o.entra_admin->given
+                                                              : o.entra_admin->display_name,
+                          o.database)
+            : fmt::format("{} on the server's FQDN, database {}", admin_user, o.database);
     if (o.apply_migrations) {
         plan.push_back({"migrations", "always", "apply pending migrations (pgsplit migrate) as " + target});
     }
     if (o.create_app_users) {
         std::string names;
         for (const auto& r : secrets.app_roles) {
-            names += (names.empty() ? "" : ", ") + r.name;
+            if (r.entra_object_id.empty()) {
+                names += (names.empty() ? "" : ", ") + r.name;
+            }
         }
-        plan.push_back(
-            {"app roles", "always",
-             fmt::format("create or rotate {} (SCRAM verifiers computed locally) and grant CONNECT and "
-                         "the SPEC §8 privileges, as {}",
-                         names, target)});
+        if (!names.empty()) {
+            plan.push_back(
+                {"app roles", "always",
+                 fmt::format("create or rotate {} (SCRAM verifiers computed locally) and grant CONNECT and "
+                             "the SPEC §8 privileges, as {}",
+                             names, target)});
+        }
+        for (const auto& r : secrets.app_roles) {
+            if (r.entra_object_id.empty()) {
+                continue;
+            }
+            plan.push_back(
+                {"app roles", "if role " + r.name + " is missing",
+                 fmt::format("SELECT pgaadauth_create_principal_with_oid($1, $2, 'service', false, "
+                             "false) with $1 = {}, $2 = {} (Entra principal, no password), as {}",
+                             r.name, r.entra_object_id, target)});
+            plan.push_back({"app roles", "always",
+                            fmt::format("grant {} CONNECT and the SPEC §8 privileges (the same as a password "
+                                        "role)",
+                                        r.name)});
+        }
     }
     return plan;
 }
@@ -508,6 +758,10 @@ void EnsureServer(AzCli& az, const Logger& log, const Options& o, const Secrets&
         out.sku = JsonString(server["sku"], "name");
         out.tier = JsonString(server["sku"], "tier");
     }
+    if (server.is_object() && server.contains("authConfig") && server["authConfig"].is_object()) {
+        out.shown_entra_auth = JsonString(server["authConfig"], "activeDirectoryAuth");
+        out.shown_password_auth = JsonString(server["authConfig"], "passwordAuth");
+    }
     if (out.fqdn.empty()) {
         throw Error(ExitCode::Failure,
                     "step 'server': az postgres flexible-server show returned no fullyQualifiedDomainName",
@@ -564,19 +818,109 @@ void EnsureFirewallRule(AzCli& az, const Logger& log, const Options& o, const st
     t.Done(fmt::format("{}-{} {}", range.start, range.end, f.action));
 }
 
+// Finds what --entra-admin left open: the object id of a UPN, the display name of an object id.
+void ResolveEntraAdmin(AzCli& az, const Logger& log, EntraAdmin& a, Outcome& out) {
+    if (!EntraNeedsLookup(a)) {
+        return;
+    }
+    StepTimer t(log, out, "entra lookup");
+    auto args = EntraLookup(a);
+    auto r = az.Try("entra lookup", args);
+    if (!r.Ok()) {
+        throw az.Failure("entra lookup", args, r,
+                         IsNotFound(r)
+                             ? fmt::format("no {} {} in this tenant: check the value of --entra-admin "
+                                           "and --entra-admin-type",
+                                           a.type, a.given)
+                             : "reading Microsoft Graph needs directory read permission; pass "
+                               "--entra-admin-name NAME (and an object id) to skip the look-up");
+    }
+    std::string id = JsonString(r.json, "id");
+    std::string name =
+        a.type == "User" ? JsonString(r.json, "userPrincipalName") : JsonString(r.json, "displayName");
+    if (a.object_id.empty()) {
+        if (!IsGuid(id)) {
+            throw Error(
+                ExitCode::Failure,
+                fmt::format("step 'entra lookup': az {} returned no object id for {}", args[1], a.given),
+                "pass the object id to --entra-admin instead");
+        }
+        a.object_id = Lower(id);
+    }
+    if (a.display_name.empty()) {
+        if (!PlainDisplayName(name)) {
+            throw Error(
+                ExitCode::Failure,
+                fmt::format("step 'entra lookup': az {} returned no usable name for {}", args[1], a.given),
+                "pass --entra-admin-name NAME");
+        }
+        a.display_name = name;
+    }
+    t.Done(fmt::format("{} {} is {}", a.type, a.display_name, a.object_id));
+}
+
+// Entra authentication on, then the administrator, then (when asked) password authentication: each
+// only when the server's state differs, like every other step.
+void EnsureEntra(AzCli& az, const Logger& log, const Options& o, const EntraAdmin& a, Outcome& out) {
+    {
+        StepTimer t(log, out, "entra auth");
+        if (out.shown_entra_auth == "Enabled") {
+            out.entra_auth = "already enabled";
+        } else {
+            az.Call("entra auth", ServerUpdateAuth(o, "--microsoft-entra-auth", "Enabled"),
+                    "check that your login may update the server (Contributor on it)");
+            out.entra_auth = "enabled";
+        }
+        t.Done("Microsoft Entra authentication " + out.entra_auth);
+    }
+    {
+        StepTimer t(log, out, "entra admin");
+        out.entra_admin_name = a.display_name;
+        out.entra_admin_object_id = a.object_id;
+        out.entra_admin_type = a.type;
+        auto shown = ShowIfExists(az, "entra admin", EntraAdminShow(o, a.object_id));
+        if (shown && JsonString(*shown, "principalName") == a.display_name &&
+            JsonString(*shown, "principalType") == a.type) {
+            out.entra_admin_action = "unchanged";
+        } else {
+            // create is a PUT keyed by the object id: it also corrects the name or type of an existing one.
+            az.Call("entra admin", EntraAdminCreate(o, a),
+                    "check the object id and --entra-admin-type (a managed identity is ServicePrincipal)");
+            out.entra_admin_action = shown ? "updated" : "created";
+        }
+        t.Done(fmt::format("{} {} ({}) {}", a.type, a.display_name, a.object_id, out.entra_admin_action));
+    }
+    out.password_auth = out.shown_password_auth;
+    if (!o.password_auth.empty()) {
+        StepTimer t(log, out, "password auth");
+        if (out.shown_password_auth == o.password_auth) {
+            t.Done("password authentication already " + Lower(o.password_auth));
+        } else {
+            az.Call("password auth", ServerUpdateAuth(o, "--password-auth", o.password_auth), "");
+            out.password_auth = o.password_auth;
+            t.Done("password authentication " + Lower(o.password_auth));
+        }
+    }
+}
+
 // The DSN of the database steps, as the admin: --admin-dsn/PGSPLIT_ADMIN_DSN completed with the
 // password and database when it lacks them, else built from the server's FQDN.
 std::string AdminDsn(const Options& o, const Secrets& secrets, const Outcome& out,
                      bool admin_password_known) {
     if (o.admin_dsn) {
         std::string dsn = *o.admin_dsn;
-        if (!DsnHasOption(dsn, "password") && admin_password_known) {
+        // Not when the admin logs in through Entra: a token and a password in one DSN is a contradiction.
+        if (!DsnHasOption(dsn, "password") && admin_password_known && !EntraAdminConnects(o, true)) {
             dsn = DsnWithOption(dsn, "password", secrets.admin_password);
         }
         if (!DsnHasOption(dsn, "dbname")) {
             dsn = DsnWithOption(dsn, "dbname", o.database);
         }
         return dsn;
+    }
+    if (EntraAdminConnects(o, admin_password_known)) {
+        // No password: the token comes from --pg-auth entra (PGSPLIT_PG_AUTH), as for any Entra login.
+        return AzureServerDsn(out.entra_admin_name, "", out.fqdn, o.database);
     }
     if (!admin_password_known) {
         throw Error(ExitCode::Config,
@@ -645,6 +989,11 @@ Outcome Provision(const Config& config, const Logger& log, const Options& o, Sec
     for (const auto& [rule, range] : FirewallRules(o)) {
         EnsureFirewallRule(az, log, o, rule, range, out);
     }
+    if (o.entra_admin) {
+        EntraAdmin admin = *o.entra_admin;
+        ResolveEntraAdmin(az, log, admin, out);
+        EnsureEntra(az, log, o, admin, out);
+    }
 
     bool admin_password_known = !secrets.admin_generated || out.server_created;
     if (o.apply_migrations || o.create_app_users) {
@@ -657,11 +1006,19 @@ Outcome Provision(const Config& config, const Logger& log, const Options& o, Sec
         }
     }
 
-    out.dsns.push_back(
-        {out.admin_user, AzureServerDsn(out.admin_user, admin_password_known ? secrets.admin_password : "",
-                                        out.fqdn, o.database)});
+    if (out.password_auth != "Disabled") {
+        out.dsns.push_back({out.admin_user,
+                            AzureServerDsn(out.admin_user, admin_password_known ? secrets.admin_password : "",
+                                           out.fqdn, o.database),
+                            false});
+    }
+    if (!out.entra_admin_name.empty()) {
+        out.dsns.push_back(
+            {out.entra_admin_name, AzureServerDsn(out.entra_admin_name, "", out.fqdn, o.database), true});
+    }
     for (const auto& r : secrets.app_roles) {
-        out.dsns.push_back({r.name, AzureServerDsn(r.name, r.password, out.fqdn, o.database)});
+        bool entra = !r.entra_object_id.empty();
+        out.dsns.push_back({r.name, AzureServerDsn(r.name, r.password, out.fqdn, o.database), entra});
     }
     return out;
 }

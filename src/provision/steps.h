@@ -27,6 +27,21 @@ struct IpRange {
     std::string end;
 };
 
+// --app-identity ROLE=OBJECT_ID: the app role becomes an Entra principal of that identity.
+struct AppIdentity {
+    std::string role;
+    std::string object_id; // a GUID, lower case after Normalize
+};
+
+// --entra-admin and its companions, resolved by Normalize.
+struct EntraAdmin {
+    std::string given;        // what --entra-admin said (a GUID or a UPN)
+    std::string object_id;    // the GUID; empty until looked up when a UPN was given
+    std::string upn;          // when --entra-admin was a UPN
+    std::string display_name; // --entra-admin-name; empty: looked up in Microsoft Graph (az ad ...)
+    std::string type;         // User, Group or ServicePrincipal (Azure's casing)
+};
+
 // The command line, validated and normalised (see Normalize).
 struct Options {
     std::string subscription; // empty: az's current default subscription
@@ -49,7 +64,19 @@ struct Options {
     bool dry_run = false;
     std::optional<std::string> az_path;
     std::optional<std::string> admin_dsn; // --admin-dsn > PGSPLIT_ADMIN_DSN: where the database steps connect
+    // Microsoft Entra ID (issue 17). The raw flag values are checked and resolved by Normalize.
+    std::string entra_admin_flag;      // --entra-admin OBJECT_ID|UPN
+    std::string entra_admin_name_flag; // --entra-admin-name NAME
+    std::string entra_admin_type_flag; // --entra-admin-type User|Group|ServicePrincipal
+    std::string password_auth;         // --password-auth: "", then "Enabled" or "Disabled"
+    std::optional<EntraAdmin> entra_admin;
+    std::vector<AppIdentity> app_identities;
 };
+
+// "ROLE=OBJECT_ID" (--app-identity). Throws Error(Usage) naming the flag; the role is checked by Normalize.
+AppIdentity ParseAppIdentity(const std::string& text);
+// 8-4-4-4-12 hexadecimal digits.
+bool IsGuid(const std::string& text);
 
 // "standard_b1ms" / "B1ms" -> "Standard_B1ms". Throws Error(Usage) for a name that is not a SKU.
 std::string NormalizeSku(const std::string& sku);
@@ -60,7 +87,9 @@ IpRange ParseIpRange(const std::string& text);
 
 // Checks and normalises the options before anything runs: SKU casing, the tier (derived, or a usage
 // error when it contradicts the SKU), names Azure would reject, --allow-ip-range, --legacy-roles
-// without --create-app-users. Fills admin_dsn from PGSPLIT_ADMIN_DSN when the flag is absent.
+// without --create-app-users, the Entra flags (--entra-admin a GUID or UPN, --entra-admin-type,
+// --password-auth, --app-identity roles pgsplit manages). Fills admin_dsn from PGSPLIT_ADMIN_DSN when the
+// flag is absent.
 void Normalize(Options& o, const Config& config);
 
 // The passwords of one run. Values from the environment win; the others are generated.
@@ -93,7 +122,8 @@ struct FirewallOutcome {
 
 struct ConnectionString {
     std::string role;
-    std::string dsn; // with the password when pgsplit knows it
+    std::string dsn;    // with the password when pgsplit knows it
+    bool entra = false; // passwordless: connect with --pg-auth entra (a token is the password)
 };
 
 struct Outcome {
@@ -120,6 +150,15 @@ struct Outcome {
     std::string schema_version;
     std::vector<RoleOutcome> roles;
     std::vector<ConnectionString> dsns;
+    // Entra ID: what the server had and what provision did ("" when --entra-admin was not given).
+    std::string entra_auth;         // enabled, already enabled
+    std::string entra_admin_action; // created, updated, unchanged
+    std::string entra_admin_name;
+    std::string entra_admin_object_id;
+    std::string entra_admin_type;
+    std::string password_auth;       // the server's setting after the run (Enabled/Disabled), when known
+    std::string shown_entra_auth;    // authConfig.activeDirectoryAuth from server show
+    std::string shown_password_auth; // authConfig.passwordAuth from server show
     std::vector<StepRecord> steps;
 };
 

@@ -7,6 +7,7 @@
 #include "support/pg_cluster.h"
 #include "support/process.h"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -631,6 +632,379 @@ TEST_SUITE("provision-cli") {
         CHECK(r.exit_code == 0);
         for (const char* s : {"--location-fallback", "--admin-dsn", "--emit-secrets",
                               "PGSPLIT_ADMIN_PASSWORD", "Exit codes", "Examples", "--dry-run"}) {
+            INFO(s);
+            CHECK(Has(r.out, s));
+        }
+    }
+}
+
+// Issue 17: Microsoft Entra ID. The fake az's directory (tests/provision/fake_az/az) knows these.
+namespace {
+
+constexpr const char* kOpsUserId = "5b3c6f0e-1a2b-4c3d-8e9f-0a1b2c3d4e5f";    // ops@contoso.com
+constexpr const char* kAdminSpId = "7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6";    // id-pgsplit-admin
+constexpr const char* kAdminGroupId = "9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a"; // pg-admins
+constexpr const char* kWriterMiId = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
+constexpr const char* kApiMiId = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+
+// The command words of every call after the last firewall/database step, in order.
+std::vector<std::string> EntraWords(const FakeAz& az) {
+    std::vector<std::string> out;
+    for (const auto& c : az.Calls()) {
+        std::string w = FakeAz::Words(c);
+        if (Has(w, "ad ") || Has(w, "microsoft-entra-admin") || w == "postgres flexible-server update") {
+            out.push_back(w);
+        }
+    }
+    return out;
+}
+
+bool HasArg(const std::vector<std::string>& argv, const std::string& arg) {
+    return std::find(argv.begin(), argv.end(), arg) != argv.end();
+}
+
+// Everything a role may do in the current database, as one sorted text: table and schema privileges,
+// CONNECT/CREATE/TEMP on the database, role memberships.
+std::string PrivilegesOf(const TestDatabase& db, const std::string& role) {
+    return db.Value(
+        "SELECT string_agg(x, ', ' ORDER BY x) FROM ("
+        " SELECT c.oid::regclass::text || ': ' || a.privilege_type AS x FROM pg_class c, "
+        "aclexplode(c.relacl) a"
+        "  WHERE a.grantee = '" +
+        role +
+        "'::regrole"
+        " UNION ALL SELECT 'schema ' || n.nspname || ': ' || a.privilege_type FROM pg_namespace n,"
+        "  aclexplode(n.nspacl) a WHERE a.grantee = '" +
+        role +
+        "'::regrole"
+        " UNION ALL SELECT 'database: ' || a.privilege_type FROM pg_database d, aclexplode(d.datacl) a"
+        "  WHERE d.datname = current_database() AND a.grantee = '" +
+        role +
+        "'::regrole"
+        " UNION ALL SELECT 'member of ' || r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = "
+        "m.roleid"
+        "  WHERE m.member = '" +
+        role + "'::regrole) s");
+}
+
+// Azure's pgaadauth extension (pg_catalog.pgaadauth_create_principal_with_oid) exists only on Azure; this
+// stand-in with its name and signature creates the LOGIN role and records the mapping in the role's
+// comment, in the form Azure writes into its security label ('aadauth,oid=...,type=service').
+void InstallPgaadauthStandIn(const TestDatabase& db) {
+    auto conn = db.Connect();
+    conn.Exec("CREATE FUNCTION public.pgaadauth_create_principal_with_oid(rolename text, objectid text, "
+              "objecttype text, isadmin boolean, ismfa boolean) RETURNS text LANGUAGE plpgsql AS $$ "
+              "BEGIN "
+              "  EXECUTE format('CREATE ROLE %I LOGIN', rolename); "
+              "  EXECUTE format('COMMENT ON ROLE %I IS %L', rolename, "
+              "                 format('aadauth,oid=%s,type=%s', objectid, objecttype)); "
+              "  RETURN format('Created role for %s', rolename); "
+              "END $$");
+}
+
+} // namespace
+
+TEST_SUITE("provision-cli") {
+    TEST_CASE("--entra-admin UPN --password-auth disabled: object id looked up, Entra enabled, administrator "
+              "set, then passwords off; a re-run changes nothing") {
+        FakeAz az("exists");
+        auto args = Args({"--entra-admin", "ops@contoso.com", "--password-auth", "disabled", "--json"});
+        auto r = RunPgsplit(args, az.Env());
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(EntraWords(az) ==
+              std::vector<std::string>{"ad user show", "postgres flexible-server update",
+                                       "postgres flexible-server microsoft-entra-admin show",
+                                       "postgres flexible-server microsoft-entra-admin create",
+                                       "postgres flexible-server update"});
+        auto lookup = az.CallsOf("ad user show").at(0);
+        CHECK(FakeAz::Option(lookup, "--id") == "ops@contoso.com");
+        CHECK_FALSE(HasArg(lookup, "--subscription")); // Graph is tenant-wide; az refuses it there
+        auto updates = az.CallsOf("postgres flexible-server update");
+        REQUIRE(updates.size() == 2);
+        CHECK(FakeAz::Option(updates[0], "--microsoft-entra-auth") == "Enabled");
+        CHECK_FALSE(HasArg(updates[0], "--password-auth")); // passwords go off only once an admin exists
+        CHECK(FakeAz::Option(updates[1], "--password-auth") == "Disabled");
+        CHECK_FALSE(HasArg(updates[1], "--microsoft-entra-auth"));
+        for (const auto& u : updates) {
+            CHECK(FakeAz::Option(u, "--name") == "assets-pg");
+            CHECK(FakeAz::Option(u, "--resource-group") == "rg-assets");
+            CHECK(FakeAz::Option(u, "--subscription") == "00000000-0000-4000-8000-000000000001");
+        }
+        auto create = az.CallsOf("postgres flexible-server microsoft-entra-admin create").at(0);
+        CHECK(HasArg(create, "--display-name=ops@contoso.com"));
+        CHECK(FakeAz::Option(create, "--object-id") == kOpsUserId);
+        CHECK(FakeAz::Option(create, "--type") == "User");
+        CHECK(FakeAz::Option(create, "--server-name") == "assets-pg");
+        auto j = nlohmann::json::parse(r.out);
+        CHECK(j["entra"]["auth"] == "enabled");
+        CHECK(j["entra"]["admin"]["action"] == "created");
+        CHECK(j["entra"]["admin"]["object_id"] == kOpsUserId);
+        CHECK(j["entra"]["password_auth"] == "Disabled");
+        // Password login is off: the admin's password DSN is gone, the Entra admin's has no password.
+        CHECK_FALSE(j["dsns"].contains("pgsplitadmin"));
+        CHECK(j["dsns"]["ops@contoso.com"] ==
+              "postgresql://ops%40contoso.com@assets-pg.postgres.database.azure.com:5432/asset_allocation"
+              "?sslmode=verify-full&sslrootcert=/etc/ssl/certs/ca-certificates.crt");
+        CHECK(j["entra_dsns"] == nlohmann::json::array({"ops@contoso.com"}));
+
+        auto again =
+            RunPgsplit(Args({"--entra-admin", "ops@contoso.com", "--password-auth", "disabled"}), az.Env());
+        INFO(again.err);
+        REQUIRE(again.exit_code == 0);
+        CHECK(MutatingCalls(az) == 3); // the first run's update, create, update; none added
+        CHECK(Has(again.err, "Microsoft Entra authentication already enabled"));
+        CHECK(Has(again.err, "ops@contoso.com (" + std::string(kOpsUserId) + ") unchanged"));
+        CHECK(Has(again.err, "password authentication already disabled"));
+        CHECK(Has(again.out,
+                  "passwordless (Microsoft Entra) for ops@contoso.com: connect with --pg-auth entra"));
+    }
+
+    TEST_CASE("--entra-admin OBJECT_ID: a service principal's or group's name comes from az ad, "
+              "--entra-admin-name skips the look-up, a changed name is updated") {
+        FakeAz az("exists");
+        auto sp = RunPgsplit(Args({"--entra-admin", kAdminSpId}), az.Env());
+        INFO(sp.err);
+        REQUIRE(sp.exit_code == 0);
+        REQUIRE(az.CallsOf("ad sp show").size() == 1);
+        CHECK(FakeAz::Option(az.CallsOf("ad sp show")[0], "--id") == kAdminSpId);
+        auto create = az.CallsOf("postgres flexible-server microsoft-entra-admin create").at(0);
+        CHECK(HasArg(create, "--display-name=id-pgsplit-admin"));
+        CHECK(FakeAz::Option(create, "--type") == "ServicePrincipal");
+        CHECK(az.CallsOf("postgres flexible-server update").size() == 1); // Entra on; passwords left as is
+
+        // The same object id under another name: the administrator is updated (create is Azure's PUT).
+        auto renamed = RunPgsplit(
+            Args({"--entra-admin", std::string(kAdminSpId), "--entra-admin-name", "pgsplit admin (CI)"}),
+            az.Env());
+        INFO(renamed.err);
+        REQUIRE(renamed.exit_code == 0);
+        CHECK(az.CallsOf("ad sp show").size() == 1); // no second look-up
+        auto creates = az.CallsOf("postgres flexible-server microsoft-entra-admin create");
+        REQUIRE(creates.size() == 2);
+        CHECK(HasArg(creates[1], "--display-name=pgsplit admin (CI)"));
+        CHECK(Has(renamed.err, "updated"));
+        CHECK(az.CallsOf("postgres flexible-server update").size() == 1); // already enabled
+
+        FakeAz groups("exists");
+        auto g =
+            RunPgsplit(Args({"--entra-admin", kAdminGroupId, "--entra-admin-type", "group"}), groups.Env());
+        INFO(g.err);
+        REQUIRE(g.exit_code == 0);
+        REQUIRE(groups.CallsOf("ad group show").size() == 1);
+        CHECK(FakeAz::Option(groups.CallsOf("ad group show")[0], "--group") == kAdminGroupId);
+        auto gc = groups.CallsOf("postgres flexible-server microsoft-entra-admin create").at(0);
+        CHECK(HasArg(gc, "--display-name=pg-admins"));
+        CHECK(FakeAz::Option(gc, "--type") == "Group");
+    }
+
+    TEST_CASE("Azure refusing the administrator's object id, or Graph refusing the look-up: exit 1 naming "
+              "the step and az's message") {
+        FakeAz az("entra-unknown-principal");
+        auto r = RunPgsplit(Args({"--entra-admin", kAdminSpId, "--entra-admin-name", "id-x"}), az.Env());
+        CHECK(r.exit_code == 1);
+        CHECK(Has(r.err,
+                  "step 'entra admin': az postgres flexible-server microsoft-entra-admin create failed"));
+        CHECK(Has(r.err, "InvalidParameterValue"));
+        CHECK(Has(r.err, "hint: check the object id"));
+
+        FakeAz denied("graph-denied");
+        auto d = RunPgsplit(Args({"--entra-admin", "ops@contoso.com"}), denied.Env());
+        CHECK(d.exit_code == 1);
+        CHECK(Has(d.err, "step 'entra lookup'"));
+        CHECK(Has(d.err, "Authorization_RequestDenied"));
+        CHECK(Has(d.err, "--entra-admin-name"));
+        CHECK(MutatingCalls(denied) == 0);
+
+        FakeAz unknown("exists");
+        auto u = RunPgsplit(Args({"--entra-admin", "nobody@contoso.com"}), unknown.Env());
+        CHECK(u.exit_code == 1);
+        CHECK(Has(u.err, "does not exist"));
+        CHECK(Has(u.err, "no User nobody@contoso.com in this tenant"));
+    }
+
+    TEST_CASE("bad --entra-admin, --entra-admin-type, --password-auth and --app-identity values: exit 2 "
+              "naming the flag, before any az call") {
+        struct Bad {
+            std::vector<std::string> args;
+            const char* says;
+        };
+        const std::string id = kWriterMiId;
+        const std::vector<Bad> cases = {
+            {{"--entra-admin", "not-a-guid"}, "--entra-admin not-a-guid: neither an object id nor a UPN"},
+            {{"--entra-admin", "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f"}, "neither an object id nor a UPN"},
+            {{"--entra-admin", "ops@contoso.com; rm -rf /"},
+             "--entra-admin 'ops@contoso.com; rm -rf /': not a "
+             "user principal name"},
+            {{"--entra-admin", "ops@contoso.com", "--entra-admin-type", "Robot"}, "--entra-admin-type Robot"},
+            {{"--entra-admin", "ops@contoso.com", "--entra-admin-type", "Group"},
+             "is a UPN, which names a user"},
+            {{"--entra-admin", id, "--entra-admin-name", "-rf"}, "--entra-admin-name -rf"},
+            {{"--entra-admin", id, "--password-auth", "off"},
+             "--password-auth off: expected enabled or disabled"},
+            {{"--password-auth", "disabled"}, "--password-auth needs --entra-admin"},
+            {{"--entra-admin-name", "x"}, "--entra-admin-name needs --entra-admin"},
+            {{"--app-identity", "api_service=" + id}, "--app-identity needs --create-app-users"},
+            {{"--create-app-users", "--app-identity", "api_service"}, "expected ROLE=OBJECT_ID"},
+            {{"--create-app-users", "--app-identity", "api_service=xyz"}, "'xyz' is not an object id"},
+            {{"--create-app-users", "--app-identity", "postgres=" + id}, "postgres is not an app role"},
+            {{"--create-app-users", "--app-identity", "backtest_service=" + id}, "needs --legacy-roles"},
+            {{"--create-app-users", "--app-identity", "api_service=" + id, "--app-identity",
+              "api_service=" + std::string(kApiMiId)},
+             "--app-identity names api_service twice"},
+        };
+        for (const auto& c : cases) {
+            FakeAz az("exists");
+            auto r = RunPgsplit(Args(c.args), az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+            INFO(c.says);
+            INFO(r.err);
+            CHECK(r.exit_code == 2);
+            CHECK(Has(r.err, c.says));
+            CHECK(Has(r.err, "hint: "));
+            CHECK_FALSE(std::filesystem::exists(az.LogPath()));
+        }
+    }
+
+    TEST_CASE("--dry-run shows the Entra az commands and the principal SQL, and no secret") {
+        FakeAz az("exists");
+        auto r = RunPgsplit(
+            Args({"--dry-run", "--entra-admin", "ops@contoso.com", "--password-auth", "disabled",
+                  "--apply-migrations", "--create-app-users", "--app-identity",
+                  std::string("ranking_writer=") + kWriterMiId}),
+            az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}, {"PGSPLIT_API_SERVICE_PASSWORD", kApiPw}}));
+        INFO(r.out);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK_FALSE(std::filesystem::exists(az.LogPath()));
+        CHECK(Has(r.out, "az ad user show --id ops@contoso.com --only-show-errors -o json"));
+        CHECK(Has(r.out, "az postgres flexible-server update --resource-group rg-assets --name assets-pg "
+                         "--microsoft-entra-auth Enabled --subscription"));
+        CHECK(Has(r.out,
+                  "az postgres flexible-server microsoft-entra-admin create --resource-group rg-assets "
+                  "--server-name assets-pg --display-name=ops@contoso.com --object-id '<id from az ad "
+                  "user show>' --type User"));
+        CHECK(Has(r.out, "--password-auth Disabled"));
+        CHECK(Has(r.out, "create or rotate api_service (SCRAM verifiers computed locally)"));
+        CHECK(Has(r.out,
+                  "SELECT pgaadauth_create_principal_with_oid($1, $2, 'service', false, false) with $1 = "
+                  "ranking_writer, $2 = " +
+                      std::string(kWriterMiId)));
+        CHECK(Has(r.out, "as the Entra administrator ops@contoso.com"));
+        CheckNoPasswords(r, {kAdminPw, kApiPw});
+
+        auto j = RunPgsplit(Args({"--dry-run", "--json", "--entra-admin", kAdminSpId, "--entra-admin-name",
+                                  "id-pgsplit-admin"}),
+                            az.Env());
+        REQUIRE(j.exit_code == 0);
+        auto doc = nlohmann::json::parse(j.out);
+        bool lookup = false, create = false;
+        for (const auto& p : doc["plan"]) {
+            std::string cmd = p["command"];
+            lookup = lookup || Has(cmd, "az ad ");
+            create = create || (Has(cmd, "microsoft-entra-admin create") && Has(cmd, kAdminSpId) &&
+                                Has(cmd, "--type ServicePrincipal"));
+        }
+        CHECK_FALSE(lookup); // the name was given
+        CHECK(create);
+    }
+
+    TEST_CASE("--app-identity: app roles created as Entra principals (pgaadauth_create_principal_with_oid) "
+              "with exactly a password role's grants; no password asked for, generated or printed") {
+        pgsplit::test::OwnCluster own; // app roles are cluster-wide
+        TestDatabase db;
+        InstallPgaadauthStandIn(db);
+        FakeAz az("exists");
+        // First as password roles, to record the grants a password role gets.
+        auto pw = RunPgsplit(Args({"--database", db.Name(), "--admin-dsn", db.Dsn(), "--apply-migrations",
+                                   "--create-app-users"}),
+                             az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw},
+                                     {"PGSPLIT_RANKING_WRITER_PASSWORD", kWriterPw},
+                                     {"PGSPLIT_API_SERVICE_PASSWORD", kApiPw}}));
+        INFO(pw.err);
+        REQUIRE(pw.exit_code == 0);
+        std::string writer_grants = PrivilegesOf(db, "ranking_writer");
+        std::string api_grants = PrivilegesOf(db, "api_service");
+        CHECK(Has(writer_grants, "member of ranking_owner"));
+        CHECK(Has(api_grants, "backtest.runs: INSERT"));
+        {
+            auto conn = db.Connect();
+            conn.Exec("DROP OWNED BY ranking_writer, api_service");
+            conn.Exec("DROP ROLE ranking_writer, api_service");
+        }
+
+        // Now as Entra principals: no PGSPLIT_*_PASSWORD, no --emit-secrets, and no admin password in the
+        // admin DSN; none of that is an error.
+        auto entra_args = Args({"--database", db.Name(), "--admin-dsn", db.Dsn(), "--create-app-users",
+                                "--app-identity", std::string("ranking_writer=") + kWriterMiId,
+                                "--app-identity", std::string("api_service=") + kApiMiId, "--json"});
+        auto r = RunPgsplit(entra_args, az.Env());
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        auto j = nlohmann::json::parse(r.out);
+        REQUIRE(j["roles"].size() == 2);
+        for (const auto& role : j["roles"]) {
+            CHECK(role["auth"] == "entra");
+            CHECK(role["action"] == "created");
+            CHECK(role["skipped"].empty());
+        }
+        CHECK(j["generated_passwords"].empty());
+        CHECK(db.Value("SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = "
+                       "'ranking_writer'") == std::string("aadauth,oid=") + kWriterMiId + ",type=service");
+        CHECK(db.Value(
+                  "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = 'api_service'") ==
+              std::string("aadauth,oid=") + kApiMiId + ",type=service");
+        CHECK(
+            db.Value("SELECT count(*) FROM pg_authid WHERE rolname IN ('ranking_writer', 'api_service') AND "
+                     "rolpassword IS NULL AND rolcanlogin") == "2");
+        CHECK(PrivilegesOf(db, "ranking_writer") == writer_grants);
+        CHECK(PrivilegesOf(db, "api_service") == api_grants);
+        // The call went with bound parameters: the statement text holds $1/$2, not the names.
+        CHECK(
+            Has(ServerLog(), "SELECT pgaadauth_create_principal_with_oid($1, $2, 'service', false, false)"));
+
+        // A re-run with --emit-secrets leaves them be, and prints user-and-host DSNs with the --pg-auth note.
+        auto again =
+            RunPgsplit(Args({"--database", db.Name(), "--admin-dsn", db.Dsn(), "--create-app-users",
+                             "--emit-secrets", "--app-identity", std::string("ranking_writer=") + kWriterMiId,
+                             "--app-identity", std::string("api_service=") + kApiMiId}),
+                       az.Env());
+        INFO(again.err);
+        REQUIRE(again.exit_code == 0);
+        CHECK(Has(again.out, "ranking_writer exists"));
+        CHECK(Has(again.out, "api_service exists"));
+        CHECK(Has(again.out,
+                  "postgresql://api_service@assets-pg.postgres.database.azure.com:5432/" + db.Name()));
+        CHECK(Has(again.out,
+                  "postgresql://ranking_writer@assets-pg.postgres.database.azure.com:5432/" + db.Name()));
+        CHECK(Has(again.out, "passwordless (Microsoft Entra) for ranking_writer, api_service: connect with "
+                             "--pg-auth entra"));
+        CHECK(PrivilegesOf(db, "api_service") == api_grants);
+        CheckNoPasswords(again, {kAdminPw, kWriterPw, kApiPw});
+    }
+
+    TEST_CASE("with password login turned off, the admin DSN gets no PGSPLIT_ADMIN_PASSWORD added") {
+        FakeAz az("exists");
+        auto r =
+            RunPgsplit(Args({"--entra-admin", "ops@contoso.com", "--password-auth", "disabled",
+                             "--apply-migrations", "--admin-dsn", "host=/nonexistent user=ops@contoso.com"}),
+                       az.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        CHECK(r.exit_code == 4); // nothing listens there; the DSN it tried is in the message
+        CHECK(Has(r.err, "cannot connect to host=/nonexistent user=ops@contoso.com dbname="));
+        CHECK_FALSE(Has(r.err, "password="));
+        CheckNoPasswords(r, {kAdminPw});
+        // Password login left on: the admin password is added as before.
+        FakeAz on("exists");
+        auto p = RunPgsplit(Args({"--apply-migrations", "--admin-dsn", "host=/nonexistent user=x"}),
+                            on.Env({{"PGSPLIT_ADMIN_PASSWORD", kAdminPw}}));
+        CHECK(p.exit_code == 4);
+        CHECK(Has(p.err, "password=***"));
+    }
+
+    TEST_CASE("provision --help documents the Entra flags") {
+        auto r = RunPgsplit({"provision", "--help"});
+        CHECK(r.exit_code == 0);
+        for (const char* s : {"--entra-admin", "--entra-admin-name", "--entra-admin-type", "--password-auth",
+                              "--app-identity", "pgaadauth_create_principal_with_oid", "--pg-auth entra"}) {
             INFO(s);
             CHECK(Has(r.out, s));
         }

@@ -103,6 +103,84 @@ TEST_SUITE("provision") {
         CHECK(bad([](prov::Options& o) { o.location = "EastUS2"; }) == ExitCode::Ok);
     }
 
+    TEST_CASE("Normalize resolves --entra-admin: a UPN is a User, an object id a ServicePrincipal unless "
+              "typed, Azure's casing, lower-case GUIDs") {
+        auto config = EmptyConfig();
+        auto o = BaseOptions();
+        o.entra_admin_flag = "ops@contoso.com";
+        o.password_auth = "DISABLED";
+        prov::Normalize(o, config);
+        REQUIRE(o.entra_admin);
+        CHECK(o.entra_admin->type == "User");
+        CHECK(o.entra_admin->upn == "ops@contoso.com");
+        CHECK(o.entra_admin->display_name == "ops@contoso.com");
+        CHECK(o.entra_admin->object_id.empty()); // looked up at run time
+        CHECK(o.password_auth == "Disabled");
+
+        o = BaseOptions();
+        o.entra_admin_flag = "7D1E2F3A-4B5C-4D6E-8F70-8192A3B4C5D6";
+        prov::Normalize(o, config);
+        CHECK(o.entra_admin->type == "ServicePrincipal");
+        CHECK(o.entra_admin->object_id == "7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6");
+        CHECK(o.entra_admin->display_name.empty());
+
+        o = BaseOptions();
+        o.entra_admin_flag = "7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6";
+        o.entra_admin_type_flag = "group";
+        o.entra_admin_name_flag = "pg admins";
+        prov::Normalize(o, config);
+        CHECK(o.entra_admin->type == "Group");
+        CHECK(o.entra_admin->display_name == "pg admins");
+
+        // Lambdas stay out of the CHECK macros (clang 14).
+        auto code = [&](std::string admin, std::string name, std::string password_auth) {
+            auto b = BaseOptions();
+            b.entra_admin_flag = std::move(admin);
+            b.entra_admin_name_flag = std::move(name);
+            b.password_auth = std::move(password_auth);
+            return CodeOf([&] { prov::Normalize(b, config); });
+        };
+        CHECK(code("user_fabrikam.com#EXT#@contoso.onmicrosoft.com", "", "") == ExitCode::Ok); // a guest
+        CHECK(code("ops", "", "") == ExitCode::Usage);
+        CHECK(code("ops@contoso", "", "") == ExitCode::Usage);
+        CHECK(code("ops@contoso.com\n", "", "") == ExitCode::Usage);
+        CHECK(code("", "", "disabled") == ExitCode::Usage);
+        CHECK(code("ops@contoso.com", "tab\there", "") == ExitCode::Usage);
+    }
+
+    TEST_CASE("--app-identity ROLE=OBJECT_ID: parsed strictly; the role must be one provision creates; "
+              "an Entra role needs no password") {
+        auto id = prov::ParseAppIdentity("api_service=1A2B3C4D-5E6F-4A7B-8C9D-0E1F2A3B4C5D");
+        CHECK(id.role == "api_service");
+        CHECK(id.object_id == "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d");
+        auto parse = [](const std::string& text) { return CodeOf([&] { prov::ParseAppIdentity(text); }); };
+        CHECK(parse("api_service") == ExitCode::Usage);
+        CHECK(parse("=1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d") == ExitCode::Usage);
+        CHECK(parse("api_service=1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d'--") == ExitCode::Usage);
+
+        auto config = EmptyConfig();
+        auto o = BaseOptions();
+        o.create_app_users = true;
+        o.app_identities = {id};
+        prov::Normalize(o, config);
+        // ranking_writer still needs its password (from the environment, or generated with --emit-secrets);
+        // api_service does not.
+        auto s =
+            prov::ResolveSecrets(o, EmptyConfig({{"PGSPLIT_RANKING_WRITER_PASSWORD", "Writer-Canary-9"}}));
+        REQUIRE(s.app_roles.size() == 2);
+        CHECK(s.app_roles[0].entra_object_id.empty());
+        CHECK(s.app_roles[1].name == "api_service");
+        CHECK(s.app_roles[1].password.empty());
+        CHECK(s.app_roles[1].entra_object_id == "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d");
+        CHECK(s.generated_roles.empty());
+
+        o.app_identities = {prov::ParseAppIdentity("backtest_service=1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")};
+        auto normalize = [&] { return CodeOf([&] { prov::Normalize(o, config); }); };
+        CHECK(normalize() == ExitCode::Usage);
+        o.legacy_roles = true;
+        CHECK(normalize() == ExitCode::Ok);
+    }
+
     TEST_CASE("PGSPLIT_ADMIN_DSN fills --admin-dsn only when the flag is absent") {
         auto config = EmptyConfig({{"PGSPLIT_ADMIN_DSN", "host=/env"}});
         auto o = BaseOptions();
@@ -278,7 +356,7 @@ TEST_SUITE("provision") {
         CHECK(prov::ScramVerifier(conn, "ranking_writer", "Unit-Canary-Pw-11") != v); // fresh salt each time
 
         pgsplit::Logger log(pgsplit::LogFormat::Text, pgsplit::LogLevel::Error, false);
-        auto outcomes = prov::EnsureAppRoles(conn, {{"backtest_service", "Unit-Canary-Pw-22"}}, log);
+        auto outcomes = prov::EnsureAppRoles(conn, {{"backtest_service", "Unit-Canary-Pw-22", ""}}, log);
         REQUIRE(outcomes.size() == 1);
         CHECK((outcomes[0].action == "created" || outcomes[0].action == "password rotated"));
         CHECK(outcomes[0].granted.front() == "CONNECT ON DATABASE " + db.Name());
@@ -286,7 +364,7 @@ TEST_SUITE("provision") {
         CHECK(outcomes[0].skipped.size() == 2);
         CHECK(db.Value("SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = "
                        "'backtest_service'") == "t");
-        auto again = prov::EnsureAppRoles(conn, {{"backtest_service", "Unit-Canary-Pw-33"}}, log);
+        auto again = prov::EnsureAppRoles(conn, {{"backtest_service", "Unit-Canary-Pw-33", ""}}, log);
         CHECK(again[0].action == "password rotated");
         CHECK(conn.QueryValue("SELECT 1").value_or("") == "1"); // the transaction was closed
     }

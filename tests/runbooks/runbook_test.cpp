@@ -368,6 +368,9 @@ TEST_SUITE("runbooks") {
                  {"FAKE_AZ_SCENARIO", "fresh"},
                  {"FAKE_AZ_STATE", az / "state"},
                  {"SUBSCRIPTION_ID", kSubscription},
+                 // The passwordless section's managed identities (az identity create ... principalId).
+                 {"WRITER_MI_PRINCIPAL_ID", "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"},
+                 {"API_MI_PRINCIPAL_ID", "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"},
                  // "The server's FQDN as the admin" is the test database.
                  {"PGSPLIT_ADMIN_DSN", db.Dsn()}};
         s.substitutions.emplace_back("PGSPLIT_ADMIN_PASSWORD='...'",
