@@ -3,13 +3,13 @@
 # Idempotent: quiet when everything is already present.
 set -euo pipefail
 
-packages=(
-  build-essential cmake pkg-config git ca-certificates openssl
-  clang clang-format libclang-rt-14-dev
-  libpq-dev postgresql-15 postgresql-client-15
-  libcli11-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev doctest-dev
-  libssl-dev zlib1g-dev libsnappy-dev libzstd-dev liblz4-dev libbrotli-dev
-  libthrift-dev thrift-compiler libboost-dev libcurl4-openssl-dev
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Build and runtime packages from the lists scripts/install.sh reads; then the test toolchain.
+mapfile -t packages < <("$root/scripts/install.sh" --print-build-packages
+  "$root/scripts/install.sh" --print-runtime-packages)
+packages+=(
+  openssl clang clang-format libclang-rt-14-dev
+  postgresql-15 postgresql-client-15 doctest-dev
   nodejs npm
   zsh fish groff-base
 )

@@ -11,6 +11,7 @@
 #   PGSPLIT_TEST_SANITIZE    1 = also build and run the suite under ASan/UBSan (default 0; .ci/run sets 1)
 #   PGSPLIT_CORPUS           the shared conformance corpus (default ../shared/corpus)
 #   PGSPLIT_TEST_FAULTS      1 = run scripts/fault-matrix.sh small after the release suite (default 1)
+#   PGSPLIT_TEST_IMAGE       1 = run scripts/image-test.sh after the release suite (default 1)
 #
 # Before anything runs, the corpus is checked against its MANIFEST-files.tsv sha256s. A suite run
 # that reports no passed test case (a filter that matched nothing, a runner that died) fails. At the
@@ -99,6 +100,17 @@ run_suite() {
 }
 
 run_suite release "$build/pgsplit_tests" "$@"
+
+# The container image's runtime, offline: the Dockerfile's shape, the runtime package list against
+# ldd, and the binary run as uid 10001 in a from-scratch image (scripts/image-test.sh says what it
+# proves and what it does not).
+if [[ "${PGSPLIT_TEST_IMAGE:-1}" == "1" ]]; then
+  echo "test: container image (scripts/image-test.sh)"
+  if ! "$root/scripts/image-test.sh" "$build/pgsplit" 2>&1 | tee "$work/image-test.log"; then
+    echo "test: the image test failed"
+    failed=$((failed + 1))
+  fi
+fi
 
 # sync-signals under faults (backend kills, server stop, disk full, timeouts, signals), CI size.
 if [[ "${PGSPLIT_TEST_FAULTS:-1}" == "1" ]]; then

@@ -145,15 +145,16 @@ void AddShellSteps(const std::string& file, const std::string& script, int first
     }
 }
 
-void WalkWorkflow(const std::string& file, const YAML::Node& node, int line_offset, Extraction& out) {
+// `env:` of the workflow and of a job applies to every step below it; a step's own `env:` wins.
+void WalkWorkflow(const std::string& file, const YAML::Node& node, int line_offset, Extraction& out,
+                  std::map<std::string, std::string> env = {}) {
     if (node.IsMap()) {
-        if (node["run"] && node["run"].IsScalar()) {
-            std::map<std::string, std::string> env;
-            if (node["env"] && node["env"].IsMap()) {
-                for (const auto& kv : node["env"]) {
-                    env[kv.first.as<std::string>()] = kv.second.as<std::string>();
-                }
+        if (node["env"] && node["env"].IsMap()) {
+            for (const auto& kv : node["env"]) {
+                env[kv.first.as<std::string>()] = kv.second.as<std::string>();
             }
+        }
+        if (node["run"] && node["run"].IsScalar()) {
             const YAML::Node& run = node["run"];
             std::string script = run.as<std::string>();
             // A block scalar (`run: |`) starts on the line after its indicator.
@@ -165,11 +166,13 @@ void WalkWorkflow(const std::string& file, const YAML::Node& node, int line_offs
             AddShellSteps(file, script, line, StepKind::GithubStep, env, exports, out);
         }
         for (const auto& kv : node) {
-            WalkWorkflow(file, kv.second, line_offset, out);
+            if (kv.first.as<std::string>() != "env") {
+                WalkWorkflow(file, kv.second, line_offset, out, env);
+            }
         }
     } else if (node.IsSequence()) {
         for (const auto& item : node) {
-            WalkWorkflow(file, item, line_offset, out);
+            WalkWorkflow(file, item, line_offset, out, env);
         }
     }
 }

@@ -12,7 +12,7 @@
 //   (the environment, uploaded tables, rows). ```yaml blocks are GitHub Actions steps (below).
 // - GitHub Actions YAML (fenced ```yaml and runbooks/examples/deploy.yml): every mapping with a
 //   `run:` script is a step; its pgsplit lines are found as in shell blocks and carry the step's
-//   `env:`.
+//   `env:` over the job's and the workflow's.
 // - Container Apps job YAML (runbooks/examples/aca-jobs.yaml): every container whose `command` array
 //   starts with `pgsplit`, with its `env` list (values and secretRefs).
 //

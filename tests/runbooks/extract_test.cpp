@@ -74,6 +74,29 @@ TEST_SUITE("runbooks") {
         CHECK(ex.steps[1].line == 12);
     }
 
+    TEST_CASE("runbook extractor gives a workflow step the workflow's and the job's env, its own winning") {
+        std::string yml = "env:\n"
+                          "  A: workflow\n"
+                          "  B: workflow\n"
+                          "jobs:\n"
+                          "  db:\n"
+                          "    env:\n"
+                          "      B: job\n"
+                          "      C: job\n"
+                          "    steps:\n"
+                          "      - env:\n"
+                          "          C: step\n"
+                          "        run: pgsplit migrate\n"
+                          "      - run: pgsplit verify\n";
+        auto ex = FromGithubWorkflow("w.yml", yml);
+        CHECK(ex.problems.empty());
+        REQUIRE(ex.steps.size() == 2);
+        CHECK(ex.steps[0].env ==
+              std::map<std::string, std::string>{{"A", "workflow"}, {"B", "job"}, {"C", "step"}});
+        CHECK(ex.steps[1].env ==
+              std::map<std::string, std::string>{{"A", "workflow"}, {"B", "job"}, {"C", "job"}});
+    }
+
     TEST_CASE(
         "runbook extractor reports pgsplit lines it does not understand and blocks of other languages") {
         auto quoted = FromMarkdown("t.md", "```sh\nbash -c 'pgsplit migrate'\n```\n");
