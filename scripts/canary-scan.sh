@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Secret canary scan. Every credential the test suite hands to pgsplit is recognisable: passwords
 # contain "Canary-", SAS tokens carry a "sig=" signature, the account key is Azurite's well-known
-# dev key, and a secret pgsplit generates (provision's passwords) is registered by the test that
+# dev key, access tokens are JWTs (and the fakes' ones contain "Canary-" too), and a secret pgsplit generates (provision's passwords) is registered by the test that
 # learns it, one per line in a file named *.secrets under a scanned directory. This scans what the
 # run left behind (captured stdout/stderr of every child process, the PostgreSQL server log written
 # with log_statement=all, the fake az argv records, the suite logs) and fails when any of them shows
@@ -54,7 +54,10 @@ done < <(find "$@" -type f -name '*.secrets' -print0)
 password_re="([A-Za-z0-9_.-]*Canary-[A-Za-z0-9_.-]*$registered)"
 sas_re='sig=[A-Za-z0-9%+/=]{16,}'
 key_re='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq'
-any_re="($password_re|$sas_re|$key_re)"
+# An access token: a JWT (header and claims are base64url JSON, so both start with "eyJ"). Every token the
+# fakes issue also carries "Canary-"; this catches one that does not (az's default, Azurite's).
+jwt_re='eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}'
+any_re="($password_re|$sas_re|$key_re|$jwt_re)"
 token='[^[:space:]]+'
 
 files=0
@@ -101,7 +104,7 @@ if ((files < min_files || bytes < min_bytes)); then
   status=1
 fi
 if ((leaks > 0)); then
-  grep . <<<"$hits" | sed -E "s/$password_re/[canary]/g; s/$sas_re/sig=[canary]/g; s/$key_re/[canary]/g; s/^/  /" |
+  grep . <<<"$hits" | sed -E "s/$password_re/[canary]/g; s/$sas_re/sig=[canary]/g; s/$key_re/[canary]/g; s/$jwt_re/[token]/g; s/^/  /" |
     cut -c1-300
   echo "canary scan: a credential was printed or logged; see the lines above (secrets masked)"
   status=1

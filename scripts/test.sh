@@ -154,14 +154,15 @@ printf '%s\n' '["postgres","flexible-server","create","--admin-password=pw-Canar
   '["postgres","flexible-server","update","--admin-password=pw-Canary-plant7"]' >"$control/az-argv-1.jsonl"
 echo "https://a.blob.core.windows.net/c?sv=2024&sig=abcdefghijklmnopqrstuvwxyz0123" >"$control/sas.err"
 echo "key Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq==" >"$control/key.err"
+echo "Authorization: Bearer eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJwbGFudDgifQ.c2lnbmF0dXJlLXBsYW50OA" >"$control/jwt.err"
 control_rc=0
 control_out=$("$root/scripts/canary-scan.sh" "$control" 2>&1) || control_rc=$?
-if [[ $control_rc -ne 1 ]] || ! grep -q "1 allowed .*1 ::add-mask:: line(s), 1 DSN password(s) in --emit-secrets output; 7 leak(s)" <<<"$control_out"; then
-  echo "test: the canary scan's positive control failed (exit $control_rc; want exit 1 and exactly the 7 planted leaks):"
+if [[ $control_rc -ne 1 ]] || ! grep -q "1 allowed .*1 ::add-mask:: line(s), 1 DSN password(s) in --emit-secrets output; 8 leak(s)" <<<"$control_out"; then
+  echo "test: the canary scan's positive control failed (exit $control_rc; want exit 1 and exactly the 8 planted leaks):"
   echo "$control_out"
   failed=$((failed + 1))
 else
-  echo "test: canary scan positive control: the 7 planted leaks were found, the 3 exempt forms allowed"
+  echo "test: canary scan positive control: the 8 planted leaks were found, the 3 exempt forms allowed"
 fi
 rm -rf "$control"
 # The floor: a whole-suite run leaves hundreds of captures; a filtered one at least the server log.

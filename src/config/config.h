@@ -21,8 +21,8 @@ struct GlobalFlags {
     std::optional<std::string> log_format; // "text" | "json"
     bool quiet = false;
     bool verbose = false;
-    std::optional<std::string> color; // "auto" | "always" | "never"
-    bool wide = false;                // --wide: never cut table cells to the terminal width
+    std::optional<std::string> color;            // "auto" | "always" | "never"
+    bool wide = false;                           // --wide: never cut table cells to the terminal width
     std::optional<std::string> pg_auth;          // --pg-auth password|entra
     std::optional<std::string> azure_credential; // --azure-credential env|workload|managed|cli
 };

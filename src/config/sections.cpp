@@ -4,10 +4,9 @@
 #include "core/duration.h"
 #include "core/error.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cctype>
+#include <fmt/format.h>
 
 namespace pgsplit {
 
@@ -107,11 +106,12 @@ IdentitySettings Config::Identity() const {
     if (s.credential) {
         const std::string& v = *s.credential;
         if (v != "env" && v != "workload" && v != "managed" && v != "cli" && v != "auto") {
-            throw Error(azure_credential_flag_ ? ExitCode::Usage : ExitCode::Config,
-                        fmt::format("{} '{}' names no credential",
-                                    azure_credential_flag_ ? "--azure-credential" : "PGSPLIT_AZURE_CREDENTIAL",
-                                    v.substr(0, 40)),
-                        "use env, workload, managed or cli (or auto, the default: try them in that order)");
+            throw Error(
+                azure_credential_flag_ ? ExitCode::Usage : ExitCode::Config,
+                fmt::format("{} '{}' names no credential",
+                            azure_credential_flag_ ? "--azure-credential" : "PGSPLIT_AZURE_CREDENTIAL",
+                            v.substr(0, 40)),
+                "use env, workload, managed or cli (or auto, the default: try them in that order)");
         }
         if (v == "auto") {
             s.credential.reset();
@@ -130,7 +130,8 @@ IdentitySettings Config::Identity() const {
     if (auto t = non_empty("PGSPLIT_AZURE_CLI_TIMEOUT")) {
         auto d = ParseDuration(*t);
         if (!d || d->count() <= 0) {
-            throw Error(ExitCode::Config, fmt::format("PGSPLIT_AZURE_CLI_TIMEOUT='{}' is not a duration", t->substr(0, 40)),
+            throw Error(ExitCode::Config,
+                        fmt::format("PGSPLIT_AZURE_CLI_TIMEOUT='{}' is not a duration", t->substr(0, 40)),
                         "use e.g. 30s or 2m (how long `az account get-access-token` may take)");
         }
         s.cli_timeout = *d;
@@ -147,9 +148,10 @@ PgAuthSettings Config::PgAuth() const {
         mode = Setting("PGSPLIT_PG_AUTH", FileKeyOf("PGSPLIT_PG_AUTH"));
     }
     if (mode && *mode != "password" && *mode != "entra") {
-        throw Error(pg_auth_flag_ ? ExitCode::Usage : ExitCode::Config,
-                    fmt::format("{} '{}' is not an authentication method", source, mode->substr(0, 40)),
-                    "use password (the DSN's, the default) or entra (a Microsoft Entra ID token per connection)");
+        throw Error(
+            pg_auth_flag_ ? ExitCode::Usage : ExitCode::Config,
+            fmt::format("{} '{}' is not an authentication method", source, mode->substr(0, 40)),
+            "use password (the DSN's, the default) or entra (a Microsoft Entra ID token per connection)");
     }
     s.entra = mode && *mode == "entra";
     if (auto scope = Setting("PGSPLIT_PG_TOKEN_SCOPE", FileKeyOf("PGSPLIT_PG_TOKEN_SCOPE"))) {

@@ -67,8 +67,8 @@ std::optional<std::string> FindOnPath(const std::string& name, const std::string
 }
 
 ProcessOutput RunProcess(const std::string& path, const std::vector<std::string>& argv,
-                         const std::vector<std::string>& env, std::optional<std::chrono::milliseconds> timeout,
-                         size_t max_output) {
+                         const std::vector<std::string>& env,
+                         std::optional<std::chrono::milliseconds> timeout, size_t max_output) {
     int out_pipe[2], err_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
         throw Error(ExitCode::Failure,

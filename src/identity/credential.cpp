@@ -57,15 +57,15 @@ std::string Brief(const std::string& text, size_t max = 240) {
 }
 
 std::string Lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
 }
 
 // A token must be something a header and libpq can carry: printable, no spaces, bounded.
 std::string CheckedToken(const std::string& token, const std::string& source) {
-    bool ok = !token.empty() && token.size() <= 16384 && std::all_of(token.begin(), token.end(), [](unsigned char c) {
-        return c > 0x20 && c < 0x7f;
-    });
+    bool ok = !token.empty() && token.size() <= 16384 &&
+              std::all_of(token.begin(), token.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
     if (!ok) {
         throw Error(ExitCode::Connect, fmt::format("{} returned an access token that is not one", source),
                     "the endpoint answered, but not with a token; check the endpoint address");
@@ -84,7 +84,8 @@ int64_t JsonSeconds(const nlohmann::json& j, const char* key) {
     }
     if (v.is_string()) {
         const std::string s = v.get<std::string>();
-        if (!s.empty() && s.size() < 19 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); })) {
+        if (!s.empty() && s.size() < 19 &&
+            std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); })) {
             return std::stoll(s);
         }
     }
@@ -168,10 +169,11 @@ protected:
                         "use the directory (tenant) id, a GUID, or its domain name");
         }
         if (authority_.rfind("https://", 0) != 0 && !IsLocalHttp(authority_, false)) {
-            throw Error(ExitCode::Config,
-                        fmt::format("AZURE_AUTHORITY_HOST '{}' is not an https:// address", Brief(authority_, 80)),
-                        "a client secret or federated token is only sent over https (plain http only to this "
-                        "machine, for tests)");
+            throw Error(
+                ExitCode::Config,
+                fmt::format("AZURE_AUTHORITY_HOST '{}' is not an https:// address", Brief(authority_, 80)),
+                "a client secret or federated token is only sent over https (plain http only to this "
+                "machine, for tests)");
         }
     }
 
@@ -192,7 +194,8 @@ protected:
             "an Entra ID token");
         const std::string hint = Hint();
         if (resp.status != 200) {
-            throw Error(ExitCode::Connect, fmt::format("the token endpoint refused: {}", OAuthReason(resp)), hint);
+            throw Error(ExitCode::Connect, fmt::format("the token endpoint refused: {}", OAuthReason(resp)),
+                        hint);
         }
         if (resp.body.size() > kMaxTokenResponseBytes) {
             throw Error(ExitCode::Connect, "the token endpoint's answer is too large to be a token", hint);
@@ -237,9 +240,10 @@ public:
                          {"AZURE_TENANT_ID", !tenant_.empty()}});
         // Read for every exchange: the platform rotates the file.
         std::string assertion = ReadAssertion();
-        return Exchange(scope, "client_assertion_type=" +
-                                   EncodeQueryValue("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
-                                   "&client_assertion=" + EncodeQueryValue(assertion));
+        return Exchange(scope,
+                        "client_assertion_type=" +
+                            EncodeQueryValue("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
+                            "&client_assertion=" + EncodeQueryValue(assertion));
     }
 
 private:
@@ -250,9 +254,10 @@ private:
     std::string ReadAssertion() const {
         struct stat st {};
         if (::stat(file_.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-            throw Error(ExitCode::Config,
-                        fmt::format("AZURE_FEDERATED_TOKEN_FILE '{}' is not a readable file", Brief(file_, 200)),
-                        "the platform mounts it (AKS workload identity); check the pod's service account");
+            throw Error(
+                ExitCode::Config,
+                fmt::format("AZURE_FEDERATED_TOKEN_FILE '{}' is not a readable file", Brief(file_, 200)),
+                "the platform mounts it (AKS workload identity); check the pod's service account");
         }
         if (static_cast<size_t>(st.st_size) > kMaxAssertionBytes) {
             throw Error(ExitCode::Config,
@@ -320,10 +325,11 @@ public:
                 throw Unavailable("IDENTITY_ENDPOINT is set but IDENTITY_HEADER is not");
             }
             if (endpoint_.rfind("https://", 0) != 0 && !IsLocalHttp(endpoint_, true)) {
-                throw Error(ExitCode::Config,
-                            fmt::format("IDENTITY_ENDPOINT '{}' is not on this machine", Brief(endpoint_, 80)),
-                            "the platform sets it to a local address; an identity header is never sent elsewhere "
-                            "over plain http");
+                throw Error(
+                    ExitCode::Config,
+                    fmt::format("IDENTITY_ENDPOINT '{}' is not on this machine", Brief(endpoint_, 80)),
+                    "the platform sets it to a local address; an identity header is never sent elsewhere "
+                    "over plain http");
             }
             std::string url = endpoint_ + (endpoint_.find('?') == std::string::npos ? "?" : "&") +
                               "api-version=2019-08-01&resource=" + EncodeQueryValue(resource) + id;
@@ -336,14 +342,17 @@ public:
                               "managed or AZURE_POD_IDENTITY_AUTHORITY_HOST");
         }
         if (imds_.rfind("https://", 0) != 0 && !IsLocalHttp(imds_, true)) {
-            throw Error(ExitCode::Config,
-                        fmt::format("AZURE_POD_IDENTITY_AUTHORITY_HOST '{}' is not a local address", Brief(imds_, 80)),
-                        "IMDS is at http://169.254.169.254; point the variable only at a local fake or proxy");
+            throw Error(
+                ExitCode::Config,
+                fmt::format("AZURE_POD_IDENTITY_AUTHORITY_HOST '{}' is not a local address",
+                            Brief(imds_, 80)),
+                "IMDS is at http://169.254.169.254; point the variable only at a local fake or proxy");
         }
         std::string url = imds_ + "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=" +
                           EncodeQueryValue(resource) + id;
-        return Ask(url, {"Metadata", "true"}, "IMDS",
-                   "assign a managed identity to the VM or pod (and set AZURE_CLIENT_ID when it is user-assigned)");
+        return Ask(
+            url, {"Metadata", "true"}, "IMDS",
+            "assign a managed identity to the VM or pod (and set AZURE_CLIENT_ID when it is user-assigned)");
     }
 
 private:
@@ -374,7 +383,8 @@ private:
             throw Error(ExitCode::Connect, fmt::format("{} answered {}", source, OAuthReason(resp)), hint);
         }
         if (resp.body.size() > kMaxTokenResponseBytes) {
-            throw Error(ExitCode::Connect, fmt::format("{}'s answer is too large to be a token", source), hint);
+            throw Error(ExitCode::Connect, fmt::format("{}'s answer is too large to be a token", source),
+                        hint);
         }
         return ParseTokenAnswer(resp.body, source, hint);
     }
@@ -397,22 +407,23 @@ public:
         if (!az) {
             throw Unavailable("az is not on PATH");
         }
-        bool scope_ok = !scope.empty() && scope.size() < 512 && scope[0] != '-' &&
-                        std::all_of(scope.begin(), scope.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+        bool scope_ok =
+            !scope.empty() && scope.size() < 512 && scope[0] != '-' &&
+            std::all_of(scope.begin(), scope.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
         if (!scope_ok) {
             throw Error(ExitCode::Config, "the token scope is not a URI", "check PGSPLIT_PG_TOKEN_SCOPE");
         }
-        ProcessOutput p = RunProcess(*az,
-                                     {"az", "account", "get-access-token", "--scope", scope, "--only-show-errors",
-                                      "-o", "json"},
-                                     env_, timeout_, kMaxTokenResponseBytes);
+        ProcessOutput p = RunProcess(
+            *az, {"az", "account", "get-access-token", "--scope", scope, "--only-show-errors", "-o", "json"},
+            env_, timeout_, kMaxTokenResponseBytes);
         const std::string hint = "run `az login` (or azure/login in a workflow) as an identity that may use "
                                  "this resource, then try again";
         if (p.timed_out) {
-            throw Error(ExitCode::Connect,
-                        fmt::format("`az account get-access-token` did not finish within {} s",
-                                    std::max<int64_t>(1, timeout_.count() / 1000)),
-                        "check that az works here (`az account show`); PGSPLIT_AZURE_CLI_TIMEOUT sets the limit");
+            throw Error(
+                ExitCode::Connect,
+                fmt::format("`az account get-access-token` did not finish within {} s",
+                            std::max<int64_t>(1, timeout_.count() / 1000)),
+                "check that az works here (`az account show`); PGSPLIT_AZURE_CLI_TIMEOUT sets the limit");
         }
         if (p.exit_code != 0) {
             std::string err = Lower(p.err);
@@ -425,7 +436,8 @@ public:
                         hint);
         }
         auto j = nlohmann::json::parse(p.out, nullptr, false);
-        if (j.is_discarded() || !j.is_object() || !j.contains("accessToken") || !j["accessToken"].is_string()) {
+        if (j.is_discarded() || !j.is_object() || !j.contains("accessToken") ||
+            !j["accessToken"].is_string()) {
             throw Error(ExitCode::Connect, "`az account get-access-token` printed no accessToken",
                         "check that PATH finds the Azure CLI (az version)");
         }
@@ -467,7 +479,8 @@ std::string SettingsKey(const IdentitySettings& s) {
 
 std::string ResourceOfScope(const std::string& scope) {
     const std::string suffix = "/.default";
-    if (scope.size() > suffix.size() && scope.compare(scope.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (scope.size() > suffix.size() &&
+        scope.compare(scope.size() - suffix.size(), suffix.size(), suffix) == 0) {
         return scope.substr(0, scope.size() - suffix.size() + 1);
     }
     return scope;
@@ -503,7 +516,8 @@ bool IsLocalHttp(const std::string& url, bool link_local) {
     return a == 127 || (link_local && a == 169 && b == 254);
 }
 
-std::unique_ptr<TokenCredential> MakeClientSecret(const IdentitySettings& s, std::shared_ptr<HttpClient> http) {
+std::unique_ptr<TokenCredential> MakeClientSecret(const IdentitySettings& s,
+                                                  std::shared_ptr<HttpClient> http) {
     return std::make_unique<ClientSecretCredential>(s, std::move(http));
 }
 std::unique_ptr<TokenCredential> MakeWorkload(const IdentitySettings& s, std::shared_ptr<HttpClient> http) {
@@ -543,6 +557,15 @@ AccessToken Chain::Get(const std::string& scope) {
         throw;
     }
     ++fetches_;
+    if (fresh.expires_on <= now) {
+        // Said here, not as the server's "authentication failed" later.
+        throw Error(
+            ExitCode::Connect,
+            fmt::format("{} gave a token that has already expired ({} s ago)",
+                        chosen_ ? chosen_->Name() : "the credential",
+                        std::chrono::duration_cast<std::chrono::seconds>(now - fresh.expires_on).count()),
+            "check this machine's clock (a token's expiry is absolute), or sign in again (`az login`)");
+    }
     if (auto& observer = Observer()) {
         observer(fresh.token);
     }
@@ -562,8 +585,9 @@ AccessToken Chain::FetchFromChain(const std::string& scope) {
             chosen_ = c.get();
             return t;
         } catch (const Unavailable& u) {
-            tried.push_back(fmt::format("{}: {}", c->Name(), pinned_ ? "not usable here, " + std::string(u.what())
-                                                                     : "skipped, " + std::string(u.what())));
+            tried.push_back(fmt::format("{}: {}", c->Name(),
+                                        pinned_ ? "not usable here, " + std::string(u.what())
+                                                : "skipped, " + std::string(u.what())));
         } catch (const Error& e) {
             tried.push_back(fmt::format("{}: failed, {}", c->Name(), e.what()));
             std::string list;
@@ -572,18 +596,21 @@ AccessToken Chain::FetchFromChain(const std::string& scope) {
             }
             std::string hint = e.hint().empty() ? "see the reason above" : e.hint();
             throw Error(e.code() == ExitCode::Config ? ExitCode::Config : ExitCode::Connect,
-                        fmt::format("no Azure credential gave a token for {} ({})", scope, list.substr(2)), hint);
+                        fmt::format("no Azure credential gave a token for {} ({})", scope, list.substr(2)),
+                        hint);
         }
     }
     std::string list;
     for (const auto& t : tried) {
         list += "; " + t;
     }
-    throw Error(ExitCode::Connect,
-                fmt::format("no Azure credential gave a token for {} ({})", scope, list.empty() ? "none tried" : list.substr(2)),
-                pinned_ ? "configure the credential --azure-credential names, or pick another"
-                        : "configure one of them: a managed identity in Azure, `az login` at a shell, azure/login "
-                          "in GitHub Actions (README, 'Passwordless'), or pick one with --azure-credential");
+    throw Error(
+        ExitCode::Connect,
+        fmt::format("no Azure credential gave a token for {} ({})", scope,
+                    list.empty() ? "none tried" : list.substr(2)),
+        pinned_ ? "configure the credential --azure-credential names, or pick another"
+                : "configure one of them: a managed identity in Azure, `az login` at a shell, azure/login "
+                  "in GitHub Actions (README, 'Passwordless'), or pick one with --azure-credential");
 }
 
 std::string Chain::InUse() const {
@@ -596,28 +623,32 @@ int Chain::Fetches() const {
     return fetches_;
 }
 
+std::unique_ptr<Chain> BuildChain(const IdentitySettings& settings) {
+    auto http = std::make_shared<HttpClient>();
+    std::vector<std::unique_ptr<TokenCredential>> list;
+    const std::string pick = settings.credential.value_or("");
+    if (pick.empty() || pick == "env") {
+        list.push_back(MakeClientSecret(settings, http));
+    }
+    if (pick.empty() || pick == "workload") {
+        list.push_back(MakeWorkload(settings, http));
+    }
+    if (pick.empty() || pick == "managed") {
+        list.push_back(MakeManaged(settings, pick == "managed"));
+    }
+    if (pick.empty() || pick == "cli") {
+        list.push_back(MakeCli(settings));
+    }
+    return std::make_unique<Chain>(std::move(list), !pick.empty());
+}
+
 std::shared_ptr<Chain> ProcessChain(const IdentitySettings& settings) {
     static std::mutex registry_mutex;
     static std::map<std::string, std::shared_ptr<Chain>> registry;
     std::lock_guard lock(registry_mutex);
     auto& slot = registry[SettingsKey(settings)];
     if (!slot) {
-        auto http = std::make_shared<HttpClient>();
-        std::vector<std::unique_ptr<TokenCredential>> list;
-        const std::string pick = settings.credential.value_or("");
-        if (pick.empty() || pick == "env") {
-            list.push_back(MakeClientSecret(settings, http));
-        }
-        if (pick.empty() || pick == "workload") {
-            list.push_back(MakeWorkload(settings, http));
-        }
-        if (pick.empty() || pick == "managed") {
-            list.push_back(MakeManaged(settings, pick == "managed"));
-        }
-        if (pick.empty() || pick == "cli") {
-            list.push_back(MakeCli(settings));
-        }
-        slot = std::make_shared<Chain>(std::move(list), !pick.empty());
+        slot = BuildChain(settings);
     }
     return slot;
 }

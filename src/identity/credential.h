@@ -106,6 +106,9 @@ private:
     int fetches_ = 0;
 };
 
+// A chain for these settings, in the order above or the one credential settings.credential picks.
+std::unique_ptr<Chain> BuildChain(const IdentitySettings& settings);
+
 // The process's chain for these settings (one per distinct configuration, so storage and PostgreSQL
 // share tokens and the identity endpoint is asked once per scope).
 std::shared_ptr<Chain> ProcessChain(const IdentitySettings& settings);

@@ -71,7 +71,8 @@ std::shared_ptr<const ConnectionAuth>& AuthSlot() {
     return auth;
 }
 
-std::string ConnectHint(const std::string& reason, const std::string& effective_dsn, const ConnectionAuth* auth) {
+std::string ConnectHint(const std::string& reason, const std::string& effective_dsn,
+                        const ConnectionAuth* auth) {
     if (auth != nullptr && (Contains(reason, "authentication failed") || Contains(reason, "token"))) {
         return "the server refused the Entra ID token (" + auth->describe +
                "): the DSN's user must be an Entra principal of this identity (pgsplit provision "
@@ -168,9 +169,11 @@ Connection Connection::Open(const std::string& dsn, const std::string& applicati
     AuthToken token;
     if (auth) {
         if (!DsnOption(dsn, "password").empty()) {
-            throw Error(ExitCode::Config,
-                        fmt::format("{} carries a password, but --pg-auth entra authenticates with a token", c.redacted_),
-                        "remove the password from the DSN (user and host are enough), or use --pg-auth password");
+            throw Error(
+                ExitCode::Config,
+                fmt::format("{} carries a password, but --pg-auth entra authenticates with a token",
+                            c.redacted_),
+                "remove the password from the DSN (user and host are enough), or use --pg-auth password");
         }
         token = auth->token(); // Error(Connect) naming every credential tried when there is none
         keys.push_back("password");

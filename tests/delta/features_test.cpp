@@ -69,7 +69,9 @@ TEST_SUITE("delta-features") {
         auto meta = nlohmann::json::parse(ReadFile(FeatureDir() / "dv_on_disk.meta.json"));
         CHECK(delta::Snapshot::CountRecords(snap.SelectFiles(nullptr)).value() ==
               meta["physical_rows"].get<int64_t>() - meta["deleted_rows"].get<int64_t>());
-        delta::Scan scan(snap, table.GetStorage(), {.columns = {"id"}});
+        delta::ScanOptions only_id;
+        only_id.columns = {"id"};
+        delta::Scan scan(snap, table.GetStorage(), only_id);
         delta::ScanBatch batch;
         while (scan.Next(batch)) {
         }

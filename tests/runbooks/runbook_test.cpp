@@ -344,13 +344,6 @@ std::string EntraDsn(const std::string& user, const std::string& database) {
     return fmt::format("postgresql://{}@127.0.0.1:{}/{}", user, Cluster().port, database);
 }
 
-// Until the binary has --pg-auth (issue 17, built on another branch) the examples cannot run; the
-// coverage test above still parses them. Remove this gate once --pg-auth is merged.
-bool EntraAuthBuiltIn() {
-    auto r = RunPgsplit({"migrate", "--help"}, {});
-    return r.out.find("--pg-auth") != std::string::npos;
-}
-
 // The fake az on PATH as the credential (az CLI in GitHub Actions; standing in for the managed
 // identity endpoint in Container Apps, which the container env does not pin).
 void AddFakeAzToken(Scenario& s, const ScratchDir& az) {
@@ -574,10 +567,6 @@ TEST_SUITE("runbooks") {
 
     TEST_CASE("runbook examples/deploy.yml: the deploy workflow's migrate and verify steps pass on a synced "
               "database, as an Entra identity through the az CLI") {
-        if (!EntraAuthBuiltIn()) {
-            MESSAGE("deploy.yml not run: this pgsplit has no --pg-auth yet");
-            return;
-        }
         TestDatabase db;
         EnsureRole("pgsplit-deploy-identity", kToken);
         db.Connect().Exec("ALTER ROLE \"pgsplit-deploy-identity\" SUPERUSER"); // the Entra administrator
@@ -605,10 +594,6 @@ TEST_SUITE("runbooks") {
     TEST_CASE("runbook examples/aca-jobs.yaml: the sync job as its managed identity from abfss://, then the "
               "freshness "
               "job as the API's, JSON log lines only, no password") {
-        if (!EntraAuthBuiltIn()) {
-            MESSAGE("aca-jobs.yaml not run: this pgsplit has no --pg-auth yet");
-            return;
-        }
         TestDatabase db;
         EnsureRole("ranking_writer", kWriterPw);
         EnsureRole("api_service", kApiPw);

@@ -53,9 +53,14 @@ TEST_SUITE("canary-scan") {
         WriteText(d / "sas.out",
                   "GET https://a.blob.core.windows.net/c?sv=2022-11-02&sig=Ab12Cd34Ef56Gh78Ij90%2B\n");
         WriteText(d / "key.log", "AccountKey=" + kKey + "\n");
+        // An access token without the canary marker: a JWT (az's or Azurite's shape) is found as such.
+        const std::string jwt = "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJodHRwcyJ9.c2lnbmF0dXJlLWp3dA";
+        WriteText(d / "token.out", "Authorization: Bearer " + jwt + "\n");
         auto r = Scan({d.Path()});
         CHECK(r.exit_code == 1);
-        CHECK(Has(r.out, "3 leak(s)"));
+        CHECK(Has(r.out, "4 leak(s)"));
+        CHECK(Has(r.out, "token.out:1:"));
+        CHECK_FALSE(Has(r.out + r.err, "c2lnbmF0dXJlLWp3dA"));
         CHECK(Has(r.out, "pw.err:2:"));
         CHECK(Has(r.out, "sas.out:1:"));
         CHECK(Has(r.out, "key.log:1:"));

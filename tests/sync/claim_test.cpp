@@ -256,7 +256,6 @@ TEST_SUITE("sync claim") {
         CHECK(bad_report["2022-01"] == "failed");
         int bad_failed = 0;
         for (const auto& entry : bad_report) {
-            const auto& month = entry.first; // not structured bindings: doctest's macros capture them
             const auto& what = entry.second;
             bad_failed += what == "failed" ? 1 : 0;
         }

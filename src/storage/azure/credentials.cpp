@@ -223,7 +223,19 @@ BearerCredential::BearerCredential(std::shared_ptr<identity::Chain> chain, std::
     : chain_(std::move(chain)), scope_(std::move(scope)) {}
 
 void BearerCredential::Authorize(HttpRequest& req, const std::string&) {
-    req.headers.emplace_back("Authorization", "Bearer " + chain_->Token(scope_));
+    std::string token;
+    try {
+        token = chain_->Token(scope_);
+    } catch (const Error& e) {
+        // Storage has two more ways in than the chain: say so where the operator looks.
+        throw Error(
+            e.code(),
+            fmt::format("no credentials for azure storage: no SAS or account key is set, and {}", e.what()),
+            "set AZURE_STORAGE_SAS_TOKEN (a SAS with r and l) or AZURE_STORAGE_KEY, or give pgsplit an Entra "
+            "identity with 'Storage Blob Data Reader' on the account (" +
+                e.hint() + "); see runbooks/adls.md");
+    }
+    req.headers.emplace_back("Authorization", "Bearer " + token);
 }
 
 std::string BearerCredential::Describe() const {
@@ -245,7 +257,8 @@ std::unique_ptr<Credential> ResolveCredential(const StorageSettings& settings, c
     if (const auto& key = settings.account_key; key && !key->empty()) {
         return std::make_unique<SharedKeyCredential>(*key);
     }
-    return std::make_unique<BearerCredential>(identity::ProcessChain(settings.identity), identity::kStorageScope);
+    return std::make_unique<BearerCredential>(identity::ProcessChain(settings.identity),
+                                              identity::kStorageScope);
 }
 
 } // namespace pgsplit::storage::azure

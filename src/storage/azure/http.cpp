@@ -148,8 +148,9 @@ bool HttpClient::Perform(Handle& h, const HttpRequest& req, HttpResponse& resp, 
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     if (req.method == "HEAD") {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    } else if (req.method == "PUT") {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+    } else if (req.method == "PUT" || req.method == "POST") {
+        // A PUT (blob writes in tests) or a POST (the Entra token endpoint's form): the body as given.
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
     } else if (req.method != "GET") {

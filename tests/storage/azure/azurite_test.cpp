@@ -265,8 +265,12 @@ TEST_SUITE("azure") {
         CHECK(no_list.err.find("r (read) and l (list)") != std::string::npos);
         CheckNoSecret(no_list, read_only);
 
+        // Nothing configured: the credential chain had nothing either; exit 4 before any request is sent.
         auto none = RunPgsplit({"inspect", "delta", Abfss("delta/ranking_signal")}, {});
-        CHECK(none.exit_code == 3);
+        CHECK(none.exit_code == 4);
+        CHECK(none.err.find("no credentials for azure storage: no SAS or account key is set, and no Azure "
+                            "credential gave a token for https://storage.azure.com/.default") !=
+              std::string::npos);
         CHECK(none.err.find("AZURE_STORAGE_KEY") != std::string::npos);
 
         auto bad_uri = RunPgsplit({"inspect", "delta", "abfss://nofs.dfs.core.windows.net/t"}, KeyEnv());
