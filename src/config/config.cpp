@@ -127,7 +127,8 @@ const KeyTree& KnownKeys() {
          {"azure", {{"credential", {}}}},
          {"log", {{"format", {}}}},
          {"signals", {{"signals_table", {}}, {"composite_table", {}}}},
-         {"storage", {{"endpoint", {}}, {"sas_token", {}}, {"account_key", {}}, {"client_id", {}}}},
+         {"storage",
+          {{"endpoint", {}}, {"sas_token", {}}, {"account_key", {}}, {"client_id", {}}, {"ca_file", {}}}},
          {"backtest", {{"run_store_mode", {}}}},
          {"read", {{"memory_mb", {}}}},
          {"tables", {{"*", {{"source", {}}, {"target", {}}, {"partition_column", {}}}}}}}};

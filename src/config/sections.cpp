@@ -35,6 +35,7 @@ const std::vector<EnvVar>& EnvVars() {
         {"AZURE_STORAGE_ENDPOINT", "storage.endpoint", false},
         {"AZURE_STORAGE_SAS_TOKEN", "storage.sas_token", true, true},
         {"AZURE_STORAGE_KEY", "storage.account_key", true, true},
+        {"PGSPLIT_STORAGE_CA_FILE", "storage.ca_file", false},
         // Microsoft Entra ID: PostgreSQL auth and the credential chain (storage and PostgreSQL)
         {"PGSPLIT_PG_AUTH", "postgres.auth", false},
         {"PGSPLIT_PG_TOKEN_SCOPE", "postgres.token_scope", false},
@@ -89,6 +90,7 @@ StorageSettings Config::Storage() const {
     s.endpoint = Setting("AZURE_STORAGE_ENDPOINT", FileKeyOf("AZURE_STORAGE_ENDPOINT"));
     s.sas_token = Setting("AZURE_STORAGE_SAS_TOKEN", FileKeyOf("AZURE_STORAGE_SAS_TOKEN"));
     s.account_key = Setting("AZURE_STORAGE_KEY", FileKeyOf("AZURE_STORAGE_KEY"));
+    s.ca_file = Setting("PGSPLIT_STORAGE_CA_FILE", FileKeyOf("PGSPLIT_STORAGE_CA_FILE"));
     s.identity = Identity();
     return s;
 }

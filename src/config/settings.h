@@ -41,6 +41,7 @@ struct StorageSettings {
     std::optional<std::string> endpoint;    // AZURE_STORAGE_ENDPOINT, storage.endpoint
     std::optional<std::string> sas_token;   // AZURE_STORAGE_SAS_TOKEN, storage.sas_token
     std::optional<std::string> account_key; // AZURE_STORAGE_KEY, storage.account_key
+    std::optional<std::string> ca_file;     // PGSPLIT_STORAGE_CA_FILE, storage.ca_file (PEM bundle)
     // Without a SAS or key, storage asks the credential chain for a token (scope storage.azure.com).
     IdentitySettings identity;
     // Requests one remote table may have in flight (--io-concurrency): 1 reads file after file, range

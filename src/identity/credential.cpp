@@ -130,6 +130,15 @@ std::string OAuthReason(const HttpResponse& resp) {
     return reason;
 }
 
+// "; a; b; c": each credential's outcome in chain order, each after a "; " (callers drop the first).
+std::string Joined(const std::vector<std::string>& parts) {
+    std::string out;
+    for (const auto& p : parts) {
+        out += "; " + p;
+    }
+    return out;
+}
+
 std::string TrimSlash(std::string s) {
     while (!s.empty() && s.back() == '/') {
         s.pop_back();
@@ -590,20 +599,14 @@ AccessToken Chain::FetchFromChain(const std::string& scope) {
                                                 : "skipped, " + std::string(u.what())));
         } catch (const Error& e) {
             tried.push_back(fmt::format("{}: failed, {}", c->Name(), e.what()));
-            std::string list;
-            for (const auto& t : tried) {
-                list += "; " + t;
-            }
+            std::string list = Joined(tried);
             std::string hint = e.hint().empty() ? "see the reason above" : e.hint();
             throw Error(e.code() == ExitCode::Config ? ExitCode::Config : ExitCode::Connect,
                         fmt::format("no Azure credential gave a token for {} ({})", scope, list.substr(2)),
                         hint);
         }
     }
-    std::string list;
-    for (const auto& t : tried) {
-        list += "; " + t;
-    }
+    std::string list = Joined(tried);
     throw Error(
         ExitCode::Connect,
         fmt::format("no Azure credential gave a token for {} ({})", scope,

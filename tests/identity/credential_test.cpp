@@ -12,10 +12,7 @@
 
 #include <chrono>
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <thread>
-#include <unistd.h>
 
 namespace pgsplit::test {
 namespace {
@@ -61,19 +58,6 @@ ExitCode CodeOf(const std::function<void()>& f, std::string* message = nullptr) 
         return e.code();
     }
     return ExitCode::Ok;
-}
-
-// A loopback port nobody listens on (bound, then closed).
-int ClosedPort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
 }
 
 } // namespace
@@ -185,7 +169,7 @@ TEST_SUITE("identity chain") {
 
     TEST_CASE("IMDS probed where nobody answers: skipped within seconds, not a minute of retries") {
         auto settings = Settings(
-            {{"AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:" + std::to_string(ClosedPort())}},
+            {{"AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:" + std::to_string(FreeLoopbackPort())}},
             "managed");
         auto started = std::chrono::steady_clock::now();
         std::string msg;

@@ -6,7 +6,10 @@
 #include <chrono>
 #include <fmt/format.h>
 #include <map>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace pgsplit::test {
 namespace {
@@ -57,6 +60,18 @@ std::string TrimSlash(std::string s) {
 }
 
 } // namespace
+
+int FreeLoopbackPort() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
 
 std::string MakeFakeJwt(const std::string& audience, const std::string& tenant, int lifetime_s,
                         const std::string& signature) {

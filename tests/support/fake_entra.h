@@ -63,6 +63,10 @@ private:
     FakeServer server_;
 };
 
+// A 127.0.0.1 port nobody listens on right now (bound to port 0, read back, closed): for a server the
+// test starts, or for an address that must not answer.
+int FreeLoopbackPort();
+
 // A JWT-shaped token for `audience` valid for `lifetime_s` (the claims Azurite's OAuth mode checks).
 std::string MakeFakeJwt(const std::string& audience, const std::string& tenant, int lifetime_s,
                         const std::string& signature);

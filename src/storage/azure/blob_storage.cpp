@@ -397,7 +397,7 @@ BlobStorage::BlobStorage(const std::string& uri, const StorageSettings& settings
     : options_(options) {
     loc_ = ParseBlobUri(uri, settings.endpoint);
     shown_root_ = RedactUrl(uri);
-    http_ = std::make_shared<HttpClient>(options_.retry);
+    http_ = std::make_shared<HttpClient>(options_.retry, settings.ca_file.value_or(""));
     credential_ = ResolveCredential(settings, loc_.sas);
 }
 

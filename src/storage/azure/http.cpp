@@ -90,7 +90,8 @@ long ParseRetryAfter(const std::string& value) {
     return std::stol(value);
 }
 
-HttpClient::HttpClient(RetryPolicy policy) : policy_(policy) {
+HttpClient::HttpClient(RetryPolicy policy, std::string ca_file)
+    : policy_(policy), ca_file_(std::move(ca_file)) {
     GlobalInit();
 }
 
@@ -143,6 +144,9 @@ bool HttpClient::Perform(Handle& h, const HttpRequest& req, HttpResponse& resp, 
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (!ca_file_.empty()) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca_file_.c_str());
+    }
     // A signal stops a transfer within about a second (libcurl calls this at least once a second).
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, AbortOnSignal);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);

@@ -58,7 +58,9 @@ long ParseRetryAfter(const std::string& value);
 
 class HttpClient {
 public:
-    explicit HttpClient(RetryPolicy policy = {});
+    // `ca_file`: PEM bundle that signs the servers' certificates, instead of the system's (empty: the
+    // system bundle), for a private endpoint behind a TLS-inspecting proxy or a local emulator.
+    explicit HttpClient(RetryPolicy policy = {}, std::string ca_file = {});
     ~HttpClient();
     HttpClient(const HttpClient&) = delete;
     HttpClient& operator=(const HttpClient&) = delete;
@@ -80,6 +82,7 @@ private:
     bool Perform(Handle& h, const HttpRequest& req, HttpResponse& resp, std::string& error, bool& timed_out);
 
     RetryPolicy policy_;
+    std::string ca_file_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<Handle>> idle_;
     std::atomic<uint64_t> requests_{0};

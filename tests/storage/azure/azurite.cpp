@@ -76,7 +76,8 @@ std::string AzuriteEndpoint() {
     return fmt::format("http://127.0.0.1:{}", AzuritePort());
 }
 
-Uploader::Uploader(std::string endpoint) : endpoint_(std::move(endpoint)) {}
+Uploader::Uploader(std::string endpoint, std::string ca_file)
+    : endpoint_(std::move(endpoint)), http_(storage::azure::RetryPolicy{}, std::move(ca_file)) {}
 
 int Uploader::Send(const std::string& method, const std::string& url, const std::string& body,
                    std::vector<std::pair<std::string, std::string>> extra) {

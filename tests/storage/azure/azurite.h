@@ -24,7 +24,7 @@ std::string AzuriteEndpoint(); // http://127.0.0.1:PORT
 // Uploads files with SharedKey Put Blob (the test's own client, built on pgsplit's signer).
 class Uploader {
 public:
-    explicit Uploader(std::string endpoint = AzuriteEndpoint());
+    explicit Uploader(std::string endpoint = AzuriteEndpoint(), std::string ca_file = {});
     void CreateContainer(const std::string& container);
     void Put(const std::string& container, const std::string& blob, const std::string& data);
     // Every file under `dir`, as blobs under `prefix` (relative paths kept).
