@@ -345,8 +345,8 @@ TEST_SUITE("identity chain") {
         CHECK(IsLocalHttp("http://127.0.0.1:42356/msi/token", false));
         CHECK(IsLocalHttp("http://localhost:8081/", false));
         CHECK(IsLocalHttp("http://[::1]:80/x", false));
-        CHECK(IsLocalHttp("http://169.254.169.254", true));
-        CHECK_FALSE(IsLocalHttp("http://169.254.169.254", false));
+        CHECK(IsLocalHttp("http://169.254.10.20:8080/token", true));
+        CHECK_FALSE(IsLocalHttp("http://169.254.10.20:8080/token", false));
         CHECK_FALSE(IsLocalHttp("http://127.0.0.1.evil.net/", false));
         CHECK_FALSE(IsLocalHttp("http://2130706433/", false));
         CHECK_FALSE(IsLocalHttp("http://user@127.0.0.1/", false));
